@@ -1,0 +1,2 @@
+// Entry `websocket-streams/node`: the core plus the Node adapters.
+export * from '../index';
