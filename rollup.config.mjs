@@ -8,6 +8,9 @@ import { dts } from 'rollup-plugin-dts';
 const input = { index: 'lib/index.ts', node: 'lib/node/index.ts', cli: 'lib/node/cli.ts' };
 const external = (id) => id.startsWith('node:') || id === 'web-streams-polyfill' || id === 'ws';
 
+// The CLI is the package's `bin`: it needs a shebang, the library entries must not have one.
+const banner = (chunk) => (chunk.isEntry && chunk.name === 'cli' ? '#!/usr/bin/env node' : '');
+
 const ts = () =>
   typescript({
     tsconfig: './tsconfig.json',
@@ -20,8 +23,8 @@ export default [
     external,
     plugins: [ts()],
     output: [
-      { dir: 'dist', format: 'es', entryFileNames: '[name].mjs', chunkFileNames: 'chunks/[name]-[hash].mjs', sourcemap: true },
-      { dir: 'dist', format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: 'chunks/[name]-[hash].cjs', sourcemap: true, exports: 'named' },
+      { dir: 'dist', format: 'es', entryFileNames: '[name].mjs', chunkFileNames: 'chunks/[name]-[hash].mjs', sourcemap: true, banner },
+      { dir: 'dist', format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: 'chunks/[name]-[hash].cjs', sourcemap: true, exports: 'named', banner },
     ],
   },
   {

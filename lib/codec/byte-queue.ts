@@ -1,0 +1,88 @@
+/**
+ * A FIFO of byte chunks that hands out views: `takeUpTo(n)` never copies, `take(n)` copies
+ * only when the bytes straddle two chunks (a header split by TCP), in the manner of ws's
+ * `Receiver#consume`.
+ */
+export class ByteQueue {
+  #chunks: Uint8Array[] = [];
+  #head = 0;
+  /** Offset into the first chunk. */
+  #offset = 0;
+  #length = 0;
+
+  get length(): number {
+    return this.#length;
+  }
+
+  push(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
+    this.#chunks.push(chunk);
+    this.#length += chunk.length;
+  }
+
+  /** The byte at position `i` from the front, without consuming it. */
+  peekByte(i: number): number {
+    let at = this.#head;
+    let k = this.#offset + i;
+    while (k >= this.#chunks[at]!.length) {
+      k -= this.#chunks[at]!.length;
+      at++;
+    }
+    return this.#chunks[at]![k]!;
+  }
+
+  /** Up to `n` bytes from the front of the first chunk, as a view. */
+  takeUpTo(n: number): Uint8Array {
+    if (n === 0 || this.#length === 0) return new Uint8Array(0);
+    const first = this.#chunks[this.#head]!;
+    const avail = first.length - this.#offset;
+    if (n >= avail) {
+      const out = this.#offset === 0 ? first : first.subarray(this.#offset);
+      this.#shift();
+      this.#length -= avail;
+      return out;
+    }
+    const out = first.subarray(this.#offset, this.#offset + n);
+    this.#offset += n;
+    this.#length -= n;
+    return out;
+  }
+
+  /** Exactly `n` bytes (n ≤ length): a view inside one chunk, a copy across chunks. */
+  take(n: number): Uint8Array {
+    if (n === 0) return new Uint8Array(0);
+    const first = this.#chunks[this.#head]!;
+    if (first.length - this.#offset >= n) return this.takeUpTo(n);
+    const out = new Uint8Array(n);
+    let at = 0;
+    while (at < n) {
+      const piece = this.takeUpTo(n - at);
+      out.set(piece, at);
+      at += piece.length;
+    }
+    return out;
+  }
+
+  /** Drops `n` bytes from the front. */
+  skip(n: number): void {
+    while (n > 0) n -= this.takeUpTo(n).length;
+  }
+
+  clear(): void {
+    this.#chunks = [];
+    this.#head = this.#offset = this.#length = 0;
+  }
+
+  #shift(): void {
+    this.#offset = 0;
+    this.#head++;
+    // Compact now and then so the array does not grow with every chunk ever seen.
+    if (this.#head === this.#chunks.length) {
+      this.#chunks.length = 0;
+      this.#head = 0;
+    } else if (this.#head >= 1024) {
+      this.#chunks = this.#chunks.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+}

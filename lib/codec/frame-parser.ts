@@ -1,0 +1,248 @@
+import { CloseCode, HeaderBits, MAX_CONTROL_PAYLOAD, Opcode } from './constants';
+import { ByteQueue } from './byte-queue';
+import type { FrameHeader } from './frame-header';
+import { maskInPlace } from './mask';
+import { ProtocolViolation, type ViolationKind } from './violation';
+
+/** What the parser reports, in wire order. */
+export type ParserEvent =
+  /** A data frame begins (text, binary, continuation, or an allowed reserved data opcode). */
+  | { readonly type: 'frame-start'; readonly header: FrameHeader }
+  /** A piece of the current data frame's payload, unmasked in place: a view, never empty. */
+  | { readonly type: 'frame-data'; readonly data: Uint8Array }
+  /** The current data frame's last byte was read (also sent for empty frames). */
+  | { readonly type: 'frame-end'; readonly header: FrameHeader }
+  /** A whole control frame (at most 125 bytes), in wire order, even between fragments. */
+  | { readonly type: 'control'; readonly header: FrameHeader; readonly payload: Uint8Array }
+  /** A rule was broken; the parser is failed from now on. */
+  | { readonly type: 'error'; readonly violation: ProtocolViolation };
+
+export interface FrameParserOptions {
+  /** A server requires masked frames, a client unmasked ones (RFC 6455 §5.1). */
+  readonly role: 'client' | 'server';
+  /** Largest payload accepted, judged from the header alone (1009). Default 2^53 − 1. */
+  readonly maxFrameSize?: number;
+  /** RSV bits accepted on data frames (owned by negotiated extensions). Default 0. */
+  readonly allowedRsv?: number;
+  /** RSV bits accepted on control frames. Default 0. */
+  readonly allowedControlRsv?: number;
+  /** Reserved opcodes accepted: 0x3–0x7 as data, 0xB–0xF as control. Default none. */
+  readonly allowedOpcodes?: readonly number[];
+}
+
+const Step = { Head: 0, Len16: 1, Len64: 2, MaskKey: 3, Payload: 4, Control: 5, FrameEnd: 6, Failed: 7 } as const;
+type Step = (typeof Step)[keyof typeof Step];
+
+/**
+ * Incremental RFC 6455 frame parser: bytes in (split anywhere, one at a time if need be),
+ * events out, pulled one at a time so that a consumer that stops pulling stops the parsing.
+ * Payload is unmasked in place and handed out as views (pushed chunks belong to the parser).
+ * Every §5 framing rule is checked here; lengths are refused from the header before any
+ * payload is buffered. Peer input never throws: a violation is an `error` event.
+ *
+ * @example
+ * ```ts
+ * const parser = new FrameParser({ role: 'server' });
+ * parser.push(chunk);
+ * for (let ev = parser.next(); ev; ev = parser.next()) console.log(ev.type);
+ * ```
+ */
+export class FrameParser {
+  readonly #queue = new ByteQueue();
+  readonly #server: boolean;
+  readonly #maxFrameSize: number;
+  readonly #allowedRsv: number;
+  readonly #allowedControlRsv: number;
+  /** Bit i set: opcode i accepted. Opcodes 0, 1, 2, 8, 9, 10 always. */
+  readonly #opcodes: number;
+  #step: Step = Step.Head;
+  #fin = false;
+  #rsv = 0;
+  #opcode = 0;
+  #masked = false;
+  #length = 0;
+  #remaining = 0;
+  #maskKey: Uint8Array | undefined;
+  #phase = 0;
+  #header: FrameHeader | undefined;
+  #inMessage = false;
+
+  constructor(options: FrameParserOptions) {
+    this.#server = options.role === 'server';
+    this.#maxFrameSize = Math.min(options.maxFrameSize ?? Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+    this.#allowedRsv = options.allowedRsv ?? 0;
+    this.#allowedControlRsv = options.allowedControlRsv ?? 0;
+    let ops = (1 << Opcode.Continuation) | (1 << Opcode.Text) | (1 << Opcode.Binary) | (1 << Opcode.Close) | (1 << Opcode.Ping) | (1 << Opcode.Pong);
+    for (const op of options.allowedOpcodes ?? []) if (op >= 0 && op <= 0xf) ops |= 1 << op;
+    this.#opcodes = ops;
+  }
+
+  /** Bytes pushed and not yet handed out. */
+  get bufferedAmount(): number {
+    return this.#queue.length;
+  }
+  get failed(): boolean {
+    return this.#step === Step.Failed;
+  }
+  /** A fragmented data message is open: continuation frames are expected. */
+  get inMessage(): boolean {
+    return this.#inMessage;
+  }
+
+  /** Appends bytes; parses nothing until `next()`. Ignored once failed. */
+  push(chunk: Uint8Array): void {
+    if (this.#step !== Step.Failed) this.#queue.push(chunk);
+  }
+
+  /** Parses just far enough for one event; `undefined` when more bytes are needed. */
+  next(): ParserEvent | undefined {
+    const q = this.#queue;
+    for (;;) {
+      switch (this.#step) {
+        case Step.Head: {
+          if (q.length < 2) return undefined;
+          const pair = q.take(2);
+          const b0 = pair[0]!;
+          const b1 = pair[1]!;
+          this.#fin = (b0 & HeaderBits.Fin) !== 0;
+          this.#rsv = (b0 >> 4) & 0b111;
+          this.#opcode = b0 & HeaderBits.Opcode;
+          this.#masked = (b1 & HeaderBits.Mask) !== 0;
+          const len7 = b1 & HeaderBits.Length;
+          const err = this.#checkHead(len7);
+          if (err) return err;
+          if (len7 === 126) this.#step = Step.Len16;
+          else if (len7 === 127) this.#step = Step.Len64;
+          else {
+            const e = this.#setLength(len7);
+            if (e) return e;
+          }
+          continue;
+        }
+        case Step.Len16: {
+          if (q.length < 2) return undefined;
+          const b = q.take(2);
+          // Non-minimal encodings (126 for a length under 126) break RFC 6455 §5.2's "the
+          // minimal number of bytes MUST be used", but are harmless and accepted by ws,
+          // Autobahn and browsers; refusing them would only break interop.
+          const e = this.#setLength((b[0]! << 8) | b[1]!);
+          if (e) return e;
+          continue;
+        }
+        case Step.Len64: {
+          if (q.length < 8) return undefined;
+          const b = q.take(8);
+          const hi = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+          const lo = ((b[4]! << 24) | (b[5]! << 16) | (b[6]! << 8) | b[7]!) >>> 0;
+          // RFC 6455 §5.2: "the most significant bit MUST be 0".
+          if (hi & 0x80000000) return this.#fail(CloseCode.ProtocolError, 'LENGTH_MSB_SET', 'Frame length has its most significant bit set');
+          if (hi > 0x1fffff) {
+            return this.#fail(CloseCode.MessageTooBig, 'FRAME_TOO_BIG', `Frame length of ${hi * 2 ** 32 + lo} bytes is beyond 2^53 − 1`);
+          }
+          const e = this.#setLength(hi * 0x100000000 + lo);
+          if (e) return e;
+          continue;
+        }
+        case Step.MaskKey: {
+          if (q.length < 4) return undefined;
+          this.#maskKey = q.take(4).slice();
+          this.#phase = 0;
+          const ev = this.#startFrame();
+          if (ev) return ev;
+          continue;
+        }
+        case Step.Payload: {
+          if (q.length === 0) return undefined;
+          const data = q.takeUpTo(this.#remaining);
+          this.#remaining -= data.length;
+          if (this.#maskKey) this.#phase = maskInPlace(data, this.#maskKey, this.#phase);
+          if (this.#remaining === 0) this.#step = Step.FrameEnd;
+          return { type: 'frame-data', data };
+        }
+        case Step.Control: {
+          if (q.length < this.#length) return undefined;
+          const payload = this.#length === 0 ? new Uint8Array(0) : q.take(this.#length).slice();
+          if (this.#maskKey) maskInPlace(payload, this.#maskKey, 0);
+          this.#step = Step.Head;
+          return { type: 'control', header: this.#makeHeader(), payload };
+        }
+        case Step.FrameEnd: {
+          this.#step = Step.Head;
+          return { type: 'frame-end', header: this.#header! };
+        }
+        case Step.Failed:
+          return undefined;
+      }
+    }
+  }
+
+  #checkHead(len7: number): ParserEvent | undefined {
+    const op = this.#opcode;
+    if (((this.#opcodes >> op) & 1) === 0) {
+      return this.#fail(CloseCode.ProtocolError, 'RESERVED_OPCODE', `Opcode 0x${op.toString(16)} is reserved and no extension defines it`);
+    }
+    if (op & 0x8) {
+      // RFC 6455 §5.5: "All control frames MUST have a payload length of 125 bytes or less
+      // and MUST NOT be fragmented."
+      if (this.#rsv & ~this.#allowedControlRsv) return this.#failRsv();
+      if (!this.#fin) return this.#fail(CloseCode.ProtocolError, 'CONTROL_FRAME_FRAGMENTED', 'Control frame is fragmented (FIN is 0)');
+      if (len7 > MAX_CONTROL_PAYLOAD) {
+        return this.#fail(CloseCode.ProtocolError, 'CONTROL_FRAME_TOO_LONG', 'Control frame payload is longer than 125 bytes');
+      }
+    } else {
+      if (this.#rsv & ~this.#allowedRsv) return this.#failRsv();
+      // RFC 6455 §5.4: continuations only inside a fragmented message, and no new data
+      // message until the open one has ended.
+      if (op === Opcode.Continuation) {
+        if (!this.#inMessage) return this.#fail(CloseCode.ProtocolError, 'UNEXPECTED_CONTINUATION', 'Continuation frame without a message to continue');
+      } else if (this.#inMessage) {
+        return this.#fail(CloseCode.ProtocolError, 'EXPECTED_CONTINUATION', `Data frame (opcode 0x${op.toString(16)}) inside a fragmented message; expected a continuation`);
+      }
+    }
+    // RFC 6455 §5.1: "a client MUST mask all frames that it sends to the server" and "A server
+    // MUST NOT mask any frames"; the receiving side MUST close on a violation either way.
+    if (this.#server && !this.#masked) return this.#fail(CloseCode.ProtocolError, 'MASK_REQUIRED', 'Client frame is not masked');
+    if (!this.#server && this.#masked) return this.#fail(CloseCode.ProtocolError, 'MASK_FORBIDDEN', 'Server frame is masked');
+    return undefined;
+  }
+
+  #failRsv(): ParserEvent {
+    return this.#fail(CloseCode.ProtocolError, 'RESERVED_BITS', `Reserved bits 0b${this.#rsv.toString(2).padStart(3, '0')} are set and no extension owns them`);
+  }
+
+  #setLength(length: number): ParserEvent | undefined {
+    if (length > this.#maxFrameSize) {
+      return this.#fail(CloseCode.MessageTooBig, 'FRAME_TOO_BIG', `Frame of ${length} bytes exceeds maxFrameSize (${this.#maxFrameSize})`);
+    }
+    this.#length = length;
+    if (this.#masked) {
+      this.#step = Step.MaskKey;
+      return undefined;
+    }
+    this.#maskKey = undefined;
+    return this.#startFrame();
+  }
+
+  #startFrame(): ParserEvent | undefined {
+    if (this.#opcode & 0x8) {
+      this.#step = Step.Control;
+      return undefined;
+    }
+    if (this.#opcode !== Opcode.Continuation || this.#fin) this.#inMessage = !this.#fin;
+    const header = this.#makeHeader();
+    this.#header = header;
+    this.#remaining = this.#length;
+    this.#step = this.#length > 0 ? Step.Payload : Step.FrameEnd;
+    return { type: 'frame-start', header };
+  }
+
+  #makeHeader(): FrameHeader {
+    return { fin: this.#fin, rsv: this.#rsv, opcode: this.#opcode, masked: this.#masked, length: this.#length, maskKey: this.#maskKey };
+  }
+
+  #fail(code: CloseCode, kind: ViolationKind, message: string): ParserEvent {
+    this.#step = Step.Failed;
+    this.#queue.clear();
+    return { type: 'error', violation: new ProtocolViolation(code, kind, message) };
+  }
+}

@@ -1,0 +1,140 @@
+// Incremental, fail-fast UTF-8 validation (RFC 3629 §4), as RFC 6455 §8.1 requires of text.
+
+/** Native whole-buffer validator plugged in by a runtime adapter (Node: `buffer.isUtf8`). */
+let nativeValidator: ((bytes: Uint8Array) => boolean) | undefined;
+
+/** Below this many bytes the native call costs more than the JS loop saves (measured in bench/codec.mjs). */
+const NATIVE_THRESHOLD = 512;
+
+/**
+ * Validates UTF-8 fed in pieces split anywhere, reporting the first byte that can no longer
+ * be part of valid UTF-8 as soon as it arrives: overlong forms, surrogates (U+D800–DFFF),
+ * code points above U+10FFFF, stray continuation bytes. `end()` reports a sequence left
+ * incomplete.
+ *
+ * @example
+ * ```ts
+ * const v = new Utf8Validator();
+ * v.push(new Uint8Array([0xe2, 0x82]));  // -1: fine so far
+ * v.push(new Uint8Array([0xac]));        // -1: "€" complete
+ * v.end();                               // true
+ * ```
+ */
+export class Utf8Validator {
+  /** Continuation bytes still expected for the current sequence. */
+  #need = 0;
+  /** Allowed range of the next continuation byte (narrower right after some lead bytes). */
+  #lo = 0x80;
+  #hi = 0xbf;
+  #failed = false;
+
+  /** Uses `fn` (e.g. Node's `buffer.isUtf8`) on the complete part of large chunks; `undefined` removes it. */
+  static setNativeValidator(fn: ((bytes: Uint8Array) => boolean) | undefined): void {
+    nativeValidator = fn;
+  }
+
+  get failed(): boolean {
+    return this.#failed;
+  }
+
+  reset(): void {
+    this.#need = 0;
+    this.#lo = 0x80;
+    this.#hi = 0xbf;
+    this.#failed = false;
+  }
+
+  /** Returns -1 if the text is valid so far, else the index in `chunk` of the first bad byte. */
+  push(chunk: Uint8Array): number {
+    if (this.#failed) return 0;
+    const n = chunk.length;
+    let i = 0;
+    if (nativeValidator !== undefined && this.#need === 0 && n >= NATIVE_THRESHOLD) {
+      const complete = completePrefix(chunk);
+      if (nativeValidator(complete === n ? chunk : chunk.subarray(0, complete))) i = complete;
+      // On false the loop below finds the exact index: fail-fast behaviour is unchanged.
+    }
+    let need = this.#need, lo = this.#lo, hi = this.#hi;
+    while (i < n) {
+      if (need === 0) {
+        i = skipAscii(chunk, i, n);
+        if (i >= n) break;
+        const b = chunk[i]!;
+        if (b < 0x80) { i++; continue; }
+        if (b >= 0xc2 && b <= 0xdf) { need = 1; lo = 0x80; hi = 0xbf; }
+        else if (b === 0xe0) { need = 2; lo = 0xa0; hi = 0xbf; }          // no overlong 3-byte forms
+        else if (b === 0xed) { need = 2; lo = 0x80; hi = 0x9f; }          // no surrogates
+        else if (b >= 0xe1 && b <= 0xef) { need = 2; lo = 0x80; hi = 0xbf; }
+        else if (b === 0xf0) { need = 3; lo = 0x90; hi = 0xbf; }          // no overlong 4-byte forms
+        else if (b >= 0xf1 && b <= 0xf3) { need = 3; lo = 0x80; hi = 0xbf; }
+        else if (b === 0xf4) { need = 3; lo = 0x80; hi = 0x8f; }          // nothing above U+10FFFF
+        else return this.#fail(i);                                         // 80–C1, F5–FF
+        i++;
+      } else {
+        const b = chunk[i]!;
+        if (b < lo || b > hi) return this.#fail(i);
+        need--;
+        lo = 0x80;
+        hi = 0xbf;
+        i++;
+      }
+    }
+    this.#need = need;
+    this.#lo = lo;
+    this.#hi = hi;
+    return -1;
+  }
+
+  /** End of the text: false if a sequence was left incomplete (or validation failed). */
+  end(): boolean {
+    const ok = !this.#failed && this.#need === 0;
+    if (!ok) this.#failed = true;
+    return ok;
+  }
+
+  #fail(index: number): number {
+    this.#failed = true;
+    return index;
+  }
+}
+
+/** Length of `chunk` without a trailing incomplete sequence (at most 3 bytes are looked at). */
+function completePrefix(chunk: Uint8Array): number {
+  const n = chunk.length;
+  for (let back = 1; back <= 3 && back <= n; back++) {
+    const b = chunk[n - back]!;
+    if (b < 0x80) return n;
+    if (b >= 0xc0) {
+      const len = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2;
+      return len > back ? n - back : n;
+    }
+  }
+  return n;
+}
+
+/**
+ * Index of the first non-ASCII byte at or after `i`. Checks 8 bytes per step through an
+ * aligned Uint32Array view: ASCII text runs several times faster than byte by byte.
+ */
+function skipAscii(chunk: Uint8Array, i: number, n: number): number {
+  while (i < n && ((chunk.byteOffset + i) & 3) !== 0) {
+    if (chunk[i]! >= 0x80) return i;
+    i++;
+  }
+  const words = (n - i) >>> 2;
+  if (words >= 4) {
+    const view = new Uint32Array(chunk.buffer, chunk.byteOffset + i, words);
+    let w = 0;
+    const pairs = words & ~1;
+    while (w < pairs && ((view[w]! | view[w + 1]!) & 0x80808080) === 0) w += 2;
+    i += w << 2;
+  }
+  while (i < n && chunk[i]! < 0x80) i++;
+  return i;
+}
+
+/** Whole-buffer check: true when `bytes` is complete, valid UTF-8. */
+export function isValidUtf8(bytes: Uint8Array): boolean {
+  const v = new Utf8Validator();
+  return v.push(bytes) === -1 && v.end();
+}

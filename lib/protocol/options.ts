@@ -1,0 +1,65 @@
+import type { ConnectionOptions } from '../streams/connection-init';
+
+/** Defaults of every `ConnectionOptions` field; README's limits table is written from these. */
+export const DEFAULT_OPTIONS = {
+  maxFrameSize: 64 * 1024 * 1024,
+  maxMessageSize: 64 * 1024 * 1024,
+  maxFragments: 100_000,
+  receiveHighWaterMark: 1024 * 1024,
+  sendHighWaterMark: 1024 * 1024,
+  closeTimeout: 5000,
+  autoPingInterval: 0,
+  autoPingTimeout: 0,
+  autoPong: true,
+  allowReservedBits: 0,
+  allowReservedOpcodes: [] as readonly number[],
+} as const;
+
+export type ResolvedOptions = {
+  -readonly [K in keyof typeof DEFAULT_OPTIONS]: K extends 'allowReservedOpcodes'
+    ? readonly number[]
+    : K extends 'autoPong' ? boolean : number;
+} & { maskKeySource: (() => Uint8Array) | undefined };
+
+function checkSize(name: string, value: number, min: number): number {
+  if (typeof value !== 'number' || Number.isNaN(value) || value < min) {
+    throw new RangeError(`Option ${name} must be a number ≥ ${min}, got ${String(value)}`);
+  }
+  // Infinity is a convenient way to say "no limit"; the codec needs a safe integer.
+  return Math.min(Math.floor(value), Number.MAX_SAFE_INTEGER);
+}
+
+/** Fills in defaults and refuses nonsense at once (misuse throws, per STYLE.md). */
+export function resolveOptions(options: ConnectionOptions = {}): ResolvedOptions {
+  const o = { ...DEFAULT_OPTIONS, ...stripUndefined(options) };
+  const interval = checkSize('autoPingInterval', o.autoPingInterval, 0);
+  const rsv = o.allowReservedBits;
+  if (!Number.isInteger(rsv) || rsv < 0 || rsv > 0b111) {
+    throw new RangeError(`Option allowReservedBits must be a 3-bit mask (0–7), got ${String(rsv)}`);
+  }
+  for (const op of o.allowReservedOpcodes) {
+    if (!((op >= 0x3 && op <= 0x7) || (op >= 0xb && op <= 0xf))) {
+      throw new RangeError(`Option allowReservedOpcodes may only name reserved opcodes (0x3–0x7, 0xB–0xF), got ${op}`);
+    }
+  }
+  return {
+    maxFrameSize: checkSize('maxFrameSize', o.maxFrameSize, 0),
+    maxMessageSize: checkSize('maxMessageSize', o.maxMessageSize, 0),
+    maxFragments: checkSize('maxFragments', o.maxFragments, 1),
+    receiveHighWaterMark: checkSize('receiveHighWaterMark', o.receiveHighWaterMark, 1),
+    sendHighWaterMark: checkSize('sendHighWaterMark', o.sendHighWaterMark, 1),
+    closeTimeout: checkSize('closeTimeout', o.closeTimeout, 0),
+    autoPingInterval: interval,
+    autoPingTimeout: o.autoPingTimeout > 0 ? checkSize('autoPingTimeout', o.autoPingTimeout, 1) : interval,
+    autoPong: o.autoPong !== false,
+    allowReservedBits: rsv,
+    allowReservedOpcodes: [...o.allowReservedOpcodes],
+    maskKeySource: options.maskKeySource,
+  };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}

@@ -1,0 +1,329 @@
+import { CloseCode, MAX_CLOSE_REASON_BYTES, MAX_CONTROL_PAYLOAD, Opcode } from '../codec/constants';
+import { encodeClosePayload, parseClosePayload } from '../codec/close-payload';
+import { FrameParser } from '../codec/frame-parser';
+import { Utf8Validator } from '../codec/utf8-validator';
+import { ProtocolViolation } from '../codec/violation';
+import type { Extension } from './extension';
+import type { ProtocolEvent } from './events';
+import { FrameEncoder } from './frame-encoder';
+import { ReadyState, type CloseState } from './state';
+
+export interface ProtocolOptions {
+  readonly role: 'client' | 'server';
+  readonly extensions?: readonly Extension[];
+  readonly maxFrameSize?: number;
+  readonly maxMessageSize?: number;
+  readonly maxFragments?: number;
+  readonly autoPong?: boolean;
+  readonly allowReservedBits?: number;
+  readonly allowReservedOpcodes?: readonly number[];
+  readonly maskKeySource?: () => Uint8Array;
+}
+
+/** Thrown for local misuse that depends on the connection's state (sending after close). */
+export class InvalidStateError extends Error {
+  override readonly name = 'InvalidStateError';
+}
+
+interface IncomingMessageState {
+  readonly opcode: number;
+  readonly rsv: number;
+  readonly encoded: boolean;
+  /** Validates unencoded text as it arrives; encoded text is validated after decoding. */
+  readonly utf8: Utf8Validator | undefined;
+  frames: number;
+  bytes: number;
+}
+
+const EMPTY = new Uint8Array(0);
+const encoder = new TextEncoder();
+
+/**
+ * The sans-I/O WebSocket connection after the opening handshake: bytes in, events and bytes
+ * out, in the manner of python-websockets' `Protocol`. It never touches a socket or a timer:
+ * `receive()` takes what the transport read, `nextEvent()` is pulled by the streams layer
+ * (so a consumer that stops pulling stops the parsing), and `takeOutput()` gives the control
+ * frames it owes the peer (pongs, close echoes, failure closes).
+ *
+ * Peer input never throws: every violation becomes a `failed` event with its close code.
+ */
+export class Protocol {
+  readonly role: 'client' | 'server';
+  readonly #parser: FrameParser;
+  readonly #encoder: FrameEncoder;
+  readonly #extensions: readonly Extension[];
+  readonly #extensionRsv: number;
+  readonly #maxMessageSize: number;
+  readonly #maxFragments: number;
+  readonly #autoPong: boolean;
+  #state: ReadyState = ReadyState.Open;
+  readonly #close: CloseState = { sent: undefined, received: undefined };
+  #failure: ProtocolViolation | undefined;
+  #output: Uint8Array[] = [];
+  #message: IncomingMessageState | undefined;
+  #frameFin = false;
+  /** Set once input must be ignored: after the peer's close or after we failed. */
+  #discarding = false;
+
+  constructor(options: ProtocolOptions) {
+    this.role = options.role;
+    this.#extensions = options.extensions ?? [];
+    let owned = 0;
+    const opcodes = [...(options.allowReservedOpcodes ?? [])];
+    for (const ext of this.#extensions) {
+      if (owned & ext.rsvBits) {
+        throw new RangeError(`Extension ${ext.name} claims RSV bits another negotiated extension owns`);
+      }
+      owned |= ext.rsvBits;
+      opcodes.push(...(ext.opcodes ?? []));
+    }
+    this.#extensionRsv = owned;
+    this.#maxMessageSize = options.maxMessageSize ?? Number.MAX_SAFE_INTEGER;
+    this.#maxFragments = options.maxFragments ?? Number.MAX_SAFE_INTEGER;
+    this.#autoPong = options.autoPong ?? true;
+    this.#parser = new FrameParser({
+      role: options.role,
+      maxFrameSize: options.maxFrameSize,
+      allowedRsv: owned | (options.allowReservedBits ?? 0),
+      allowedOpcodes: opcodes,
+    });
+    this.#encoder = new FrameEncoder({ role: options.role, maskKeySource: options.maskKeySource });
+  }
+
+  get state(): ReadyState {
+    return this.#state;
+  }
+  get closeSent(): { code: number; reason: string } | undefined {
+    return this.#close.sent;
+  }
+  get closeReceived(): { code: number; reason: string } | undefined {
+    return this.#close.received;
+  }
+  /** The violation we failed the connection for, if any. */
+  get failure(): ProtocolViolation | undefined {
+    return this.#failure;
+  }
+  /** Received bytes not yet turned into events. */
+  get bufferedAmount(): number {
+    return this.#parser.bufferedAmount;
+  }
+  /** A data message from the peer is open (its last frame has not ended). */
+  get receivingMessage(): boolean {
+    return this.#message !== undefined;
+  }
+
+  /** Takes bytes read from the peer. Never throws; parses nothing until `nextEvent()`. */
+  receive(chunk: Uint8Array): void {
+    if (!this.#discarding && chunk.length > 0) this.#parser.push(chunk);
+  }
+
+  /**
+   * The next event, parsing just far enough to produce it; `undefined` when more bytes are
+   * needed (or when input is being discarded after a close or a failure).
+   */
+  nextEvent(): ProtocolEvent | undefined {
+    while (!this.#discarding) {
+      const ev = this.#parser.next();
+      if (ev === undefined) return undefined;
+      switch (ev.type) {
+        case 'frame-start': {
+          const h = ev.header;
+          const first = h.opcode !== Opcode.Continuation;
+          for (const ext of this.#extensions) {
+            const v = ext.checkIncomingFrame(h, first);
+            if (v) return this.#failWith(v);
+          }
+          if (first) {
+            const encoded = (h.rsv & this.#extensionRsv) !== 0;
+            this.#message = {
+              opcode: h.opcode,
+              rsv: h.rsv,
+              encoded,
+              utf8: h.opcode === Opcode.Text && !encoded ? new Utf8Validator() : undefined,
+              frames: 0,
+              bytes: 0,
+            };
+          }
+          const m = this.#message!;
+          if (++m.frames > this.#maxFragments) {
+            return this.#failWith(new ProtocolViolation(CloseCode.MessageTooBig, 'TOO_MANY_FRAGMENTS',
+              `Message has more than ${this.#maxFragments} frames (maxFragments)`));
+          }
+          // Refuse from the header, before any payload: the running total plus what this
+          // frame announces. For an encoded message this bounds the wire bytes; the decoder
+          // bounds the decoded size.
+          if (m.bytes + h.length > this.#maxMessageSize) {
+            return this.#failWith(new ProtocolViolation(CloseCode.MessageTooBig, 'MESSAGE_TOO_BIG',
+              `Message of at least ${m.bytes + h.length} bytes exceeds maxMessageSize (${this.#maxMessageSize})`));
+          }
+          m.bytes += h.length;
+          this.#frameFin = h.fin;
+          return { type: 'frame-start', header: h, first, messageOpcode: m.opcode, messageRsv: m.rsv, encoded: m.encoded };
+        }
+        case 'frame-data': {
+          const utf8 = this.#message!.utf8;
+          if (utf8 !== undefined && utf8.push(ev.data) !== -1) {
+            // RFC 6455 §8.1: "When an endpoint is to interpret a byte stream as UTF-8 but finds
+            // that the byte stream is not, in fact, a valid UTF-8 stream, that endpoint MUST
+            // _Fail the WebSocket Connection_." Fail fast, at the chunk holding the bad byte.
+            return this.#failWith(new ProtocolViolation(CloseCode.InvalidPayload, 'INVALID_UTF8',
+              'Text message is not valid UTF-8'));
+          }
+          return ev;
+        }
+        case 'frame-end': {
+          const fin = this.#frameFin;
+          if (fin) {
+            const utf8 = this.#message!.utf8;
+            this.#message = undefined;
+            if (utf8 !== undefined && !utf8.end()) {
+              return this.#failWith(new ProtocolViolation(CloseCode.InvalidPayload, 'INVALID_UTF8',
+                'Text message ends inside a UTF-8 sequence'));
+            }
+          }
+          return { type: 'frame-end', fin };
+        }
+        case 'control':
+          return this.#onControl(ev.header.opcode, ev.header.rsv, ev.payload);
+        case 'error':
+          return this.#failWith(ev.violation);
+      }
+    }
+    return undefined;
+  }
+
+  #onControl(opcode: number, rsv: number, payload: Uint8Array): ProtocolEvent | undefined {
+    switch (opcode) {
+      case Opcode.Close: {
+        const parsed = parseClosePayload(payload);
+        if (parsed instanceof ProtocolViolation) return this.#failWith(parsed);
+        this.#close.received = { code: parsed.code, reason: parsed.reason };
+        // RFC 6455 §5.5.1: after sending a Close frame, "the endpoint MUST NOT send any more
+        // data frames" and the peer's data after its Close is not to be processed.
+        this.#discarding = true;
+        this.#message = undefined;
+        if (this.#close.sent === undefined) {
+          // RFC 6455 §5.5.1: "If an endpoint receives a Close frame and did not previously send
+          // a Close frame, the endpoint MUST send a Close frame in response." Echo the code:
+          // re-encoding an empty close would turn it into 1005, which is never sent.
+          const echo = parsed.code === CloseCode.NoStatusReceived ? EMPTY : encodeClosePayload(parsed.code);
+          this.#close.sent = { code: parsed.code, reason: '' };
+          this.#output.push(...this.#encoder.encodeFrame(Opcode.Close, echo, true, 0));
+        }
+        this.#state = ReadyState.Closing;
+        return { type: 'close', code: parsed.code, reason: parsed.reason };
+      }
+      case Opcode.Ping:
+        // RFC 6455 §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in
+        // response, unless it already received a Close frame." Not after we sent ours either:
+        // §5.5.1 allows only the close after a close.
+        if (this.#autoPong && this.#close.sent === undefined) {
+          this.#output.push(...this.#encoder.encodeFrame(Opcode.Pong, payload, true, 0));
+        }
+        return { type: 'ping', data: payload };
+      case Opcode.Pong:
+        return { type: 'pong', data: payload };
+      default:
+        return { type: 'control', opcode, rsv, data: payload };
+    }
+  }
+
+  /**
+   * _Fail the WebSocket Connection_ (RFC 6455 §7.1.7): send a close frame with `violation`'s
+   * code unless one was sent already, then ignore everything the peer sends.
+   */
+  fail(violation: ProtocolViolation): ProtocolEvent {
+    return this.#failWith(violation);
+  }
+
+  #failWith(violation: ProtocolViolation): ProtocolEvent {
+    this.#failure ??= violation;
+    this.#discarding = true;
+    this.#message = undefined;
+    if (this.#close.sent === undefined && this.#close.received === undefined) {
+      const reason = truncateUtf8(violation.message, MAX_CLOSE_REASON_BYTES);
+      this.#close.sent = { code: violation.closeCode, reason };
+      this.#output.push(...this.#encoder.encodeFrame(Opcode.Close, encodeClosePayload(violation.closeCode, reason), true, 0));
+    }
+    this.#state = ReadyState.Closing;
+    return { type: 'failed', violation };
+  }
+
+  /** The transport ended or broke: nothing more will arrive. */
+  receiveEnd(): void {
+    this.#discarding = true;
+    this.#message = undefined;
+    this.#state = ReadyState.Closed;
+  }
+
+  /** Control frames (pongs, close echoes, failure closes) owed to the peer, oldest first. */
+  takeOutput(): Uint8Array[] {
+    if (this.#output.length === 0) return this.#output;
+    const out = this.#output;
+    this.#output = [];
+    return out;
+  }
+  get hasOutput(): boolean {
+    return this.#output.length > 0;
+  }
+
+  /** Encodes one whole data frame (header and payload chunks). Misuse throws. */
+  encodeDataFrame(opcode: number, payload: Uint8Array, fin: boolean, rsv: number): Uint8Array[] {
+    this.#assertCanSendData();
+    return this.#encoder.encodeFrame(opcode, payload, fin, rsv);
+  }
+
+  /** A header now, payload later: the returned `mask` turns each piece into wire bytes. */
+  beginDataFrame(opcode: number, length: number, fin: boolean, rsv: number): { header: Uint8Array; mask(chunk: Uint8Array): Uint8Array } {
+    this.#assertCanSendData();
+    return this.#encoder.beginFrame(opcode, length, fin, rsv);
+  }
+
+  /** Queues a ping. Misuse (payload over 125 bytes, after close) throws. */
+  ping(data: Uint8Array = EMPTY): void {
+    this.#queueControl(Opcode.Ping, data, 'ping');
+  }
+
+  /** Queues an unsolicited pong (RFC 6455 §5.5.3 allows it as a heartbeat). */
+  pong(data: Uint8Array = EMPTY): void {
+    this.#queueControl(Opcode.Pong, data, 'pong');
+  }
+
+  #queueControl(opcode: number, data: Uint8Array, what: string): void {
+    if (data.length > MAX_CONTROL_PAYLOAD) {
+      throw new RangeError(`A ${what} payload must be at most ${MAX_CONTROL_PAYLOAD} bytes, got ${data.length}`);
+    }
+    if (this.#close.sent !== undefined) {
+      throw new InvalidStateError(`Cannot send a ${what} after the close frame was sent`);
+    }
+    this.#output.push(...this.#encoder.encodeFrame(opcode, data, true, 0));
+  }
+
+  /**
+   * Starts the closing handshake (RFC 6455 §7.1.2). Returns false when a close frame was
+   * already sent. Invalid code or reason throws (`RangeError`/`TypeError`) before anything is sent.
+   */
+  close(code?: number, reason?: string): boolean {
+    const payload = encodeClosePayload(code, reason);
+    if (this.#close.sent !== undefined) return false;
+    this.#close.sent = { code: code ?? CloseCode.NoStatusReceived, reason: reason ?? '' };
+    this.#output.push(...this.#encoder.encodeFrame(Opcode.Close, payload, true, 0));
+    this.#state = ReadyState.Closing;
+    return true;
+  }
+
+  #assertCanSendData(): void {
+    if (this.#close.sent !== undefined) {
+      throw new InvalidStateError('Cannot send data after the close frame was sent');
+    }
+  }
+}
+
+/** Cuts `text` to at most `max` UTF-8 bytes without splitting a character. */
+export function truncateUtf8(text: string, max: number): string {
+  const bytes = encoder.encode(text);
+  if (bytes.length <= max) return text;
+  let end = max;
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
+  return new TextDecoder().decode(bytes.subarray(0, end));
+}

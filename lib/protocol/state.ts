@@ -1,0 +1,11 @@
+/** RFC 6455 connection states after the opening handshake (the handshake is the adapter's). */
+export const ReadyState = { Open: 1, Closing: 2, Closed: 3 } as const;
+export type ReadyState = (typeof ReadyState)[keyof typeof ReadyState];
+
+/** Close bookkeeping: who sent what, in RFC vocabulary (§7.1.4–7.1.6). */
+export interface CloseState {
+  /** Code and reason of the close frame we sent, once sent. */
+  sent: { code: number; reason: string } | undefined;
+  /** Code and reason of the close frame we received (1005 / '' for an empty one). */
+  received: { code: number; reason: string } | undefined;
+}

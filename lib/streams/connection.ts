@@ -1,0 +1,772 @@
+import { CloseCode, Opcode } from '../codec/constants';
+import { Utf8Validator } from '../codec/utf8-validator';
+import { ProtocolViolation } from '../codec/violation';
+import type { Extension, PayloadTransform } from '../protocol/extension';
+import type { ProtocolEvent } from '../protocol/events';
+import { resolveOptions, type ResolvedOptions } from '../protocol/options';
+import { InvalidStateError, Protocol } from '../protocol/protocol';
+import { ReadyState } from '../protocol/state';
+import type { ByteTransport, TransportSink } from './byte-transport';
+import type { ConnectionInit, HandshakeInfo } from './connection-init';
+import { connectionLost, WebSocketError, type CloseInfo } from './errors';
+import { IncomingMessage } from './incoming-message';
+import type { MessageHost } from './message-host';
+import { MessageWriter, type SendHost } from './message-writer';
+import {
+  blobChunks, encodeText, isBlob, isReadableStream, toBytes,
+  type BinaryData, type OutgoingData, type OutgoingMessage, type SendOptions,
+} from './outgoing';
+import { ReadableStream, WritableStream } from './stream-classes';
+
+const EMPTY = new Uint8Array(0);
+const resolved = Promise.resolve();
+
+/**
+ * One WebSocket connection after its opening handshake, as WHATWG streams: `readable` gives
+ * each incoming message (itself a stream of frames, each a stream of bytes), `writable`
+ * sends what is written to it as messages. Backpressure runs end to end: nobody reading
+ * means the transport is not read; a slow peer means `send()` waits.
+ *
+ * @example
+ * ```ts
+ * import { serve } from 'websocket-streams/node';
+ * await serve({ port: 8080 }, (conn) => conn.readable.pipeTo(conn.writable)); // echo server
+ * ```
+ */
+export class Connection implements AsyncIterable<IncomingMessage> {
+  readonly role: 'client' | 'server';
+  /** What the opening handshake settled: subprotocol, extensions, headers, addresses. */
+  readonly handshake: HandshakeInfo;
+  /** Resolves once the connection is over, with how it ended. Never rejects. */
+  readonly closed: Promise<CloseInfo>;
+  /** Called for every ping received (after the automatic pong, if enabled). */
+  onPing: ((data: Uint8Array) => void) | undefined;
+  /** Called for every pong received. */
+  onPong: ((data: Uint8Array) => void) | undefined;
+  /** Called for reserved control opcodes the user or an extension allowed. */
+  onControlFrame: ((opcode: number, rsv: number, data: Uint8Array) => void) | undefined;
+
+  readonly #transport: ByteTransport;
+  readonly #protocol: Protocol;
+  readonly #opts: ResolvedOptions;
+  readonly #extensions: readonly Extension[];
+  readonly #host: MessageHost;
+  readonly #sendHost: SendHost;
+  #resolveClosed!: (info: CloseInfo) => void;
+
+  // ---- receive side ----
+  #current: IncomingMessage | undefined;
+  #currentDelivered = false;
+  #currentDecoder: PayloadTransform | undefined;
+  #currentUtf8: Utf8Validator | undefined;
+  #messageWaiter: { resolve(m: IncomingMessage | undefined): void } | undefined;
+  #pumping = false;
+  #pumpAgain = false;
+  /** An asynchronous decoder step is running: events wait for it, in order. */
+  #blocked = false;
+  #paused = false;
+  #inputEnded = false;
+  /** The last pull found no complete event in the received bytes. */
+  #starved = false;
+  #finalized = false;
+  #readable: ReadableStream<IncomingMessage> | undefined;
+  #writable: WritableStream<OutgoingMessage> | undefined;
+
+  // ---- send side ----
+  #writer: MessageWriter | undefined;
+  #writerQueue: Array<() => void> = [];
+  #frameOpen = false;
+  #drainWaiters: Array<{ resolve(): void; reject(e: unknown): void }> = [];
+
+  // ---- closing and liveness ----
+  #closeTimer: ReturnType<typeof setTimeout> | undefined;
+  #pingTimer: ReturnType<typeof setTimeout> | undefined;
+  #lastInbound = 0;
+  #awaitingPong = false;
+  #transportError: Error | undefined;
+  #transportClosed = false;
+  #endSent = false;
+
+  /** Wraps a transport whose opening handshake is done. Adapters call this; users get connections from them. */
+  constructor(transport: ByteTransport, init: ConnectionInit) {
+    this.role = init.role;
+    this.handshake = init.handshake;
+    this.#transport = transport;
+    this.#opts = resolveOptions(init.options);
+    this.#extensions = init.activeExtensions ?? [];
+    this.#protocol = new Protocol({
+      role: init.role,
+      extensions: this.#extensions,
+      maxFrameSize: this.#opts.maxFrameSize,
+      maxMessageSize: this.#opts.maxMessageSize,
+      maxFragments: this.#opts.maxFragments,
+      autoPong: this.#opts.autoPong,
+      allowReservedBits: this.#opts.allowReservedBits,
+      allowReservedOpcodes: this.#opts.allowReservedOpcodes,
+      maskKeySource: this.#opts.maskKeySource,
+    });
+    this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+    this.#host = { demand: () => this.#pump() };
+    this.#sendHost = this.#makeSendHost();
+    const sink: TransportSink = {
+      onData: (chunk) => this.#onData(chunk),
+      onEnd: () => this.#onEnd(),
+      onError: (err) => (this.#transportError ??= err),
+      onDrain: () => this.#onDrain(),
+      onClose: () => this.#onTransportClose(),
+    };
+    this.#lastInbound = Date.now();
+    transport.attach(sink);
+    if (init.head && init.head.length > 0) this.#onData(init.head);
+    this.#armHeartbeat();
+  }
+
+  /** Negotiated subprotocol, `''` when none. */
+  get protocol(): string {
+    return this.handshake.protocol;
+  }
+  /** Negotiated extensions as the response header listed them, `''` when none. */
+  get extensions(): string {
+    return this.handshake.extensions;
+  }
+  /** 1 open, 2 closing, 3 closed (as `WebSocket.readyState`, minus CONNECTING). */
+  get readyState(): ReadyState {
+    return this.#finalized ? ReadyState.Closed : this.#protocol.state;
+  }
+  /** Bytes queued for sending and not yet handed to the operating system. */
+  get bufferedAmount(): number {
+    return this.#transport.bufferedAmount;
+  }
+
+  // =====================================================================================
+  // Receiving
+  // =====================================================================================
+
+  /** Incoming messages, one after another. Cancelling it closes the connection (1000). */
+  get readable(): ReadableStream<IncomingMessage> {
+    this.#readable ??= new ReadableStream<IncomingMessage>(
+      {
+        pull: (c) =>
+          this.nextMessage().then((m) => {
+            if (m) c.enqueue(m);
+            else c.close();
+          }),
+        cancel: () => {
+          void this.close(CloseCode.Normal).catch(() => undefined);
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    return this.#readable;
+  }
+
+  /**
+   * The next message, or `undefined` once no more will come. Discards what was left unread
+   * of the previous message. A faster, stream-free way to do what `readable` does.
+   */
+  nextMessage(): Promise<IncomingMessage | undefined> {
+    if (this.#messageWaiter) return Promise.reject(new TypeError('nextMessage() is already waiting for a message'));
+    const prev = this.#current;
+    // Discarding pumps at once, which may already bring the next message in.
+    if (prev !== undefined && this.#currentDelivered && !prev._done) prev._discard();
+    const cur = this.#current;
+    if (cur !== undefined && !this.#currentDelivered) {
+      this.#currentDelivered = true;
+      return Promise.resolve(cur);
+    }
+    if (this.#finalized) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      this.#messageWaiter = { resolve };
+      this.#pump();
+    });
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<IncomingMessage> {
+    for (let m = await this.nextMessage(); m; m = await this.nextMessage()) yield m;
+  }
+
+  #onData(chunk: Uint8Array): void {
+    this.#lastInbound = Date.now();
+    this.#awaitingPong = false;
+    this.#protocol.receive(chunk);
+    this.#pump();
+  }
+
+  #onEnd(): void {
+    this.#inputEnded = true;
+    this.#pump();
+  }
+
+  /** Whether routing the next protocol event is wanted now (the consumer's demand). */
+  #hasDemand(): boolean {
+    const m = this.#current;
+    if (m === undefined || m._done) return true;
+    if (!this.#currentDelivered) return false;
+    return m._wantsData();
+  }
+
+  /**
+   * Feeds protocol events to consumers while they want them. Coalesced and never
+   * re-entrant, in the manner of the streams standard's CallPullIfNeeded: a demand that
+   * arrives while pumping makes the loop go round once more.
+   */
+  #pump(): void {
+    if (this.#pumping) {
+      this.#pumpAgain = true;
+      return;
+    }
+    this.#pumping = true;
+    try {
+      do {
+        this.#pumpAgain = false;
+        while (!this.#blocked && !this.#finalized && this.#hasDemand()) {
+          const ev = this.#protocol.nextEvent();
+          if (ev === undefined) {
+            this.#starved = true;
+            break;
+          }
+          this.#starved = false;
+          this.#route(ev);
+        }
+      } while (this.#pumpAgain && !this.#blocked);
+      this.#flushControl();
+      this.#afterPump();
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  #afterPump(): void {
+    if (this.#finalized) return;
+    const buffered = this.#protocol.bufferedAmount;
+    if (buffered >= this.#opts.receiveHighWaterMark) {
+      if (!this.#paused) {
+        this.#paused = true;
+        this.#transport.pause();
+      }
+    } else if (this.#paused) {
+      this.#paused = false;
+      this.#transport.resume();
+    }
+    // Input is over and nothing parseable is left: nothing more can arrive.
+    if ((this.#inputEnded || this.#transportClosed) && this.#starved && !this.#blocked) {
+      this.#endOfInput();
+    }
+    if (this.#messageWaiter && this.#protocol.state !== ReadyState.Open && this.#current === undefined) {
+      // Closing: no further message can start.
+      const w = this.#messageWaiter;
+      this.#messageWaiter = undefined;
+      w.resolve(undefined);
+    }
+  }
+
+  #route(ev: ProtocolEvent): void {
+    switch (ev.type) {
+      case 'frame-start': {
+        if (ev.first) {
+          const ext = ev.encoded ? this.#extensions.find((e) => (e.rsvBits & ev.messageRsv) !== 0) : undefined;
+          this.#currentDecoder = ext?.createDecoder(ev.messageRsv, this.#opts.maxMessageSize);
+          this.#currentUtf8 = ev.encoded && ev.messageOpcode === Opcode.Text ? new Utf8Validator() : undefined;
+          const msg = new IncomingMessage(ev.header, ev.messageOpcode, ev.encoded, this.#host);
+          this.#current = msg;
+          this.#currentDelivered = false;
+          const w = this.#messageWaiter;
+          if (w) {
+            this.#messageWaiter = undefined;
+            this.#currentDelivered = true;
+            w.resolve(msg);
+          }
+        }
+        this.#current!._frameStart(ev.header);
+        return;
+      }
+      case 'frame-data': {
+        const d = this.#currentDecoder;
+        if (d === undefined) this.#current!._data(ev.data);
+        else this.#runDecoder(d.transform(ev.data, this.#emitDecoded));
+        return;
+      }
+      case 'frame-end': {
+        const d = this.#currentDecoder;
+        if (d === undefined) this.#endFrame(ev.fin);
+        else this.#runDecoder(d.flush(ev.fin, this.#emitDecoded), () => this.#endFrame(ev.fin));
+        return;
+      }
+      case 'ping':
+        this.#flushControl();
+        this.onPing?.(ev.data);
+        return;
+      case 'pong':
+        this.onPong?.(ev.data);
+        return;
+      case 'control':
+        this.onControlFrame?.(ev.opcode, ev.rsv, ev.data);
+        return;
+      case 'close':
+        this.#onPeerClose(ev.code, ev.reason);
+        return;
+      case 'failed':
+        this.#onFailed(ev.violation);
+        return;
+    }
+  }
+
+  #endFrame(fin: boolean): void {
+    if (fin && this.#currentUtf8 && !this.#currentUtf8.end()) {
+      this.#onFailed(this.#protocol.fail(new ProtocolViolation(CloseCode.InvalidPayload, 'INVALID_UTF8',
+        'Text message ends inside a UTF-8 sequence')).type === 'failed' ? this.#protocol.failure! : this.#protocol.failure!);
+      return;
+    }
+    const m = this.#current!;
+    m._frameEnd(fin);
+    if (fin) {
+      this.#currentDecoder = undefined;
+      this.#currentUtf8 = undefined;
+      if (this.#currentDelivered) this.#current = undefined;
+    }
+  }
+
+  readonly #emitDecoded = (chunk: Uint8Array): void => {
+    const utf8 = this.#currentUtf8;
+    if (utf8 !== undefined && utf8.push(chunk) !== -1) {
+      throw new ProtocolViolation(CloseCode.InvalidPayload, 'INVALID_UTF8', 'Text message is not valid UTF-8');
+    }
+    this.#current?._data(chunk);
+  };
+
+  /** Runs a decoder step; events after it wait until it settles, so order is kept. */
+  #runDecoder(step: void | Promise<void>, then?: () => void): void {
+    if (step === undefined) {
+      then?.();
+      return;
+    }
+    this.#blocked = true;
+    step.then(
+      () => {
+        this.#blocked = false;
+        if (!this.#finalized) then?.();
+        this.#pump();
+      },
+      (err: unknown) => {
+        this.#blocked = false;
+        const v = err instanceof ProtocolViolation
+          ? err
+          : new ProtocolViolation(CloseCode.InvalidPayload, 'EXTENSION_ERROR', `Could not decode message: ${(err as Error)?.message ?? String(err)}`);
+        this.#onFailed(this.#protocol.fail(v).type === 'failed' ? v : v);
+        this.#pump();
+      },
+    );
+  }
+
+  #onPeerClose(code: number, reason: string): void {
+    const m = this.#current;
+    if (m && !m._done) {
+      m._error(new WebSocketError(`The peer closed the connection (${code}) before the message ended`, code, reason, 'CLOSED'));
+    }
+    this.#dropCurrent();
+    this.#flushControl();
+    this.#onCloseHandshakeProgress();
+  }
+
+  #onFailed(v: ProtocolViolation): void {
+    const err = new WebSocketError(v.message, v.closeCode, v.message, v.kind, { cause: v });
+    const m = this.#current;
+    if (m && !m._done) m._error(err);
+    this.#dropCurrent();
+    this.#flushControl();
+    // RFC 6455 §7.1.7: having sent the close frame, the endpoint that fails the connection
+    // does not wait for the peer's; a server closes TCP now, a client waits briefly for
+    // the server to (§7.1.1), then drops it.
+    this.#startCloseTimer();
+    if (this.role === 'server') this.#endTransport();
+  }
+
+  #dropCurrent(): void {
+    this.#currentDecoder?.dispose();
+    this.#currentDecoder = undefined;
+    this.#currentUtf8 = undefined;
+    if (this.#current && this.#current._done) this.#current = undefined;
+  }
+
+  #endOfInput(): void {
+    // The transport will give nothing more. A message still open cannot complete.
+    if (this.#finalized) return;
+    const m = this.#current;
+    if (m && !m._done) m._error(this.#lostError());
+    if (this.#protocol.closeReceived !== undefined && this.#protocol.closeSent !== undefined) {
+      // Clean: reply to the peer's TCP close with ours (RFC 6455 §7.1.1 client side).
+      this.#endTransport();
+    } else if (!this.#transportClosed) {
+      this.#transport.destroy();
+    }
+    if (this.#transportClosed) this.#finalize();
+  }
+
+  #lostError(): WebSocketError {
+    const f = this.#protocol.failure;
+    if (f) return new WebSocketError(f.message, f.closeCode, f.message, f.kind, { cause: f });
+    return connectionLost(this.#transportError);
+  }
+
+  #onTransportClose(): void {
+    this.#transportClosed = true;
+    this.#inputEnded = true;
+    this.#protocol.receiveEnd();
+    this.#finalize();
+  }
+
+  #finalize(): void {
+    if (this.#finalized) return;
+    this.#finalized = true;
+    this.#clearTimers();
+    const m = this.#current;
+    if (m && !m._done) m._error(this.#lostError());
+    this.#currentDecoder?.dispose();
+    this.#current = undefined;
+    for (const ext of this.#extensions) ext.close();
+    const w = this.#messageWaiter;
+    this.#messageWaiter = undefined;
+    w?.resolve(undefined);
+    const lost = this.#lostError();
+    for (const d of this.#drainWaiters.splice(0)) d.reject(lost);
+    this.#writer?._abort();
+    this.#writer = undefined;
+    for (const next of this.#writerQueue.splice(0)) next();
+    this.#resolveClosed(this.#closeInfo());
+  }
+
+  #closeInfo(): CloseInfo {
+    const p = this.#protocol;
+    const failure = p.failure;
+    if (failure) return { wasClean: false, code: failure.closeCode, reason: failure.message };
+    const received = p.closeReceived;
+    const sent = p.closeSent;
+    if (received && sent) return { wasClean: this.#transportError === undefined, code: received.code, reason: received.reason };
+    return { wasClean: false, code: CloseCode.AbnormalClosure, reason: '' };
+  }
+
+  // =====================================================================================
+  // Sending
+  // =====================================================================================
+
+  /** Messages written here are sent in order. Closing it starts the close handshake (1000). */
+  get writable(): WritableStream<OutgoingMessage> {
+    this.#writable ??= new WritableStream<OutgoingMessage>(
+      {
+        write: (msg) => this.#sendFromWritable(msg),
+        close: () => {
+          void this.close(CloseCode.Normal).catch(() => undefined);
+        },
+        abort: () => {
+          void this.close(CloseCode.InternalError, 'Sender aborted').catch(() => undefined);
+        },
+      },
+      { highWaterMark: 1 },
+    );
+    return this.#writable;
+  }
+
+  async #sendFromWritable(msg: OutgoingMessage): Promise<void> {
+    try {
+      await this.send(msg);
+    } catch (err) {
+      // A message piped from this very connection failed because the connection did: its
+      // fate is reported by `closed`, and a rejected pipe would only be an unhandled error.
+      if (this.#protocol.state !== ReadyState.Open && err instanceof WebSocketError) return;
+      throw err;
+    }
+  }
+
+  /**
+   * Sends one message. Resolves when the transport has taken its bytes below the
+   * high-water mark; waits its turn behind a message being sent through `beginMessage()`.
+   *
+   * @example
+   * ```ts
+   * await conn.send('hello');                        // text
+   * await conn.send(new Uint8Array([1, 2, 3]));      // binary
+   * await conn.send(file.stream());                  // streamed, frame per chunk
+   * ```
+   */
+  send(message: OutgoingMessage, options: SendOptions = {}): Promise<void> {
+    let data: OutgoingData;
+    let type: 'text' | 'binary';
+    if (isTyped(message)) {
+      data = message.data;
+      type = message.type;
+    } else {
+      data = message as OutgoingData;
+      type = typeof data === 'string' ? 'text' : data instanceof IncomingMessage ? data.type : 'binary';
+    }
+    if (options.binary !== undefined) type = options.binary ? 'binary' : 'text';
+    const fragmentSize = options.fragmentSize;
+    if (fragmentSize !== undefined && (!Number.isSafeInteger(fragmentSize) || fragmentSize < 1)) {
+      throw new RangeError(`fragmentSize must be a positive integer, got ${fragmentSize}`);
+    }
+    const opcode = type === 'text' ? Opcode.Text : Opcode.Binary;
+    if (typeof data === 'string' || (!isBlob(data) && !isReadableStream(data) && !(data instanceof IncomingMessage))) {
+      const bytes = typeof data === 'string' ? encodeText(data) : toBytes(data as BinaryData);
+      // Fast path: nothing in the way, no extension: encode and write now.
+      if (this.#writer === undefined && this.#writerQueue.length === 0 && fragmentSize === undefined &&
+          (this.#extensions.length === 0 || options.compress === false)) {
+        try {
+          this.#sendHost.assertCanSend();
+        } catch (err) {
+          return Promise.reject(err);
+        }
+        return this.#sendHost.sendWholeFrame(opcode, bytes, true, 0) ?? resolved;
+      }
+      return this.#withWriter(opcode, bytes.length, options, async (w) => {
+        const size = fragmentSize ?? Math.max(bytes.length, 1);
+        for (let at = 0; at < bytes.length || at === 0; at += size) {
+          const end = Math.min(bytes.length, at + size);
+          await w.sendFrame(bytes.subarray(at, end), { fin: end >= bytes.length });
+          if (end >= bytes.length) break;
+        }
+      });
+    }
+    if (data instanceof IncomingMessage) return this.#withWriter(opcode, undefined, options, (w) => forwardMessage(data as IncomingMessage, w));
+    const source = isBlob(data) ? blobChunks(data) : iterateStream(data as ReadableStream<Uint8Array>);
+    return this.#withWriter(opcode, isBlob(data) ? data.size : undefined, options, async (w) => {
+      for await (const chunk of source) {
+        const bytes = toBytes(chunk as BinaryData);
+        if (bytes.length > 0) await w.sendFrame(bytes);
+      }
+      await w.end();
+    });
+  }
+
+  async #withWriter(opcode: number, sizeHint: number | undefined, options: SendOptions, body: (w: MessageWriter) => Promise<void>): Promise<void> {
+    await this.#acquire();
+    const w = this.#newWriter(opcode, sizeHint, options.compress !== false);
+    try {
+      await body(w);
+      if (!w.ended) await w.end();
+    } catch (err) {
+      if (!w.ended) {
+        // The message cannot be finished: the frames already sent promised more. Fail the
+        // connection rather than leave the peer waiting for a message that never ends.
+        w._abort();
+        if (this.#protocol.closeSent === undefined) {
+          this.#onFailed(this.#failLocally(CloseCode.InternalError, 'Message source failed'));
+        }
+        this.#release(w);
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Starts a message sent frame by frame (`sendFrame`) or in streamed frames (`beginFrame`).
+   * Throws if another message is being sent through a writer that has not ended.
+   */
+  beginMessage(type: 'text' | 'binary' = 'binary', options: { compress?: boolean; opcode?: number } = {}): MessageWriter {
+    if (this.#writer !== undefined || this.#writerQueue.length > 0) {
+      throw new TypeError('Cannot begin a message: the previous message has not ended (call end() on its writer first)');
+    }
+    this.#sendHost.assertCanSend();
+    return this.#newWriter(options.opcode ?? (type === 'text' ? Opcode.Text : Opcode.Binary), undefined, options.compress !== false);
+  }
+
+  #newWriter(opcode: number, sizeHint: number | undefined, compress: boolean): MessageWriter {
+    let encoder: { rsv: number; transform: PayloadTransform } | undefined;
+    if (compress) {
+      for (const ext of this.#extensions) {
+        encoder = ext.createEncoder(opcode, sizeHint);
+        if (encoder) break;
+      }
+    }
+    const w = new MessageWriter(opcode, this.#sendHost, encoder);
+    this.#writer = w;
+    return w;
+  }
+
+  #acquire(): Promise<void> {
+    if (this.#writer === undefined && this.#writerQueue.length === 0) return resolved;
+    return new Promise((resolve) => this.#writerQueue.push(resolve));
+  }
+
+  #release(w: MessageWriter): void {
+    if (this.#writer !== w) return;
+    this.#writer = undefined;
+    const next = this.#writerQueue.shift();
+    next?.();
+  }
+
+  #failLocally(code: number, reason: string): ProtocolViolation {
+    const v = new ProtocolViolation(code as CloseCode, 'EXTENSION_ERROR', reason);
+    this.#protocol.fail(v);
+    return v;
+  }
+
+  #makeSendHost(): SendHost {
+    return {
+      sendWholeFrame: (opcode, payload, fin, rsv) => this.#write(this.#protocol.encodeDataFrame(opcode, payload, fin, rsv)),
+      openFrame: (opcode, length, fin, rsv) => {
+        const { header, mask } = this.#protocol.beginDataFrame(opcode, length, fin, rsv);
+        this.#frameOpen = true;
+        this.#transport.write([header]);
+        return mask;
+      },
+      writePiece: (bytes) => this.#write([bytes]),
+      closeFrame: () => {
+        this.#frameOpen = false;
+        this.#flushControl();
+      },
+      release: (w) => this.#release(w),
+      assertCanSend: () => {
+        if (this.#finalized) throw new InvalidStateError('Cannot send: the connection is closed');
+        if (this.#protocol.closeSent !== undefined) throw new InvalidStateError('Cannot send data after the close frame was sent');
+      },
+    };
+  }
+
+  /** Writes chunks; resolves at once unless the transport is above its high-water mark. */
+  #write(chunks: readonly Uint8Array[]): Promise<void> | undefined {
+    if (this.#finalized) return Promise.reject(this.#lostError());
+    if (this.#transport.write(chunks)) return undefined;
+    return new Promise((resolve, reject) => this.#drainWaiters.push({ resolve, reject }));
+  }
+
+  #onDrain(): void {
+    for (const d of this.#drainWaiters.splice(0)) d.resolve();
+  }
+
+  /** Sends control frames the protocol owes, unless a streamed frame is half written. */
+  #flushControl(): void {
+    if (this.#frameOpen || !this.#protocol.hasOutput || this.#transportClosed) return;
+    this.#transport.write(this.#protocol.takeOutput());
+    this.#onCloseHandshakeProgress();
+  }
+
+  /** Sends a ping (at most 125 bytes). */
+  ping(data: BinaryData | string = EMPTY): void {
+    this.#protocol.ping(typeof data === 'string' ? encodeText(data) : toBytes(data));
+    this.#flushControl();
+  }
+
+  /** Sends an unsolicited pong (a one-way heartbeat, RFC 6455 §5.5.3). */
+  pong(data: BinaryData | string = EMPTY): void {
+    this.#protocol.pong(typeof data === 'string' ? encodeText(data) : toBytes(data));
+    this.#flushControl();
+  }
+
+  /**
+   * Starts the closing handshake and resolves when the connection is over. Without a code
+   * the close frame is empty (the peer sees 1005). An invalid code (1004–1006, 1015, outside
+   * 1000–4999) or a reason over 123 UTF-8 bytes throws at once.
+   */
+  close(code?: number, reason?: string): Promise<CloseInfo> {
+    if (this.#finalized) return this.closed;
+    if (this.#protocol.close(code, reason)) {
+      this.#flushControl();
+      this.#startCloseTimer();
+    }
+    return this.closed;
+  }
+
+  #onCloseHandshakeProgress(): void {
+    const p = this.#protocol;
+    if (p.closeSent === undefined || p.closeReceived === undefined || p.hasOutput) return;
+    // Both close frames are exchanged. RFC 6455 §7.1.1: "the server SHOULD close the
+    // underlying TCP connection first"; the client waits for it, within the close timeout.
+    this.#startCloseTimer();
+    if (this.role === 'server') this.#endTransport();
+    else if (this.#inputEnded) this.#endTransport();
+  }
+
+  #endTransport(): void {
+    if (this.#endSent || this.#transportClosed) return;
+    this.#endSent = true;
+    this.#transport.end();
+  }
+
+  #startCloseTimer(): void {
+    if (this.#closeTimer !== undefined || this.#finalized) return;
+    this.#closeTimer = setTimeout(() => {
+      this.#closeTimer = undefined;
+      if (!this.#transportClosed) this.#transport.destroy();
+    }, this.#opts.closeTimeout);
+  }
+
+  // ---- heartbeat ----
+
+  #armHeartbeat(): void {
+    const interval = this.#opts.autoPingInterval;
+    if (interval <= 0 || this.#finalized) return;
+    this.#pingTimer = setTimeout(() => this.#heartbeat(), interval);
+  }
+
+  #heartbeat(): void {
+    this.#pingTimer = undefined;
+    if (this.#finalized) return;
+    const now = Date.now();
+    // Our own consumer holding the transport paused is not the peer's fault: a ping could
+    // not overtake the unread data anyway, so liveness is not judged while paused.
+    if (this.#paused) this.#lastInbound = now;
+    const idle = now - this.#lastInbound;
+    if (this.#awaitingPong && idle >= this.#opts.autoPingTimeout) {
+      this.#transportError ??= new Error(`No traffic from the peer for ${idle} ms after a ping`);
+      this.#transport.destroy(this.#transportError);
+      return;
+    }
+    if (!this.#awaitingPong && idle >= this.#opts.autoPingInterval && this.#protocol.closeSent === undefined) {
+      this.#awaitingPong = true;
+      try {
+        this.ping();
+      } catch {
+        /* closing: the close timer takes over */
+      }
+      this.#pingTimer = setTimeout(() => this.#heartbeat(), this.#opts.autoPingTimeout);
+      return;
+    }
+    const wait = this.#awaitingPong ? this.#opts.autoPingTimeout - idle : this.#opts.autoPingInterval - idle;
+    this.#pingTimer = setTimeout(() => this.#heartbeat(), Math.max(1, wait));
+  }
+
+  #clearTimers(): void {
+    if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
+    if (this.#pingTimer !== undefined) clearTimeout(this.#pingTimer);
+    this.#closeTimer = this.#pingTimer = undefined;
+  }
+}
+
+function isTyped(m: OutgoingMessage): m is { type: 'text' | 'binary'; data: OutgoingData } {
+  return typeof m === 'object' && m !== null && !(m instanceof IncomingMessage) && !ArrayBuffer.isView(m) &&
+    !isBlob(m) && !isReadableStream(m) && 'data' in m && 'type' in m;
+}
+
+async function* iterateStream(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+/** Streams a received message out frame by frame, without holding a whole frame. */
+async function forwardMessage(msg: IncomingMessage, w: MessageWriter): Promise<void> {
+  if (msg.compressed) {
+    // Decoded frames have no length known in advance: send each decoded piece as a frame.
+    for await (const chunk of iterateStream(msg.stream())) await w.sendFrame(chunk);
+    await w.end();
+    return;
+  }
+  const frames = msg.frames.getReader();
+  for (;;) {
+    const { done, value: frame } = await frames.read();
+    if (done) break;
+    if (frame.length === 0) {
+      await w.sendFrame(EMPTY, { fin: frame.fin });
+      continue;
+    }
+    const out = w.beginFrame(frame.length, { fin: frame.fin });
+    await frame.data.pipeTo(out);
+  }
+  if (!w.ended) await w.end();
+}

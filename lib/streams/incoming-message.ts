@@ -1,0 +1,276 @@
+import type { FrameHeader } from '../codec/frame-header';
+import { Opcode } from '../codec/constants';
+import { WebSocketError } from './errors';
+import { GrowableBuffer } from './growable-buffer';
+import { IncomingFrame } from './incoming-frame';
+import type { MessageHost } from './message-host';
+import { ReadableStream } from './stream-classes';
+
+/** How a message's payload is being consumed; chosen by the first accessor used. */
+type Mode = 'pending' | 'collect' | 'stream' | 'frames' | 'discard';
+
+const textDecoder = new TextDecoder();
+
+/**
+ * One received message. Its payload is read once, in one of three ways: as a stream of
+ * bytes (`stream()`), as a stream of frames (`frames`), or whole (`bytes()`/`text()`,
+ * bounded by `maxMessageSize`). Until one of them is used, nothing more is read from the
+ * connection. Asking the connection for the next message discards what is left of this one.
+ *
+ * @example
+ * ```ts
+ * for await (const msg of conn) {
+ *   if (msg.type === 'text') console.log(await msg.text());
+ *   else await msg.stream().pipeTo(fileSink);
+ * }
+ * ```
+ */
+export class IncomingMessage {
+  /** `'text'` or `'binary'` (a message with a reserved opcode the user allowed is `'binary'`). */
+  readonly type: 'text' | 'binary';
+  /** Opcode of the first frame: 1 text, 2 binary, or an allowed reserved data opcode. */
+  readonly opcode: number;
+  /** RSV bits of the first frame. */
+  readonly rsv: number;
+  /** An extension (permessage-deflate) decoded this message's payload. */
+  readonly compressed: boolean;
+  readonly #host: MessageHost;
+  #mode: Mode = 'pending';
+  #finished = false;
+  #error: WebSocketError | undefined;
+  /** Header of the frame being received, until a consumer has seen it. */
+  #header: FrameHeader | undefined;
+  #frameOpen = false;
+  // stream mode
+  #byteController: ReadableStreamDefaultController<Uint8Array> | undefined;
+  #bytePull = false;
+  // frames mode
+  #frameController: ReadableStreamDefaultController<IncomingFrame> | undefined;
+  #framePull = false;
+  #frame: IncomingFrame | undefined;
+  #framesStream: ReadableStream<IncomingFrame> | undefined;
+  // collect mode
+  #collector: { buf: GrowableBuffer; resolve(b: Uint8Array): void; reject(e: unknown): void } | undefined;
+
+  /** @internal */
+  constructor(first: FrameHeader, opcode: number, compressed: boolean, host: MessageHost) {
+    this.opcode = opcode;
+    this.type = opcode === Opcode.Text ? 'text' : 'binary';
+    this.rsv = first.rsv;
+    this.compressed = compressed;
+    this.#host = host;
+  }
+
+  /** The frames of this message in wire order, each with its own payload stream. */
+  get frames(): ReadableStream<IncomingFrame> {
+    if (this.#framesStream) return this.#framesStream;
+    this.#claim('frames');
+    this.#framesStream = new ReadableStream<IncomingFrame>(
+      {
+        start: (c) => {
+          this.#frameController = c;
+          if (this.#error) c.error(this.#error);
+          else if (this.#finished && !this.#frameOpen && this.#header === undefined) c.close();
+        },
+        pull: () => {
+          // Reading the next frame abandons what is left of the current one.
+          if (this.#frame && !this.#frame._ended) this.#frame._discard();
+          this.#framePull = true;
+          this.#deliverPendingFrame();
+          this.#host.demand();
+        },
+        cancel: () => this._discard(),
+      },
+      { highWaterMark: 0 },
+    );
+    return this.#framesStream;
+  }
+
+  /** The payload across all frames as one byte stream, with backpressure. */
+  stream(): ReadableStream<Uint8Array> {
+    this.#claim('stream');
+    return new ReadableStream<Uint8Array>(
+      {
+        start: (c) => {
+          this.#byteController = c;
+          if (this.#error) c.error(this.#error);
+          else if (this.#finished) c.close();
+        },
+        pull: () => {
+          this.#bytePull = true;
+          this.#host.demand();
+        },
+        cancel: () => this._discard(),
+      },
+      { highWaterMark: 0 },
+    );
+  }
+
+  /** The whole payload in one buffer. Bounded by the connection's `maxMessageSize`. */
+  bytes(): Promise<Uint8Array> {
+    try {
+      this.#claim('collect');
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (this.#error) return Promise.reject(this.#error);
+    return new Promise((resolve, reject) => {
+      this.#collector = { buf: new GrowableBuffer(this.#header?.length ?? 0), resolve, reject };
+      if (this.#finished) this.#finishCollect();
+      else this.#host.demand();
+    });
+  }
+
+  /** The whole payload decoded as UTF-8 (already validated for text messages). */
+  async text(): Promise<string> {
+    return textDecoder.decode(await this.bytes());
+  }
+
+  #claim(mode: Mode): void {
+    if (this.#mode !== 'pending') {
+      throw new TypeError(
+        this.#mode === 'discard'
+          ? 'Message was discarded: the next message was read first'
+          : `Message payload is already being read (${this.#mode === 'collect' ? 'bytes()/text()' : this.#mode === 'stream' ? 'stream()' : 'frames'})`,
+      );
+    }
+    this.#mode = mode;
+  }
+
+  // ---- what the connection calls ----
+
+  /** @internal All frames have ended or the message failed. */
+  get _done(): boolean {
+    return this.#finished || this.#error !== undefined;
+  }
+
+  /** @internal Whether routing the next event to this message is wanted now. */
+  _wantsData(): boolean {
+    switch (this.#mode) {
+      case 'pending':
+        return false;
+      case 'collect':
+      case 'discard':
+        return true;
+      case 'stream':
+        return this.#bytePull || !this.#frameOpen; // frame boundaries need no consumer
+      case 'frames':
+        if (this.#frame !== undefined && !this.#frame._ended) return this.#frame._wantsData();
+        return this.#framePull && this.#header === undefined;
+    }
+  }
+
+  /** @internal */
+  _frameStart(header: FrameHeader): void {
+    this.#frameOpen = true;
+    if (this.#mode === 'frames') {
+      this.#header = header;
+      this.#deliverPendingFrame();
+    } else {
+      this.#header = header;
+      if (this.#mode === 'collect' && !this.compressed) this.#collector!.buf.reserve(header.length);
+    }
+  }
+
+  /** @internal */
+  _data(chunk: Uint8Array): void {
+    switch (this.#mode) {
+      case 'collect':
+        this.#collector!.buf.append(chunk);
+        return;
+      case 'stream':
+        this.#bytePull = false;
+        this.#byteController!.enqueue(chunk);
+        return;
+      case 'frames':
+        this.#frame?._push(chunk);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** @internal */
+  _frameEnd(fin: boolean): void {
+    this.#frameOpen = false;
+    if (this.#mode === 'frames') {
+      // A zero-length frame may end before anyone pulled it: hand it over ended.
+      this.#deliverPendingFrame(true);
+      this.#frame?._end();
+    }
+    if (this.#mode !== 'frames') this.#header = undefined;
+    if (!fin) return;
+    this.#finished = true;
+    switch (this.#mode) {
+      case 'collect':
+        this.#finishCollect();
+        return;
+      case 'stream':
+        this.#byteController?.close();
+        return;
+      case 'frames':
+        if (this.#header === undefined) this.#frameController?.close();
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** @internal The connection failed or closed before the message ended. */
+  _error(err: WebSocketError): void {
+    if (this.#finished || this.#error) return;
+    this.#error = err;
+    this.#byteController?.error(err);
+    this.#frameController?.error(err);
+    this.#frame?._error(err);
+    if (this.#collector) {
+      this.#collector.reject(err);
+      this.#collector = undefined;
+    }
+  }
+
+  /** @internal Nobody will read the rest: route it nowhere. */
+  _discard(): void {
+    if (this.#mode === 'discard') return;
+    const wasReading = this.#mode !== 'pending';
+    this.#mode = 'discard';
+    if (!this.#finished && !this.#error && wasReading) {
+      // Whoever still holds a reader learns why it stopped instead of hanging.
+      const err = new WebSocketError('Message was discarded: the next message was read first', 0, '', 'DISCARDED');
+      this.#byteController?.error(err);
+      this.#frameController?.error(err);
+      this.#frame?._discard();
+      this.#collector?.reject(err);
+      this.#collector = undefined;
+    }
+    this.#host.demand();
+  }
+
+  #deliverPendingFrame(endedAlready = false): void {
+    const h = this.#header;
+    if (h === undefined || this.#mode !== 'frames') return;
+    if (!this.#framePull && !endedAlready) return;
+    if (!this.#framePull && endedAlready) {
+      // Nobody asked yet: keep the header; the frame is created ended on the next pull.
+      this.#pendingEnded = true;
+      return;
+    }
+    this.#header = undefined;
+    this.#framePull = false;
+    this.#frame = new IncomingFrame(h, this.#host);
+    this.#frameController!.enqueue(this.#frame);
+    if (this.#pendingEnded) {
+      this.#pendingEnded = false;
+      this.#frame._end();
+      if (this.#finished) this.#frameController!.close();
+    }
+  }
+  #pendingEnded = false;
+
+  #finishCollect(): void {
+    const c = this.#collector;
+    if (!c) return;
+    this.#collector = undefined;
+    c.resolve(c.buf.take());
+  }
+}

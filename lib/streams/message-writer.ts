@@ -1,0 +1,240 @@
+import { Opcode } from '../codec/constants';
+import type { PayloadTransform } from '../protocol/extension';
+import { WebSocketError } from './errors';
+import { GrowableBuffer } from './growable-buffer';
+import { encodeText, toBytes, type BinaryData } from './outgoing';
+import { WritableStream } from './stream-classes';
+
+/** What a writer needs from its connection (implemented privately by `Connection`). */
+export interface SendHost {
+  /** Encodes one whole data frame and writes it; resolves when below the high-water mark. */
+  sendWholeFrame(opcode: number, payload: Uint8Array, fin: boolean, rsv: number): Promise<void> | undefined;
+  /** Writes a header now; payload pieces follow through `writePiece`, control frames wait. */
+  openFrame(opcode: number, length: number, fin: boolean, rsv: number): (chunk: Uint8Array) => Uint8Array;
+  writePiece(bytes: Uint8Array): Promise<void> | undefined;
+  closeFrame(): void;
+  /** The writer is finished (or failed): the next message may go. */
+  release(writer: MessageWriter): void;
+  /** Throws if data can no longer be sent. */
+  assertCanSend(): void;
+}
+
+export interface FrameOptions {
+  /** Last frame of the message (default false; `end()` finishes a message too). */
+  readonly fin?: boolean;
+  /** RSV bits for this frame (3-bit, RSV1 = 0b100). Only bits the peer agreed to make sense. */
+  readonly rsv?: number;
+}
+
+/**
+ * Sends one message frame by frame, or a frame in streamed pieces. Obtained from
+ * `Connection.beginMessage()`; one message at a time per connection, and its data frames are
+ * never interleaved with another message's (control frames may go between them).
+ *
+ * @example
+ * ```ts
+ * const w = conn.beginMessage('binary');
+ * await w.sendFrame(new Uint8Array([1, 2]));
+ * const frame = w.beginFrame(3);                 // exactly 3 bytes must follow
+ * const fw = frame.getWriter(); await fw.write(new Uint8Array([3, 4, 5])); await fw.close();
+ * await w.end();
+ * ```
+ */
+export class MessageWriter {
+  readonly type: 'text' | 'binary';
+  readonly #opcode: number;
+  readonly #host: SendHost;
+  readonly #encoder: { rsv: number; transform: PayloadTransform } | undefined;
+  #first = true;
+  #ended = false;
+  #finSent = false;
+  #frameInProgress = false;
+  /** Serialises operations when an async encoder is involved. */
+  #tail: Promise<void> = Promise.resolve();
+
+  /** @internal */
+  constructor(opcode: number, host: SendHost, encoder: { rsv: number; transform: PayloadTransform } | undefined) {
+    this.#opcode = opcode;
+    this.type = opcode === Opcode.Text ? 'text' : 'binary';
+    this.#host = host;
+    this.#encoder = encoder;
+  }
+
+  /** True once `end()` was called or a frame with `fin` was sent. */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /**
+   * Sends one frame of the message. Strings are UTF-8 encoded. Resolves when the transport
+   * has taken the bytes below its high-water mark.
+   */
+  sendFrame(data: BinaryData | string, options: FrameOptions = {}): Promise<void> {
+    const payload = typeof data === 'string' ? encodeText(data) : toBytes(data);
+    const fin = options.fin ?? false;
+    const rsv = checkRsv(options.rsv);
+    this.#assertCanWrite('sendFrame');
+    if (fin) this.#ended = this.#finSent = true;
+    if (this.#encoder === undefined) {
+      const p = this.#host.sendWholeFrame(this.#nextOpcode(), payload, fin, rsv);
+      if (fin) this.#host.release(this);
+      return p ?? Promise.resolve();
+    }
+    return this.#enqueue(async () => {
+      const out = await this.#encode(payload, fin);
+      await this.#host.sendWholeFrame(this.#nextOpcode(), out, fin, rsv | this.#firstRsv());
+      if (fin) this.#host.release(this);
+    });
+  }
+
+  /**
+   * Starts a frame whose payload is exactly `length` bytes, written in pieces through the
+   * returned stream. Writing more than `length` bytes, or closing it short, errors the stream
+   * and fails the connection (the frame's header already promised the length).
+   */
+  beginFrame(length: number, options: FrameOptions = {}): WritableStream<Uint8Array> {
+    if (!Number.isSafeInteger(length) || length < 0) {
+      throw new RangeError(`Frame length must be a safe non-negative integer, got ${length}`);
+    }
+    const fin = options.fin ?? false;
+    const rsv = checkRsv(options.rsv);
+    this.#assertCanWrite('beginFrame');
+    if (fin) this.#ended = this.#finSent = true;
+    this.#frameInProgress = true;
+    if (this.#encoder !== undefined) return this.#beginEncodedFrame(length, fin, rsv);
+    const mask = this.#host.openFrame(this.#nextOpcode(), length, fin, rsv);
+    let remaining = length;
+    const finish = (): void => {
+      this.#frameInProgress = false;
+      this.#host.closeFrame();
+      if (fin) this.#host.release(this);
+    };
+    if (length === 0) finish();
+    return new WritableStream<Uint8Array>({
+      write: (chunk) => {
+        const bytes = toBytes(chunk);
+        if (bytes.length > remaining) {
+          throw new WebSocketError(`Frame was declared as ${length} bytes; ${length - remaining + bytes.length} were written`, 0, '', 'FRAME_LENGTH_MISMATCH');
+        }
+        if (bytes.length === 0) return;
+        this.#host.assertCanSend();
+        remaining -= bytes.length;
+        const p = this.#host.writePiece(mask(bytes));
+        if (remaining === 0) finish();
+        return p;
+      },
+      close: () => {
+        if (remaining !== 0) {
+          throw new WebSocketError(`Frame was declared as ${length} bytes; the stream closed after ${length - remaining}`, 0, '', 'FRAME_LENGTH_MISMATCH');
+        }
+      },
+    });
+  }
+
+  /** Ends the message: sends an empty final frame unless a frame with `fin` was sent. */
+  end(): Promise<void> {
+    if (this.#ended && this.#finSent) return this.#tail;
+    if (this.#frameInProgress) throw new TypeError('Cannot end the message: a frame begun with beginFrame() has not received all its bytes');
+    if (this.#ended) return this.#tail;
+    this.#ended = true;
+    return this.#sendFinal();
+  }
+
+  #sendFinal(): Promise<void> {
+    this.#finSent = true;
+    if (this.#encoder === undefined) {
+      const p = this.#host.sendWholeFrame(this.#nextOpcode(), new Uint8Array(0), true, 0);
+      this.#host.release(this);
+      return p ?? Promise.resolve();
+    }
+    return this.#enqueue(async () => {
+      const out = await this.#encode(new Uint8Array(0), true);
+      await this.#host.sendWholeFrame(this.#nextOpcode(), out, true, this.#firstRsv());
+      this.#host.release(this);
+    });
+  }
+
+  /** @internal Abandon: the connection closed under this writer. */
+  _abort(): void {
+    this.#ended = true;
+    this.#encoder?.transform.dispose();
+  }
+
+  #beginEncodedFrame(length: number, fin: boolean, rsv: number): WritableStream<Uint8Array> {
+    // A compressed frame's length is known only after compressing its input, so this one
+    // frame (not the message) is collected, bounded by `length`, then sent whole.
+    let remaining = length;
+    const pieces = new GrowableBuffer(length);
+    const done = (): Promise<void> => {
+      this.#frameInProgress = false;
+      const input = pieces.take();
+      return this.#enqueue(async () => {
+        const out = await this.#encode(input, fin);
+        await this.#host.sendWholeFrame(this.#nextOpcode(), out, fin, rsv | this.#firstRsv());
+        if (fin) this.#host.release(this);
+      });
+    };
+    const finished = length === 0 ? done() : undefined;
+    return new WritableStream<Uint8Array>({
+      write: (chunk) => {
+        const bytes = toBytes(chunk);
+        if (bytes.length > remaining) {
+          throw new WebSocketError(`Frame was declared as ${length} bytes; ${length - remaining + bytes.length} were written`, 0, '', 'FRAME_LENGTH_MISMATCH');
+        }
+        remaining -= bytes.length;
+        pieces.append(bytes.slice());
+        if (remaining === 0 && length !== 0) return done();
+        return undefined;
+      },
+      close: () => {
+        if (remaining !== 0) {
+          throw new WebSocketError(`Frame was declared as ${length} bytes; the stream closed after ${length - remaining}`, 0, '', 'FRAME_LENGTH_MISMATCH');
+        }
+        return finished;
+      },
+    });
+  }
+
+  async #encode(input: Uint8Array, fin: boolean): Promise<Uint8Array> {
+    const out = new GrowableBuffer(0);
+    const emit = (b: Uint8Array): void => out.append(b.slice());
+    const t = this.#encoder!.transform;
+    if (input.length > 0) await t.transform(input, emit);
+    await t.flush(fin, emit);
+    return out.take();
+  }
+
+  #enqueue(op: () => Promise<void>): Promise<void> {
+    const p = this.#tail.then(op);
+    this.#tail = p.catch(() => undefined);
+    return p;
+  }
+
+  #firstRsv(): number {
+    // RFC 7692 §6.1: the compression bit is set on the first frame of a message only.
+    return this.#firstEncodedPending ? ((this.#firstEncodedPending = false), this.#encoder!.rsv) : 0;
+  }
+  #firstEncodedPending = true;
+
+  #nextOpcode(): number {
+    if (this.#first) {
+      this.#first = false;
+      return this.#opcode;
+    }
+    return Opcode.Continuation;
+  }
+
+  #assertCanWrite(what: string): void {
+    if (this.#ended) throw new TypeError(`Cannot ${what}: the message was already ended`);
+    if (this.#frameInProgress) {
+      throw new TypeError(`Cannot ${what}: the frame begun with beginFrame() has not received all its bytes`);
+    }
+    this.#host.assertCanSend();
+  }
+}
+
+function checkRsv(rsv: number | undefined): number {
+  if (rsv === undefined) return 0;
+  if (!Number.isInteger(rsv) || rsv < 0 || rsv > 0b111) throw new RangeError(`rsv must be a 3-bit number (0–7), got ${rsv}`);
+  return rsv;
+}

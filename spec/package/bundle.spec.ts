@@ -1,0 +1,60 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+
+// These check what users install: the rollup output in dist/ (npm test builds it first).
+const root = resolve(__dirname, '../..');
+const dist = join(root, 'dist');
+const runNode = (code: string, type: 'module' | 'commonjs'): string =>
+  execFileSync(process.execPath, [type === 'module' ? '--input-type=module' : '--input-type=commonjs', '-e', code], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+
+/** Every file a bundle entry pulls in through relative imports (its chunks). */
+function moduleClosure(entry: string): string[] {
+  const seen = new Set<string>();
+  const visit = (file: string): void => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const src = readFileSync(file, 'utf8');
+    for (const m of src.matchAll(/(?:from|import|require\()\s*['"](\.[^'"]+)['"]/g)) visit(resolve(dirname(file), m[1]!));
+  };
+  visit(entry);
+  return [...seen];
+}
+
+describe('package bundles', () => {
+  beforeAll(() => {
+    if (!existsSync(join(dist, 'index.mjs'))) throw new Error('dist/ is missing: run `npm run build` (npm test does)');
+  });
+
+  it('bundle ESM and CJS builds of the core export the same public names', () => {
+    const esm = JSON.parse(runNode(`import * as m from 'websocket-streams'; console.log(JSON.stringify(Object.keys(m).sort()))`, 'module'));
+    const cjs = JSON.parse(runNode(`console.log(JSON.stringify(Object.keys(require('websocket-streams')).sort()))`, 'commonjs'));
+    expect(esm).toEqual(cjs);
+    expect(esm).toEqual(expect.arrayContaining(['Connection', 'CloseCode', 'Opcode', 'FrameParser', 'maskInPlace', 'Utf8Validator']));
+  });
+
+  it('bundle of the Node entry loads as ESM and CJS and re-exports the core', () => {
+    const esm = JSON.parse(runNode(`import * as m from 'websocket-streams/node'; console.log(JSON.stringify(Object.keys(m).sort()))`, 'module'));
+    const cjs = JSON.parse(runNode(`console.log(JSON.stringify(Object.keys(require('websocket-streams/node')).sort()))`, 'commonjs'));
+    expect(esm).toEqual(cjs);
+    expect(esm).toEqual(expect.arrayContaining(['Connection', 'serve', 'connect']));
+  });
+
+  it('bundle of the core contains no node: import in any chunk it loads', () => {
+    for (const entry of ['index.mjs', 'index.cjs']) {
+      for (const file of moduleClosure(join(dist, entry))) {
+        const src = readFileSync(file, 'utf8');
+        expect({ file, nodeImports: src.match(/['"]node:[a-z_/]+['"]/g) ?? [] }).toEqual({ file, nodeImports: [] });
+      }
+    }
+  });
+
+  it('bundle type declarations exist for both entry points', () => {
+    const dts = readFileSync(join(dist, 'index.d.ts'), 'utf8');
+    expect(dts).toMatch(/declare class Connection/);
+    expect(existsSync(join(dist, 'node.d.ts'))).toBe(true);
+  });
+});
