@@ -9,7 +9,7 @@ import { ReadyState } from '../protocol/state';
 import type { ByteTransport, TransportSink } from './byte-transport';
 import type { ConnectionInit, HandshakeInfo } from './connection-init';
 import { connectionLost, WebSocketError, type CloseInfo } from './errors';
-import { IncomingMessage } from './incoming-message';
+import { IncomingMessage, type FrameSink } from './incoming-message';
 import type { MessageHost } from './message-host';
 import { MessageWriter, type SendHost } from './message-writer';
 import {
@@ -20,6 +20,9 @@ import { ReadableStream, WritableStream } from './stream-classes';
 
 const EMPTY = new Uint8Array(0);
 const resolved = Promise.resolve();
+
+/** Which connection owns a `writable`: lets `readable.pipeTo()` between connections skip stream plumbing. */
+const writableOwners = new WeakMap<WritableStream<OutgoingMessage>, Connection>();
 
 /**
  * One WebSocket connection after its opening handshake, as WHATWG streams: `readable` gives
@@ -144,7 +147,8 @@ export class Connection implements AsyncIterable<IncomingMessage> {
 
   /** Incoming messages, one after another. Cancelling it closes the connection (1000). */
   get readable(): ReadableStream<IncomingMessage> {
-    this.#readable ??= new ReadableStream<IncomingMessage>(
+    if (this.#readable) return this.#readable;
+    const rs = new ReadableStream<IncomingMessage>(
       {
         pull: (c) =>
           this.nextMessage().then((m) => {
@@ -157,7 +161,40 @@ export class Connection implements AsyncIterable<IncomingMessage> {
       },
       { highWaterMark: 0 },
     );
-    return this.#readable;
+    // Piping into another connection's writable (an echo server, a proxy) is the hot path:
+    // move messages connection to connection without a stream read and write per message.
+    // The streams are locked exactly as the standard pipeTo locks them, and the options and
+    // the outcome (close, cancel, rejection) follow its rules.
+    const standardPipeTo = rs.pipeTo.bind(rs);
+    Object.defineProperty(rs, 'pipeTo', {
+      value: (dest: WritableStream<IncomingMessage>, options: StreamPipeOptions = {}): Promise<void> => {
+        const target = writableOwners.get(dest as WritableStream<OutgoingMessage>);
+        if (target === undefined || options.signal !== undefined || rs.locked || dest.locked) return standardPipeTo(dest, options);
+        return this.#pipeToConnection(rs, dest as WritableStream<OutgoingMessage>, target, options);
+      },
+    });
+    this.#readable = rs;
+    return rs;
+  }
+
+  async #pipeToConnection(rs: ReadableStream<IncomingMessage>, dest: WritableStream<OutgoingMessage>, target: Connection, options: StreamPipeOptions): Promise<void> {
+    const reader = rs.getReader();
+    const writer = dest.getWriter();
+    try {
+      for (let m = await this.nextMessage(); m; m = await this.nextMessage()) {
+        try {
+          await target.#sendFromWritable(m);
+        } catch (err) {
+          if (!options.preventCancel) void this.close(CloseCode.InternalError, 'Pipe destination failed').catch(() => undefined);
+          if (!options.preventAbort) void writer.abort(err).catch(() => undefined);
+          throw err;
+        }
+      }
+      if (!options.preventClose) await writer.close();
+    } finally {
+      reader.releaseLock();
+      writer.releaseLock();
+    }
   }
 
   /**
@@ -463,6 +500,7 @@ export class Connection implements AsyncIterable<IncomingMessage> {
       },
       { highWaterMark: 1 },
     );
+    writableOwners.set(this.#writable, this);
     return this.#writable;
   }
 
@@ -525,7 +563,16 @@ export class Connection implements AsyncIterable<IncomingMessage> {
         }
       });
     }
-    if (data instanceof IncomingMessage) return this.#withWriter(opcode, undefined, options, (w) => forwardMessage(data as IncomingMessage, w));
+    if (data instanceof IncomingMessage) {
+      const msg = data;
+      if (!msg.compressed && (this.#extensions.length === 0 || options.compress === false) && msg.opcode === opcode) {
+        return this.#withWriter(opcode, undefined, options, async (w) => {
+          await this.#forward(msg);
+          w._complete();
+        });
+      }
+      return this.#withWriter(opcode, undefined, options, (w) => forwardMessage(msg, w));
+    }
     const source = isBlob(data) ? blobChunks(data) : iterateStream(data as ReadableStream<Uint8Array>);
     return this.#withWriter(opcode, isBlob(data) ? data.size : undefined, options, async (w) => {
       for await (const chunk of source) {
@@ -579,6 +626,85 @@ export class Connection implements AsyncIterable<IncomingMessage> {
     const w = new MessageWriter(opcode, this.#sendHost, encoder);
     this.#writer = w;
     return w;
+  }
+
+  /**
+   * Sends a received message frame for frame as its bytes arrive, with no stream objects:
+   * each frame's header goes out with its first payload piece, pieces are passed on as views
+   * (masked copies on a client), and reading waits while this transport is above its mark.
+   */
+  #forward(msg: IncomingMessage): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let first = true;
+      let mask: (chunk: Uint8Array) => Uint8Array = (c) => c;
+      let header: Uint8Array | undefined;
+      let remaining = 0;
+      let draining: Promise<void> | undefined;
+      let settled = false;
+      const finish = (err?: unknown): void => {
+        if (settled) return;
+        settled = true;
+        if (this.#frameOpen) {
+          // A header promised bytes that will never come: the peer cannot be left waiting.
+          this.#frameOpen = false;
+          if (err !== undefined && this.#protocol.closeSent === undefined) {
+            this.#onFailed(this.#failLocally(CloseCode.InternalError, 'Forwarded message failed'));
+          }
+        }
+        if (err !== undefined) reject(err);
+        else if (draining) draining.then(() => resolve(), reject);
+        else resolve();
+      };
+      const write = (chunks: Uint8Array[]): void => {
+        const p = this.#write(chunks);
+        if (p === undefined) return;
+        const mine = p.then(() => {
+          if (draining === mine) draining = undefined;
+          msg._demand();
+        });
+        draining = mine;
+        mine.catch((err: unknown) => finish(err));
+      };
+      const sink: FrameSink = {
+        frameStart: (h) => {
+          try {
+            const f = this.#protocol.beginDataFrame(first ? msg.opcode : Opcode.Continuation, h.length, h.fin, h.rsv);
+            first = false;
+            mask = f.mask;
+            remaining = h.length;
+            if (remaining === 0) {
+              write([f.header]);
+              return;
+            }
+            header = f.header;
+            this.#frameOpen = true;
+          } catch (err) {
+            finish(err);
+          }
+        },
+        data: (chunk) => {
+          if (settled) return;
+          remaining -= chunk.length;
+          const bytes = mask(chunk);
+          if (header !== undefined) {
+            write([header, bytes]);
+            header = undefined;
+          } else {
+            write([bytes]);
+          }
+          if (remaining === 0) {
+            this.#frameOpen = false;
+            this.#flushControl();
+          }
+        },
+        frameEnd: (fin) => {
+          if (fin) finish();
+        },
+        error: (err) => finish(err),
+        wantsData: () => draining === undefined,
+      };
+      msg._forward(sink);
+    });
   }
 
   #acquire(): Promise<void> {

@@ -7,7 +7,20 @@ import type { MessageHost } from './message-host';
 import { ReadableStream } from './stream-classes';
 
 /** How a message's payload is being consumed; chosen by the first accessor used. */
-type Mode = 'pending' | 'collect' | 'stream' | 'frames' | 'discard';
+type Mode = 'pending' | 'collect' | 'stream' | 'frames' | 'forward' | 'discard';
+
+/**
+ * @internal Receives a message's frames directly, without stream objects: how a message is
+ * forwarded to another connection (an echo server's hot path).
+ */
+export interface FrameSink {
+  frameStart(header: FrameHeader): void;
+  data(chunk: Uint8Array): void;
+  frameEnd(fin: boolean): void;
+  error(err: WebSocketError): void;
+  /** False while the sink's transport is above its high-water mark. */
+  wantsData(): boolean;
+}
 
 const textDecoder = new TextDecoder();
 
@@ -49,6 +62,8 @@ export class IncomingMessage {
   #framePull = false;
   #frame: IncomingFrame | undefined;
   #framesStream: ReadableStream<IncomingFrame> | undefined;
+  // forward mode
+  #sink: FrameSink | undefined;
   // collect mode
   #collector: { buf: GrowableBuffer; resolve(b: Uint8Array): void; reject(e: unknown): void } | undefined;
 
@@ -126,6 +141,24 @@ export class IncomingMessage {
     return textDecoder.decode(await this.bytes());
   }
 
+  /** @internal Hands every frame event to `sink` from now on (see `FrameSink`). */
+  _forward(sink: FrameSink): void {
+    this.#claim('forward');
+    this.#sink = sink;
+    if (this.#error) {
+      sink.error(this.#error);
+      return;
+    }
+    // The first frame began before anyone asked: replay its start.
+    if (this.#header !== undefined) sink.frameStart(this.#header);
+    this.#host.demand();
+  }
+
+  /** @internal The forward sink can take data again. */
+  _demand(): void {
+    this.#host.demand();
+  }
+
   #claim(mode: Mode): void {
     if (this.#mode !== 'pending') {
       throw new TypeError(
@@ -154,6 +187,8 @@ export class IncomingMessage {
         return true;
       case 'stream':
         return this.#bytePull || !this.#frameOpen; // frame boundaries need no consumer
+      case 'forward':
+        return this.#sink!.wantsData();
       case 'frames':
         if (this.#frame !== undefined && !this.#frame._ended) return this.#frame._wantsData();
         return this.#framePull && this.#header === undefined;
@@ -163,6 +198,10 @@ export class IncomingMessage {
   /** @internal */
   _frameStart(header: FrameHeader): void {
     this.#frameOpen = true;
+    if (this.#mode === 'forward') {
+      this.#sink!.frameStart(header);
+      return;
+    }
     if (this.#mode === 'frames') {
       this.#header = header;
       this.#deliverPendingFrame();
@@ -185,6 +224,9 @@ export class IncomingMessage {
       case 'frames':
         this.#frame?._push(chunk);
         return;
+      case 'forward':
+        this.#sink!.data(chunk);
+        return;
       default:
         return;
     }
@@ -193,6 +235,11 @@ export class IncomingMessage {
   /** @internal */
   _frameEnd(fin: boolean): void {
     this.#frameOpen = false;
+    if (this.#mode === 'forward') {
+      if (fin) this.#finished = true;
+      this.#sink!.frameEnd(fin);
+      return;
+    }
     if (this.#mode === 'frames') {
       // A zero-length frame may end before anyone pulled it: hand it over ended.
       this.#deliverPendingFrame(true);
@@ -223,6 +270,7 @@ export class IncomingMessage {
     this.#byteController?.error(err);
     this.#frameController?.error(err);
     this.#frame?._error(err);
+    this.#sink?.error(err);
     if (this.#collector) {
       this.#collector.reject(err);
       this.#collector = undefined;
@@ -240,6 +288,7 @@ export class IncomingMessage {
       this.#byteController?.error(err);
       this.#frameController?.error(err);
       this.#frame?._discard();
+      this.#sink?.error(err);
       this.#collector?.reject(err);
       this.#collector = undefined;
     }

@@ -154,6 +154,12 @@ export class MessageWriter {
     });
   }
 
+  /** @internal The message was sent by other means (forwarded frame by frame): mark it done. */
+  _complete(): void {
+    this.#ended = this.#finSent = true;
+    this.#host.release(this);
+  }
+
   /** @internal Abandon: the connection closed under this writer. */
   _abort(): void {
     this.#ended = true;
