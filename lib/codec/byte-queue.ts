@@ -4,7 +4,7 @@
  * `Receiver#consume`.
  */
 export class ByteQueue {
-  #chunks: Uint8Array[] = [];
+  #chunks: Array<Uint8Array | undefined> = [];
   #head = 0;
   /** Offset into the first chunk. */
   #offset = 0;
@@ -75,12 +75,13 @@ export class ByteQueue {
 
   #shift(): void {
     this.#offset = 0;
-    this.#head++;
-    // Compact now and then so the array does not grow with every chunk ever seen.
+    // Release the consumed chunk at once: a queue that never runs empty (a slow consumer
+    // keeps it near its high-water mark) must not keep every chunk it ever held alive.
+    this.#chunks[this.#head++] = undefined;
     if (this.#head === this.#chunks.length) {
       this.#chunks.length = 0;
       this.#head = 0;
-    } else if (this.#head >= 1024) {
+    } else if (this.#head >= 64 && this.#head * 2 >= this.#chunks.length) {
       this.#chunks = this.#chunks.slice(this.#head);
       this.#head = 0;
     }
