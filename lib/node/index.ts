@@ -1,2 +1,9 @@
 // Entry `websocket-streams/node`: the core plus the Node adapters.
 export * from '../index';
+export { SocketTransport, type SocketTransportOptions } from './socket-transport';
+export {
+  handleUpgrade, attach, type ServerOptions, type AttachOptions, type UpgradeRequestInfo, type UpgradeDecision,
+  type WebSocketAttachment, type PathMatcher,
+} from './upgrade';
+export { serve, type ServeOptions, type WebSocketServerHandle } from './server';
+export { connect, type ClientOptions } from './client';

@@ -1,0 +1,57 @@
+/**
+ * Stable identifiers for why an opening handshake failed, beside the message (in the manner
+ * of ws's `WS_ERR_*` codes), so callers can branch without parsing text.
+ */
+export type HandshakeErrorCode =
+  /** The server answered with a status other than 101; `status`, `headers`, `body` say how. */
+  | 'UNEXPECTED_STATUS'
+  /** The 101 lacks `Upgrade: websocket`. */
+  | 'INVALID_UPGRADE'
+  /** The 101's `Connection` header lacks the `upgrade` token. */
+  | 'INVALID_CONNECTION'
+  /** `Sec-WebSocket-Accept` is missing or does not match our key. */
+  | 'INVALID_ACCEPT'
+  /** The server chose a subprotocol we did not offer, or sent a malformed one. */
+  | 'INVALID_PROTOCOL'
+  /** The server's `Sec-WebSocket-Extensions` is malformed, unknown, un-offered or duplicated. */
+  | 'INVALID_EXTENSIONS'
+  /** An extension factory refused the server's response parameters. */
+  | 'EXTENSION_REJECTED'
+  /** A header value does not follow its grammar (RFC 6455 §4.1, §9.1; RFC 7230 §3.2.6). */
+  | 'MALFORMED_HEADER'
+  /** The handshake did not finish within `handshakeTimeout`. */
+  | 'TIMEOUT'
+  /** The caller's `AbortSignal` fired before the handshake finished. */
+  | 'ABORTED'
+  /** TCP or TLS failed, or the connection closed before a response. */
+  | 'CONNECTION_FAILED';
+
+/**
+ * The opening handshake failed. On the client a refused handshake carries the HTTP `status`,
+ * the response `headers` (lower-case names) and the first bytes of its `body`.
+ *
+ * @example
+ * ```ts
+ * try { await connect('ws://127.0.0.1:8080/'); }
+ * catch (err) { if (err instanceof HandshakeError && err.status === 401) console.log('log in first'); }
+ * ```
+ */
+export class HandshakeError extends Error {
+  override readonly name = 'HandshakeError';
+  readonly code: HandshakeErrorCode;
+  readonly status: number | undefined;
+  readonly headers: Readonly<Record<string, string>> | undefined;
+  readonly body: Uint8Array | undefined;
+
+  constructor(
+    code: HandshakeErrorCode,
+    message: string,
+    details: { status?: number; headers?: Record<string, string>; body?: Uint8Array; cause?: unknown } = {},
+  ) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.code = code;
+    this.status = details.status;
+    this.headers = details.headers;
+    this.body = details.body;
+  }
+}

@@ -1,0 +1,239 @@
+import { request as httpRequest, type ClientRequest as NodeClientRequest, type IncomingMessage } from 'node:http';
+import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import { generateKey } from '../handshake/accept-key';
+import { buildClientRequest, validateServerResponse, type ClientRequest } from '../handshake/client-handshake';
+import { HandshakeError } from '../handshake/errors';
+import type { ExtensionFactory } from '../protocol/extension';
+import { resolveOptions } from '../protocol/options';
+import { Connection } from '../streams/connection';
+import type { ConnectionOptions, HandshakeInfo } from '../streams/connection-init';
+import { computeAcceptSync } from './http-util';
+import { SocketTransport } from './socket-transport';
+
+/** Options of `connect`: the handshake, TLS, and the connection's own options. */
+export interface ClientOptions extends ConnectionOptions {
+  /** Subprotocols to offer, most preferred first. */
+  protocols?: readonly string[];
+  /** Extra request headers (not the handshake's own). */
+  headers?: Readonly<Record<string, string>>;
+  /** `Origin` header. */
+  origin?: string;
+  /** Extensions to offer, in order of preference. */
+  extensions?: readonly ExtensionFactory[];
+  /** Ms for TCP, TLS and the handshake together; then the socket is dropped (`TIMEOUT`). Default 10 000. */
+  handshakeTimeout?: number;
+  /** Aborts the attempt (`ABORTED`) until the connection is open; no effect after. */
+  signal?: AbortSignal;
+  /** For `wss:`: passed to `tls.connect` (`ca`, `rejectUnauthorized`, `servername`, `cert`, ...). */
+  tls?: TlsConnectionOptions;
+  /** Largest response head node's parser accepts. Default 16 KiB, node's own. */
+  maxHeaderSize?: number;
+}
+
+const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
+/** How much of a refusal's body `HandshakeError.body` keeps. */
+const MAX_REFUSAL_BODY = 4096;
+
+/**
+ * Opens a WebSocket connection to a `ws:` or `wss:` URL (`http:`/`https:` are taken as
+ * `ws:`/`wss:`). Resolves once the server's 101 has been checked; rejects with a
+ * `HandshakeError` (a refusal carries `status`, `headers` and the first 4 KiB of `body`).
+ * A malformed URL throws a `SyntaxError` and bad options a `TypeError`, at once.
+ *
+ * @example
+ * ```ts
+ * const conn = await connect('ws://127.0.0.1:8080/chat', { protocols: ['chat'] });
+ * await conn.send('hello');
+ * for await (const msg of conn.readable) console.log(await msg.text());
+ * ```
+ */
+export function connect(url: string | URL, options: ClientOptions = {}): Promise<Connection> {
+  resolveOptions(options); // bad limits throw now rather than after the handshake
+  const request = buildClientRequest(url, {
+    key: generateKey(),
+    protocols: options.protocols,
+    origin: options.origin,
+    headers: options.headers,
+    extensions: options.extensions,
+  });
+  const timeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+  if (!(timeout >= 0)) throw new RangeError(`handshakeTimeout must be ≥ 0, got ${timeout}`);
+  return new Promise<Connection>((resolve, reject) => new ClientHandshake(request, options, timeout, resolve, reject).start());
+}
+
+/** One client handshake in flight: node's HTTP client does the parsing, we do RFC 6455. */
+class ClientHandshake {
+  readonly #request: ClientRequest;
+  readonly #options: ClientOptions;
+  readonly #timeout: number;
+  readonly #resolve: (conn: Connection) => void;
+  readonly #reject: (err: unknown) => void;
+  #req: NodeClientRequest | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #settled = false;
+
+  constructor(request: ClientRequest, options: ClientOptions, timeout: number, resolve: (c: Connection) => void, reject: (e: unknown) => void) {
+    this.#request = request;
+    this.#options = options;
+    this.#timeout = timeout;
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  start(): void {
+    const signal = this.#options.signal;
+    if (signal?.aborted) {
+      this.#fail(new HandshakeError('ABORTED', 'The WebSocket handshake was aborted', { cause: signal.reason }));
+      return;
+    }
+    const url = this.#request.url;
+    const secure = url.protocol === 'wss:';
+    // WHATWG URL keeps IPv6 literals in brackets; sockets want them bare.
+    const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+    const port = url.port === '' ? (secure ? 443 : 80) : Number(url.port);
+    const tlsOptions = this.#options.tls;
+    const req = httpRequest({
+      method: 'GET',
+      host,
+      port,
+      path: this.#request.path,
+      headers: this.#request.headers,
+      setHost: false,
+      maxHeaderSize: this.#options.maxHeaderSize,
+      // Our own socket, no agent: never pooled, and half-open (SocketTransport sets it for
+      // TLS too) so the close handshake decides when our side ends (RFC 6455 §7.1.1).
+      createConnection: (): Socket =>
+        secure
+          ? tlsConnect({
+              servername: isIP(host) === 0 ? host : undefined,
+              ...tlsOptions,
+              host,
+              port,
+              ALPNProtocols: ['http/1.1'],
+            })
+          : netConnect({ host, port, allowHalfOpen: true }),
+    });
+    this.#req = req;
+    req.on('upgrade', this.#onUpgrade);
+    req.on('response', this.#onResponse);
+    req.on('error', this.#onError);
+    if (this.#timeout > 0) this.#timer = setTimeout(this.#onTimeout, this.#timeout);
+    signal?.addEventListener('abort', this.#onAbort, { once: true });
+    req.end();
+  }
+
+  readonly #onUpgrade = (res: IncomingMessage, socket: Socket, head: Buffer): void => {
+    if (this.#settled) {
+      socket.destroy();
+      return;
+    }
+    let result;
+    try {
+      const expected = computeAcceptSync(this.#request.key);
+      result = validateServerResponse(this.#request, expected, res.statusCode ?? 0, res.headers);
+    } catch (err) {
+      socket.destroy();
+      this.#fail(err);
+      return;
+    }
+    const requestHeaders: Record<string, string> = {};
+    for (const [name, value] of Object.entries(this.#request.headers)) requestHeaders[name.toLowerCase()] = value;
+    const handshake: HandshakeInfo = {
+      path: this.#request.path,
+      url: this.#request.url.href,
+      protocol: result.protocol,
+      extensions: result.extensionsHeader,
+      requestHeaders,
+      responseHeaders: result.headers,
+      remoteAddress: socket.remoteAddress,
+      remotePort: socket.remotePort,
+    };
+    let conn: Connection;
+    try {
+      const transport = new SocketTransport(socket, { highWaterMark: this.#options.sendHighWaterMark });
+      conn = new Connection(transport, {
+        role: 'client',
+        handshake,
+        activeExtensions: result.extensions,
+        options: this.#options,
+        head: head.length > 0 ? head : undefined,
+      });
+    } catch (err) {
+      for (const ext of result.extensions) ext.close();
+      socket.destroy();
+      this.#fail(err);
+      return;
+    }
+    this.#settle();
+    this.#resolve(conn);
+  };
+
+  /** A response other than an upgrade: a refusal. Keep a bounded part of its body. */
+  readonly #onResponse = (res: IncomingMessage): void => {
+    const status = res.statusCode ?? 0;
+    if (status === 101) {
+      // A 101 node did not take as an upgrade lacks Upgrade or Connection: say which.
+      try {
+        validateServerResponse(this.#request, computeAcceptSync(this.#request.key), status, res.headers);
+      } catch (err) {
+        this.#req?.destroy();
+        this.#fail(err);
+        return;
+      }
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const finish = (): void => {
+      res.off('data', onData);
+      const body = new Uint8Array(Buffer.concat(chunks, size));
+      this.#req?.destroy();
+      try {
+        validateServerResponse(this.#request, '', status, res.headers);
+      } catch (err) {
+        const e = err as HandshakeError;
+        this.#fail(new HandshakeError(e.code, e.message, { status: e.status, headers: e.headers as Record<string, string>, body }));
+      }
+    };
+    const onData = (chunk: Buffer): void => {
+      const room = MAX_REFUSAL_BODY - size;
+      chunks.push(chunk.length > room ? chunk.subarray(0, room) : chunk);
+      size += Math.min(chunk.length, room);
+      if (size >= MAX_REFUSAL_BODY) finish();
+    };
+    res.on('data', onData);
+    res.once('end', finish);
+    res.once('error', finish);
+    res.once('aborted', finish);
+  };
+
+  readonly #onError = (err: Error): void => {
+    if (this.#settled) return;
+    const where = this.#request.url.href;
+    this.#fail(new HandshakeError('CONNECTION_FAILED', `Could not open a WebSocket connection to ${where}: ${err.message}`, { cause: err }));
+  };
+
+  readonly #onTimeout = (): void => {
+    this.#timer = undefined;
+    this.#req?.destroy();
+    this.#fail(new HandshakeError('TIMEOUT', `The WebSocket handshake with ${this.#request.url.href} did not finish within ${this.#timeout} ms`));
+  };
+
+  readonly #onAbort = (): void => {
+    this.#req?.destroy();
+    this.#fail(new HandshakeError('ABORTED', 'The WebSocket handshake was aborted', { cause: this.#options.signal?.reason }));
+  };
+
+  #fail(err: unknown): void {
+    if (this.#settled) return;
+    this.#settle();
+    this.#reject(err);
+  }
+
+  #settle(): void {
+    this.#settled = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#options.signal?.removeEventListener('abort', this.#onAbort);
+  }
+}

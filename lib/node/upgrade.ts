@@ -1,0 +1,401 @@
+import { STATUS_CODES, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import { flattenHeaders } from '../handshake/header-values';
+import {
+  buildAcceptResponse, buildRejectionResponse, negotiateExtensions, validateUpgradeRequest, type ResponseHeaders,
+} from '../handshake/server-handshake';
+import type { Extension, ExtensionFactory, ExtensionOffer } from '../protocol/extension';
+import { resolveOptions } from '../protocol/options';
+import { Connection } from '../streams/connection';
+import type { ConnectionOptions, HandshakeInfo } from '../streams/connection-init';
+import { computeAcceptSync, reportError } from './http-util';
+import { SocketTransport } from './socket-transport';
+
+/** What the accept/reject hook and the subprotocol callback see of an upgrade request. */
+export interface UpgradeRequestInfo {
+  readonly method: string;
+  /** Request target as sent (`/chat?room=1`). */
+  readonly path: string;
+  /** `ws://` or `wss://` + Host + path. */
+  readonly url: string;
+  /** `Origin` header, if any (RFC 6455 §10.2: check it to refuse cross-site browser pages). */
+  readonly origin: string | undefined;
+  /** Request headers, lower-case names, repeated lines joined with `, `. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Subprotocols the client offers, in its order. */
+  readonly protocols: readonly string[];
+  /** Extension offers of the client, in header order. */
+  readonly extensions: readonly ExtensionOffer[];
+  readonly remoteAddress: string | undefined;
+  readonly remotePort: number | undefined;
+  /** node's request, for what the fields above do not carry (TLS peer certificate, ...). */
+  readonly raw: IncomingMessage;
+}
+
+/**
+ * What the accept/reject hook answers: `true` or nothing accepts, `false` refuses with 403,
+ * `{ headers }` accepts and adds response headers, `{ status, headers?, body? }` refuses
+ * with that status (200–599).
+ */
+export type UpgradeDecision =
+  | boolean
+  | undefined
+  | void
+  | { readonly status?: undefined; readonly headers?: ResponseHeaders }
+  | { readonly status: number; readonly headers?: ResponseHeaders; readonly body?: string | Uint8Array };
+
+/** How a server conducts the opening handshake, and the options of the connections it makes. */
+export interface ServerOptions extends ConnectionOptions {
+  /**
+   * Subprotocol selection: the server's supported protocols in its order of preference (the
+   * first the client offers wins), or a callback given the client's offers that returns one
+   * of them or `undefined` for none. Default: no subprotocol.
+   */
+  protocols?: readonly string[] | ((offered: readonly string[], request: UpgradeRequestInfo) => string | undefined);
+  /** Accept/reject hook, run after the request passed RFC 6455 validation. */
+  onRequest?: (request: UpgradeRequestInfo) => UpgradeDecision | Promise<UpgradeDecision>;
+  /** Headers added to every 101 response. */
+  headers?: ResponseHeaders;
+  /** Extensions the server supports, in its order of preference. */
+  extensions?: readonly ExtensionFactory[];
+  /** Ms from the upgrade request to our 101, the hook included; then the socket is dropped. Default 10 000; 0 disables. */
+  handshakeTimeout?: number;
+  /** Where errors of hooks and handlers go. Default `console.error`. */
+  onError?: (error: unknown) => void;
+}
+
+const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
+const noop = (): void => undefined;
+/** A peer that half-closes before our answer has given up on the handshake (bound by node as `this`). */
+function destroyOnEnd(this: Duplex): void {
+  this.destroy();
+}
+
+/**
+ * Performs the server side of the opening handshake on a socket node's HTTP server handed
+ * to its `'upgrade'` event, then calls `onConnection` with the open `Connection`. Refusals
+ * (RFC 6455 §4.2.1 violations, the `onRequest` hook) are answered here and the socket is
+ * closed; nothing throws.
+ *
+ * @example
+ * ```ts
+ * server.on('upgrade', (req, socket, head) =>
+ *   handleUpgrade(req, socket, head, {}, (conn) => conn.readable.pipeTo(conn.writable)));
+ * ```
+ */
+export function handleUpgrade(
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  options: ServerOptions,
+  onConnection: (conn: Connection) => void,
+): void {
+  void runHandshake(req, socket as Socket, head, options, onConnection);
+}
+
+async function runHandshake(
+  req: IncomingMessage,
+  socket: Socket,
+  head: Buffer,
+  options: ServerOptions,
+  onConnection: (conn: Connection) => void,
+): Promise<void> {
+  const onError = options.onError ?? reportError;
+  // Until a transport owns the socket, a reset must not become an uncaught 'error'.
+  socket.on('error', noop);
+  socket.on('end', destroyOnEnd);
+  const timeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+  const timer = timeout > 0 ? setTimeout(() => socket.destroy(), timeout) : undefined;
+  let extensions: Extension[] = [];
+  let switched = false;
+  try {
+    const checked = validateUpgradeRequest(req.method ?? '', req.httpVersion, req.headers);
+    if (!checked.ok) {
+      refuse(socket, checked.status, checked.headers, checked.reason);
+      return;
+    }
+    const headers = flattenHeaders(req.headers);
+    const secure = (socket as Partial<TLSSocket>).encrypted === true;
+    const path = req.url ?? '/';
+    const info: UpgradeRequestInfo = {
+      method: 'GET',
+      path,
+      url: `${secure ? 'wss' : 'ws'}://${headers.host}${path}`,
+      origin: headers.origin,
+      headers,
+      protocols: checked.protocols,
+      extensions: checked.extensions,
+      remoteAddress: socket.remoteAddress,
+      remotePort: socket.remotePort,
+      raw: req,
+    };
+
+    let extraHeaders: ResponseHeaders | undefined;
+    if (options.onRequest) {
+      let decision: UpgradeDecision;
+      try {
+        decision = await options.onRequest(info);
+      } catch (err) {
+        onError(err);
+        refuse(socket, 500, undefined, 'Internal Server Error');
+        return;
+      }
+      if (socket.destroyed) return;
+      if (decision === false) {
+        refuse(socket, 403, undefined, 'Forbidden');
+        return;
+      }
+      if (typeof decision === 'object' && decision !== null) {
+        if (decision.status !== undefined) {
+          refuse(socket, decision.status, decision.headers, decision.body ?? '', onError);
+          return;
+        }
+        extraHeaders = decision.headers;
+      }
+    }
+
+    const protocol = selectProtocol(options.protocols, info);
+    const negotiation = negotiateExtensions(checked.extensions, options.extensions ?? []);
+    extensions = negotiation.extensions;
+    const negotiated = negotiation.header;
+    const accept = computeAcceptSync(checked.key);
+    const response = buildAcceptResponse({
+      accept,
+      protocol,
+      extensions: negotiated,
+      headers: mergeHeaders(options.headers, extraHeaders),
+    });
+    if (socket.destroyed) {
+      for (const ext of extensions) ext.close();
+      return;
+    }
+    clearTimeout(timer);
+    socket.write(response);
+    switched = true;
+    const handshake: HandshakeInfo = {
+      path,
+      url: info.url,
+      protocol,
+      extensions: negotiated,
+      requestHeaders: headers,
+      responseHeaders: responseHeaderRecord(response),
+      remoteAddress: socket.remoteAddress,
+      remotePort: socket.remotePort,
+    };
+    const transport = new SocketTransport(socket, { highWaterMark: options.sendHighWaterMark });
+    socket.off('error', noop);
+    socket.off('end', destroyOnEnd);
+    const conn = new Connection(transport, {
+      role: 'server',
+      handshake,
+      activeExtensions: extensions,
+      options,
+      head: head.length > 0 ? head : undefined,
+    });
+    extensions = [];
+    try {
+      onConnection(conn);
+    } catch (err) {
+      onError(err);
+      void conn.close(1011, 'Internal error').catch(noop);
+    }
+  } catch (err) {
+    for (const ext of extensions) ext.close();
+    onError(err);
+    // After the 101 the bytes on this socket are WebSocket frames: no HTTP answer fits.
+    if (switched) socket.destroy();
+    else refuse(socket, 500, undefined, 'Internal Server Error');
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function selectProtocol(choice: ServerOptions['protocols'], info: UpgradeRequestInfo): string {
+  if (choice === undefined || info.protocols.length === 0) return '';
+  let chosen: string | undefined;
+  if (typeof choice === 'function') {
+    chosen = choice(info.protocols, info);
+  } else {
+    chosen = choice.find((p) => info.protocols.includes(p));
+  }
+  if (chosen === undefined || chosen === '') return '';
+  // RFC 6455 §4.2.2 item 5.4: the selected value "MUST be derived from the values the
+  // client sent"; anything else is our bug, and the client would fail the handshake.
+  if (!info.protocols.includes(chosen)) {
+    throw new TypeError(`The protocols callback chose ${JSON.stringify(chosen)}, which the client did not offer (${info.protocols.join(', ')})`);
+  }
+  return chosen;
+}
+
+function mergeHeaders(a: ResponseHeaders | undefined, b: ResponseHeaders | undefined): ResponseHeaders | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return { ...a, ...b };
+}
+
+/** The 101's headers as `HandshakeInfo.responseHeaders` wants them: lower-case names. */
+function responseHeaderRecord(head: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const lines = head.split('\r\n');
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i];
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    const name = line.slice(0, colon).toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    out[name] = out[name] === undefined ? value : `${out[name]}, ${value}`;
+  }
+  return out;
+}
+
+/**
+ * Answers a refused handshake and closes the socket once the answer is flushed. A string
+ * body goes as UTF-8 plain text. Bad user headers or status turn into a 500.
+ */
+function refuse(
+  socket: Duplex,
+  status: number,
+  headers: ResponseHeaders | undefined,
+  body: string | Uint8Array,
+  onError: (error: unknown) => void = reportError,
+): void {
+  if (socket.destroyed) return;
+  let bytes = typeof body === 'string' ? Buffer.from(body) : body;
+  let head: string;
+  try {
+    let all = headers;
+    if (typeof body === 'string' && bytes.length > 0 && !hasHeader(headers, 'content-type')) {
+      all = { ...headers, 'Content-Type': 'text/plain; charset=utf-8' };
+    }
+    head = buildRejectionResponse(status, all, bytes.length, STATUS_CODES[status]);
+  } catch (err) {
+    onError(err);
+    bytes = Buffer.from('Internal Server Error');
+    head = buildRejectionResponse(500, { 'Content-Type': 'text/plain; charset=utf-8' }, bytes.length);
+  }
+  socket.once('finish', () => socket.destroy());
+  socket.write(head);
+  socket.end(bytes);
+}
+
+const hasHeader = (headers: ResponseHeaders | undefined, name: string): boolean =>
+  headers !== undefined && Object.keys(headers).some((k) => k.toLowerCase() === name);
+
+/** Matches a request's pathname (query ignored): exactly a string, or by a predicate. */
+export type PathMatcher = string | ((pathname: string) => boolean);
+
+/** Options of `attach`: those of the handshake and connections, and the path to serve. */
+export interface AttachOptions extends ServerOptions {
+  /** Pathname to answer (query ignored). Default: every path. */
+  path?: PathMatcher;
+}
+
+/** WebSocket routes attached to one HTTP server. */
+export interface WebSocketAttachment {
+  /** Open connections made through this attachment. */
+  readonly connections: ReadonlySet<Connection>;
+  /** Stops taking upgrades on this route; open connections stay open. */
+  detach(): void;
+  /**
+   * Stops taking upgrades, drops handshakes in progress, closes every open connection with
+   * `code` (default 1001, going away) and resolves once they are closed.
+   */
+  close(code?: number, reason?: string): Promise<void>;
+}
+
+interface Route {
+  readonly path: PathMatcher | undefined;
+  readonly options: ServerOptions;
+  readonly onConnection: (conn: Connection) => void;
+  readonly connections: Set<Connection>;
+  readonly pending: Set<Duplex>;
+}
+
+interface Router {
+  readonly routes: Route[];
+  readonly listener: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+}
+
+const routers = new WeakMap<HttpServer | HttpsServer, Router>();
+
+/**
+ * Serves WebSocket upgrades on an existing `http.Server` or `https.Server`: upgrade
+ * requests whose pathname matches `options.path` are handshaken and handed to
+ * `onConnection`; ordinary requests are left to the server's `'request'` listeners. An
+ * upgrade that matches no route is left to other `'upgrade'` listeners if there are any,
+ * else answered with 404. Several routes may share one server.
+ *
+ * @example
+ * ```ts
+ * const server = http.createServer((req, res) => res.end('hello'));
+ * attach(server, { path: '/ws' }, (conn) => conn.readable.pipeTo(conn.writable));
+ * server.listen(8080);
+ * ```
+ */
+export function attach(
+  server: HttpServer | HttpsServer,
+  options: AttachOptions,
+  onConnection: (conn: Connection) => void,
+): WebSocketAttachment {
+  // Misuse throws now, not at every handshake (STYLE.md: caller misuse is a RangeError at once).
+  resolveOptions(options);
+  const timeout = options.handshakeTimeout;
+  if (timeout !== undefined && !(timeout >= 0)) throw new RangeError(`handshakeTimeout must be ≥ 0, got ${timeout}`);
+  let router = routers.get(server);
+  if (router === undefined) {
+    const routes: Route[] = [];
+    const listener = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+      const pathname = pathnameOf(req.url);
+      const route = routes.find((r) => matches(r.path, pathname));
+      if (route === undefined) {
+        if (server.listenerCount('upgrade') <= 1) refuse(socket, 404, undefined, 'Not Found');
+        return;
+      }
+      route.pending.add(socket);
+      socket.once('close', () => route.pending.delete(socket));
+      handleUpgrade(req, socket, head, route.options, (conn) => {
+        route.pending.delete(socket);
+        route.connections.add(conn);
+        void conn.closed.then(() => route.connections.delete(conn));
+        route.onConnection(conn);
+      });
+    };
+    router = { routes, listener };
+    routers.set(server, router);
+    server.on('upgrade', listener);
+  }
+  const route: Route = { path: options.path, options, onConnection, connections: new Set(), pending: new Set() };
+  router.routes.push(route);
+  const detach = (): void => {
+    const r = routers.get(server);
+    if (r === undefined) return;
+    const i = r.routes.indexOf(route);
+    if (i >= 0) r.routes.splice(i, 1);
+    if (r.routes.length === 0) {
+      server.off('upgrade', r.listener);
+      routers.delete(server);
+    }
+  };
+  return {
+    connections: route.connections,
+    detach,
+    async close(code = 1001, reason = ''): Promise<void> {
+      detach();
+      for (const socket of route.pending) socket.destroy();
+      route.pending.clear();
+      await Promise.all([...route.connections].map((conn) => conn.close(code, reason)));
+    },
+  };
+}
+
+function pathnameOf(target: string | undefined): string {
+  if (target === undefined) return '/';
+  const q = target.indexOf('?');
+  return q < 0 ? target : target.slice(0, q);
+}
+
+const matches = (path: PathMatcher | undefined, pathname: string): boolean =>
+  path === undefined || (typeof path === 'string' ? path === pathname : path(pathname));
