@@ -204,10 +204,10 @@ export class Protocol {
         this.#message = undefined;
         if (this.#close.sent === undefined) {
           // RFC 6455 §5.5.1: "If an endpoint receives a Close frame and did not previously send
-          // a Close frame, the endpoint MUST send a Close frame in response." Echo the code:
-          // re-encoding an empty close would turn it into 1005, which is never sent.
-          const echo = parsed.code === CloseCode.NoStatusReceived ? EMPTY : encodeClosePayload(parsed.code);
-          this.#close.sent = { code: parsed.code, reason: '' };
+          // a Close frame, the endpoint MUST send a Close frame in response." Echo the received
+          // payload as is: re-encoding an empty close would turn it into 1005, which is never sent.
+          const echo = payload;
+          this.#close.sent = { code: parsed.code, reason: parsed.reason };
           this.#output.push(...this.#encoder.encodeFrame(Opcode.Close, echo, true, 0));
         }
         this.#state = ReadyState.Closing;

@@ -70,8 +70,8 @@ describe(`Connection (${usingPonyfill ? 'ponyfill' : 'native'} streams)`, () => 
     const info = await client.close(1000, 'done');
     await echo;
     // The initiator reports the peer's echo (RFC 6455 §7.1.5: the code of the close frame
-    // received), which repeats the code only; the receiver reports the reason sent.
-    expect(info).toEqual({ wasClean: true, code: 1000, reason: '' });
+    // received); the echo repeats the payload as received.
+    expect(info).toEqual({ wasClean: true, code: 1000, reason: 'done' });
     expect(await server.closed).toEqual({ wasClean: true, code: 1000, reason: 'done' });
   });
 
@@ -183,7 +183,7 @@ describe(`Connection (${usingPonyfill ? 'ponyfill' : 'native'} streams)`, () => 
     const serverSide = server.nextMessage();
     const info = await server.close(4001, 'server says bye');
     expect(await serverSide).toBeUndefined();
-    expect(info).toEqual({ wasClean: true, code: 4001, reason: '' });
+    expect(info).toEqual({ wasClean: true, code: 4001, reason: 'server says bye' });
     expect(await client.closed).toEqual({ wasClean: true, code: 4001, reason: 'server says bye' });
   });
 
