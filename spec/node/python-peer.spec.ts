@@ -1,0 +1,52 @@
+import { execFile, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { connect } from '../../lib/node/client';
+import { serve } from '../../lib/node/server';
+import type { Connection } from '../../lib/streams/connection';
+
+// python3-websockets from Debian (installed by .ci/run): an independent RFC 6455 peer.
+const PYTHON = '/usr/bin/python3';
+const SCRIPT = join(__dirname, '../fixtures/python-peer.py');
+
+describe('interop with python-websockets (real TCP)', () => {
+  it('serve echoes text, binary, empty and fragmented messages to a python client and sees its close', async () => {
+    const closes: Array<Promise<unknown>> = [];
+    const server = await serve({ host: '127.0.0.1', port: 0 }, (conn: Connection) => {
+      closes.push(conn.closed);
+      return conn.readable.pipeTo(conn.writable);
+    });
+    try {
+      const out = await new Promise<string>((resolve, reject) =>
+        execFile(PYTHON, [SCRIPT, 'client', `ws://127.0.0.1:${server.address.port}/`], { timeout: 30_000 }, (err, stdout, stderr) =>
+          err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)));
+      expect(JSON.parse(out)).toEqual({ text: true, binary: true, empty: true, fragmented: true, pong: true, close_code: 4001 });
+      expect(await closes[0]).toEqual({ wasClean: true, code: 4001, reason: 'python done' });
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
+
+  it('connect talks to a python server: echoes in order and reports the close python starts', async () => {
+    const child = spawn(PYTHON, [SCRIPT, 'server'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        child.stdout.setEncoding('utf8');
+        child.stdout.once('data', (d: string) => resolve(Number(d.trim().split(' ')[1])));
+        child.once('exit', (code) => reject(new Error(`python server exited ${code}`)));
+      });
+      const conn = await connect(`ws://127.0.0.1:${port}/`);
+      const big = new Uint8Array(200_000).map((_, i) => i % 251);
+      await conn.send('ünïcode');
+      await conn.send(big, { fragmentSize: 16_384 });
+      expect(await (await conn.nextMessage())!.text()).toBe('ünïcode');
+      const echoed = await (await conn.nextMessage())!.bytes();
+      expect(echoed.length).toBe(big.length);
+      expect(echoed.every((x, i) => x === i % 251)).toBe(true);
+      await conn.send('close please');
+      expect(await conn.nextMessage()).toBeUndefined();
+      expect(await conn.closed).toEqual({ wasClean: true, code: 4002, reason: 'bye from python' });
+    } finally {
+      child.kill();
+    }
+  }, 60_000);
+});
