@@ -1,0 +1,72 @@
+import { createServer, type Server } from 'node:http';
+import { chromium, type Browser } from 'playwright-core';
+import { attach } from '../../lib/node/upgrade';
+import type { Connection } from '../../lib/streams/connection';
+import type { CloseInfo } from '../../lib/streams/errors';
+
+// Debian's chromium (installed by .ci/run), headless, with the flags the workplace requires.
+const CHROMIUM = '/usr/bin/chromium';
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+const PAGE = `<!doctype html><meta charset="utf-8"><script>
+window.runExchange = (url, sizes) => new Promise((resolve, reject) => {
+  const ws = new WebSocket(url);
+  ws.binaryType = 'arraybuffer';
+  const got = [];
+  let step = 0;
+  const outgoing = [];
+  for (const n of sizes) {
+    outgoing.push('t'.repeat(n));
+    const b = new Uint8Array(n); for (let i = 0; i < n; i++) b[i] = (i * 13) & 255; outgoing.push(b.buffer);
+  }
+  ws.onopen = () => ws.send(outgoing[0]);
+  ws.onmessage = (e) => {
+    const m = e.data;
+    got.push(typeof m === 'string' ? { type: 'text', length: m.length, ok: m === outgoing[step] }
+      : { type: 'binary', length: m.byteLength, ok: new Uint8Array(m).every((x, i) => x === ((i * 13) & 255)) });
+    step++;
+    if (step < outgoing.length) ws.send(outgoing[step]);
+    else ws.close(4100, 'browser done');
+  };
+  ws.onclose = (e) => resolve({ got, code: e.code, reason: e.reason, wasClean: e.wasClean, extensions: ws.extensions });
+  ws.onerror = () => reject(new Error('websocket error'));
+});
+</script>`;
+
+describe('interop with headless Chromium', () => {
+  let browser: Browser;
+  let http: Server;
+  const closes: Array<Promise<CloseInfo>> = [];
+
+  beforeAll(async () => {
+    http = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE));
+    attach(http, { path: '/echo', maxMessageSize: 64 * 1024 * 1024 }, (conn: Connection) => {
+      closes.push(conn.closed);
+      void conn.readable.pipeTo(conn.writable).catch(() => undefined);
+    });
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    // launch() gives Chromium a fresh temporary --user-data-dir of its own and removes it after.
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise((r) => http.close(r));
+    http.closeAllConnections?.();
+  });
+
+  it('Chromium exchanges text and binary messages up to 32 MiB with our server and closes with a code and reason', async () => {
+    const port = (http.address() as { port: number }).port;
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${port}/`);
+    const sizes = [0, 1, 125, 126, 65_536, 1024 * 1024, 32 * 1024 * 1024];
+    const result = await page.evaluate(([url, s]) => (window as unknown as { runExchange(u: string, s: number[]): Promise<unknown> }).runExchange(url as string, s as number[]),
+      [`ws://127.0.0.1:${port}/echo`, sizes] as const) as { got: Array<{ type: string; length: number; ok: boolean }>; code: number; reason: string; wasClean: boolean; extensions: string };
+    const expected = sizes.flatMap((n) => [{ type: 'text', length: n, ok: true }, { type: 'binary', length: n, ok: true }]);
+    expect(result.got).toEqual(expected);
+    // The close the browser started is echoed: its close event sees our echo of its code and reason.
+    expect(result).toMatchObject({ code: 4100, reason: 'browser done', wasClean: true });
+    expect(await closes[0]).toEqual({ wasClean: true, code: 4100, reason: 'browser done' });
+    await page.close();
+  }, 120_000);
+});
