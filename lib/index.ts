@@ -42,3 +42,8 @@ export { isValidWireCloseCode, isSendableCloseCode, describeCloseCode } from './
 export { parseClosePayload, encodeClosePayload, type ClosePayload } from './codec/close-payload';
 export { ByteQueue } from './codec/byte-queue';
 export { FrameEncoder, type FrameEncoderOptions } from './protocol/frame-encoder';
+// Layer 4: Autobahn's WebSocketProtocol API as collectors over the stream tier
+export { WebSocketProtocol, type CallbackResult } from './tiers/websocket-protocol';
+export { WebSocketServerProtocol } from './tiers/server-protocol';
+export { WebSocketClientProtocol } from './tiers/client-protocol';
+export { ConnectionDeny, type ConnectionRequest, type ConnectionResponse, type ConnectionAccept } from './tiers/types';

@@ -7,3 +7,4 @@ export {
 } from './upgrade';
 export { serve, type ServeOptions, type WebSocketServerHandle } from './server';
 export { connect, type ClientOptions } from './client';
+export { WebSocketServerFactory, WebSocketClientFactory, listenWS, connectWS } from './autobahn';

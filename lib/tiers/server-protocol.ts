@@ -1,0 +1,16 @@
+import type { ConnectionAccept, ConnectionRequest } from './types';
+import { WebSocketProtocol } from './websocket-protocol';
+
+/**
+ * The server side of Autobahn's API. `onConnect(request)` runs during the opening handshake:
+ * return a subprotocol (or a `ConnectionAccept` with headers) to accept, throw a
+ * `ConnectionDeny` to refuse with an HTTP status.
+ */
+export class WebSocketServerProtocol extends WebSocketProtocol {
+  /** The opening request, once `onConnect` has seen it. */
+  request: ConnectionRequest | undefined;
+
+  onConnect(_request: ConnectionRequest): string | undefined | ConnectionAccept | Promise<string | undefined | ConnectionAccept> {
+    return undefined;
+  }
+}
