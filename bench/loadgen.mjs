@@ -1,0 +1,573 @@
+// Load generator for the echo benchmarks. Runs as its own process (forked by bench/run.mjs), so the
+// server under test and the client never share an event loop. No WebSocket library is used here:
+// raw `net` sockets, a minimal client handshake, frames built and masked once and then re-sent from
+// the same buffers, and a minimal frame parser that counts echoed messages and checks a sample of
+// them. Everything is bounded: each job stops itself after its duration (or its one big message).
+//
+// Protocol with the parent: the parent sends one `{ type: 'job', job }` message; the loadgen
+// answers `{ type: 'result', ... }` (or `{ type: 'error', message }`) and exits. Idle jobs first
+// answer `{ type: 'ready' }` once every connection is open, then wait for `{ type: 'close' }`.
+//
+// Modes:
+//   ws   WebSocket: GET upgrade, 101 + Sec-WebSocket-Accept checked, masked client frames sent,
+//        unmasked server frames parsed.
+//   tcp  The same masked client frames are written to a plain TCP echo, which sends them back
+//        unchanged; the parser accepts the masked frames it gets back (it skips their 4-byte keys)
+//        and checksums the masked payload. The client therefore does exactly the same work in both
+//        modes, which makes the TCP echo a fair ceiling.
+import net from 'node:net';
+import crypto from 'node:crypto';
+import zlib from 'node:zlib';
+import { pathToFileURL } from 'node:url';
+
+const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+const MAX_HEADER = 14;
+
+/** Log-scale latency histogram: bucket i covers [1.02^i, 1.02^(i+1)) microseconds. */
+export const HIST_BASE = 1.02;
+const HIST_BUCKETS = 1200; // 1.02^1200 µs ≈ 20 000 s: nothing falls off the end
+
+function histIndex(us) {
+  if (us < 1) return 0;
+  const i = Math.floor(Math.log(us) / Math.log(HIST_BASE));
+  return i >= HIST_BUCKETS ? HIST_BUCKETS - 1 : i;
+}
+
+/** Percentile (0..1) of a histogram, as the upper edge of the bucket, in microseconds. */
+export function histPercentile(hist, p) {
+  let total = 0;
+  for (const c of hist) total += c;
+  if (total === 0) return NaN;
+  const target = Math.ceil(total * p);
+  let seen = 0;
+  for (let i = 0; i < hist.length; i++) {
+    seen += hist[i];
+    if (seen >= target) return HIST_BASE ** (i + 1);
+  }
+  return NaN;
+}
+
+/** One client frame, masked with `key`, header included. */
+export function buildFrame(payload, { opcode = 2, rsv1 = false, masked = true, key } = {}) {
+  const len = payload.length;
+  const ext = len < 126 ? 0 : len < 65536 ? 2 : 8;
+  const hs = 2 + ext + (masked ? 4 : 0);
+  const frame = Buffer.allocUnsafe(hs + len);
+  frame[0] = 0x80 | (rsv1 ? 0x40 : 0) | opcode;
+  if (ext === 0) frame[1] = len;
+  else if (ext === 2) { frame[1] = 126; frame.writeUInt16BE(len, 2); }
+  else { frame[1] = 127; frame.writeUInt32BE(Math.floor(len / 2 ** 32), 2); frame.writeUInt32BE(len >>> 0, 6); }
+  if (masked) {
+    frame[1] |= 0x80;
+    const k = key ?? crypto.randomBytes(4);
+    k.copy(frame, 2 + ext);
+    for (let i = 0; i < len; i++) frame[hs + i] = payload[i] ^ k[i & 3];
+  } else {
+    payload.copy(frame, hs);
+  }
+  return { frame, headerSize: hs };
+}
+
+/** Deterministic JSON-like ASCII text of exactly `size` bytes. */
+export function jsonLike(size) {
+  const parts = ['['];
+  let n = 1;
+  for (let i = 0; n < size; i++) {
+    const item = JSON.stringify({
+      id: i, name: `user-${i}`, email: `user${i}@example.com`, active: i % 3 !== 0,
+      score: Math.round(((i * 7919) % 10007) / 10.007) / 100, tags: ['alpha', 'beta', 'gamma'].slice(0, 1 + (i % 3)),
+    }) + ',';
+    parts.push(item);
+    n += item.length;
+  }
+  let s = parts.join('');
+  s = s.slice(0, size);
+  return Buffer.from(s, 'latin1');
+}
+
+/** The payload every echo job sends: random bytes (binary) or JSON-like text (text). */
+export function makePayload(size, text) {
+  if (text) return jsonLike(size);
+  // Pseudo-random but cheap for 16 MiB: one random 64 KiB block repeated with a varying byte.
+  const block = crypto.randomBytes(Math.min(size, 65536));
+  const out = Buffer.allocUnsafe(size);
+  for (let off = 0, r = 0; off < size; off += block.length, r++) {
+    block.copy(out, off, 0, Math.min(block.length, size - off));
+    out[off] ^= r & 0xff;
+  }
+  return out;
+}
+
+function sha1(buf) {
+  return crypto.createHash('sha1').update(buf).digest('hex');
+}
+
+/**
+ * Minimal incremental parser for the frames the server sends back. Counts complete messages
+ * (data frames up to FIN), checks the length of every message (when it is known), and hashes a
+ * sample of messages with SHA-1 to compare against the payload that was sent.
+ */
+class EchoParser {
+  constructor(check, onMessage, onControl) {
+    this.check = check; // { length, sha1, sampleEvery (0: never), inflate }
+    this.onMessage = onMessage;
+    this.onControl = onControl;
+    this.hbuf = Buffer.allocUnsafe(MAX_HEADER);
+    this.hLen = 0;
+    this.inFrame = false;
+    this.need = 0;
+    this.fin = false;
+    this.opcode = 0;
+    this.msgBytes = 0;
+    this.msgCompressed = false;
+    this.msgIndex = 0;
+    this.hash = null; // sampling SHA-1 for the current message
+    this.chunks = null; // compressed chunks for a sampled deflate message
+    this.control = null;
+    this.error = null;
+  }
+
+  push(buf) {
+    const n = buf.length;
+    let i = 0;
+    while (i < n) {
+      if (!this.inFrame) {
+        let h = buf, ho = i, avail = n - i;
+        const had = this.hLen;
+        if (had > 0) {
+          const take = Math.min(MAX_HEADER - had, n - i);
+          buf.copy(this.hbuf, had, i, i + take);
+          h = this.hbuf; ho = 0; avail = had + take;
+        }
+        if (avail < 2) { this.#stash(buf, i, n, had); return; }
+        const b0 = h[ho], b1 = h[ho + 1];
+        const masked = (b1 & 0x80) !== 0;
+        let len = b1 & 0x7f;
+        let hs = 2;
+        if (len === 126) hs = 4; else if (len === 127) hs = 10;
+        if (masked) hs += 4;
+        if (avail < hs) { this.#stash(buf, i, n, had); return; }
+        if (len === 126) len = h.readUInt16BE(ho + 2);
+        else if (len === 127) len = h.readUInt32BE(ho + 2) * 2 ** 32 + h.readUInt32BE(ho + 6);
+        i += hs - had;
+        this.hLen = 0;
+        this.#frameStart(b0, len);
+        if (this.error) return;
+        if (len === 0) this.#frameEnd();
+      } else {
+        const take = Math.min(this.need, n - i);
+        this.#data(buf, i, i + take);
+        i += take;
+        this.need -= take;
+        if (this.need === 0) this.#frameEnd();
+      }
+      if (this.error) return;
+    }
+  }
+
+  #stash(buf, i, n, had) {
+    if (had === 0) { buf.copy(this.hbuf, 0, i, n); this.hLen = n - i; }
+    else this.hLen = Math.min(MAX_HEADER, had + (n - i));
+  }
+
+  #frameStart(b0, len) {
+    const opcode = b0 & 0x0f;
+    this.fin = (b0 & 0x80) !== 0;
+    this.opcode = opcode;
+    this.need = len;
+    this.inFrame = true;
+    if (opcode >= 8) { this.control = []; return; }
+    if (opcode === 0) return; // continuation
+    this.msgBytes = 0;
+    this.msgCompressed = (b0 & 0x40) !== 0;
+    const sampled = this.check.sampleEvery > 0 && this.msgIndex % this.check.sampleEvery === 0;
+    this.hash = sampled && !this.msgCompressed ? crypto.createHash('sha1') : null;
+    this.chunks = sampled && this.msgCompressed ? [] : null;
+  }
+
+  #data(buf, start, end) {
+    if (this.control) { this.control.push(Buffer.from(buf.subarray(start, end))); return; }
+    this.msgBytes += end - start;
+    if (this.hash) this.hash.update(buf.subarray(start, end));
+    else if (this.chunks) this.chunks.push(Buffer.from(buf.subarray(start, end)));
+  }
+
+  #frameEnd() {
+    this.inFrame = false;
+    if (this.control) {
+      const payload = Buffer.concat(this.control);
+      this.control = null;
+      this.onControl(this.opcode, payload);
+      return;
+    }
+    if (!this.fin) return;
+    const c = this.check;
+    if (this.msgCompressed) {
+      if (!c.inflate) { this.error = 'RSV1 message without permessage-deflate'; return; }
+      if (this.chunks) {
+        let inflated;
+        try {
+          inflated = zlib.inflateRawSync(Buffer.concat([...this.chunks, Buffer.from([0, 0, 0xff, 0xff])]), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+        } catch (err) {
+          this.error = `echoed message ${this.msgIndex} does not inflate: ${err.message}`;
+          return;
+        }
+        if (inflated.length !== c.length) { this.error = `inflated length ${inflated.length}, expected ${c.length}`; return; }
+        if (sha1(inflated) !== c.sha1) { this.error = `inflated payload checksum mismatch on message ${this.msgIndex}`; return; }
+        this.chunks = null;
+      }
+    } else {
+      if (this.msgBytes !== c.length) { this.error = `echoed message ${this.msgIndex} has ${this.msgBytes} bytes, expected ${c.length}`; return; }
+      if (this.hash) {
+        if (this.hash.digest('hex') !== c.sha1) { this.error = `echoed payload checksum mismatch on message ${this.msgIndex}`; return; }
+        this.hash = null;
+      }
+    }
+    this.msgIndex++;
+    this.onMessage(this);
+  }
+}
+
+// All reads of all connections land in this one buffer (net's `onread`): no Buffer and no stream
+// machinery per read. Every consumer handles the bytes synchronously and copies what it keeps.
+const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
+
+/**
+ * Opens one connection; resolves with `{ socket, rest, extensions, onBytes }` once it can carry
+ * frames. The caller sets `onBytes(view)`: the view is only valid during the call.
+ */
+function open(job, path, extensionsOffer) {
+  return new Promise((resolve, reject) => {
+    const conn = { socket: null, rest: null, extensions: '', onBytes: () => {} };
+    const socket = net.connect({
+      host: job.host, port: job.port,
+      onread: { buffer: READ_BUFFER, callback: (n, buf) => { conn.onBytes(buf.subarray(0, n)); } },
+    });
+    conn.socket = socket;
+    socket.setNoDelay(true);
+    let settled = false;
+    const fail = (err) => {
+      if (settled) return;
+      settled = true;
+      socket.destroy();
+      reject(err);
+    };
+    socket.once('error', fail);
+    if (job.mode === 'tcp') {
+      socket.once('connect', () => {
+        settled = true;
+        socket.removeListener('error', fail);
+        resolve(conn);
+      });
+      return;
+    }
+    const key = crypto.randomBytes(16).toString('base64');
+    const accept = crypto.createHash('sha1').update(key + GUID).digest('base64');
+    socket.once('connect', () => {
+      socket.write(
+        `GET ${path} HTTP/1.1\r\nHost: ${job.host}:${job.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
+        (extensionsOffer ? `Sec-WebSocket-Extensions: ${extensionsOffer}\r\n` : '') + '\r\n');
+    });
+    let head = Buffer.alloc(0);
+    conn.onBytes = (chunk) => {
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) {
+        if (head.length > 16384) fail(new Error('Handshake response longer than 16384 bytes'));
+        return;
+      }
+      conn.onBytes = () => {};
+      const lines = head.subarray(0, end).toString('latin1').split('\r\n');
+      const status = lines[0];
+      if (!/^HTTP\/1\.1 101 /.test(status)) return fail(new Error(`Handshake refused: ${status}`));
+      const headers = {};
+      for (const line of lines.slice(1)) {
+        const c = line.indexOf(':');
+        if (c > 0) headers[line.slice(0, c).trim().toLowerCase()] = line.slice(c + 1).trim();
+      }
+      if (headers['sec-websocket-accept'] !== accept) return fail(new Error('Handshake: wrong Sec-WebSocket-Accept'));
+      settled = true;
+      socket.removeListener('error', fail);
+      conn.rest = head.length > end + 4 ? head.subarray(end + 4) : null;
+      conn.extensions = headers['sec-websocket-extensions'] ?? '';
+      resolve(conn);
+    };
+  });
+}
+
+/** Opens `count` connections with at most `concurrency` handshakes in flight. */
+async function openMany(job, count, path, offer, concurrency = 200) {
+  const conns = new Array(count);
+  let next = 0;
+  let firstError = null;
+  const worker = async () => {
+    while (next < count && !firstError) {
+      const i = next++;
+      try {
+        conns[i] = await open(job, path, offer);
+      } catch (err) {
+        firstError ??= err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  if (firstError) {
+    for (const c of conns) c?.socket.destroy();
+    if (firstError.code === 'EMFILE' || firstError.code === 'ENFILE') {
+      throw new Error(`${firstError.code} while opening ${count} connections: raise the open-file limit (ulimit -n)`);
+    }
+    throw firstError;
+  }
+  return conns;
+}
+
+const DEFLATE_OFFER = 'permessage-deflate; client_no_context_takeover; server_no_context_takeover';
+
+/** Builds the frame that every message of an echo job is, plus what its echo must look like. */
+function prepare(job) {
+  const text = !!job.text;
+  const payload = makePayload(job.size, text);
+  const key = crypto.randomBytes(4);
+  let wire = payload;
+  let rsv1 = false;
+  if (job.deflate) {
+    // No context takeover in either direction (negotiated above), so every message is compressed
+    // on its own and the same compressed frame can be re-sent forever (RFC 7692 §7.2.1).
+    const c = zlib.deflateRawSync(payload, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+    wire = c.subarray(0, c.length - 4); // drop the trailing 00 00 ff ff (§7.2.1)
+    rsv1 = true;
+  }
+  const { frame, headerSize } = buildFrame(wire, { opcode: text ? 1 : 2, rsv1, key });
+  // In tcp mode the echo is the masked client frame itself, so check against the masked bytes.
+  const echoed = job.mode === 'tcp' ? frame.subarray(headerSize) : payload;
+  const sampleEvery = job.size >= 1 << 20 ? 32 : job.size >= 65536 ? 64 : 256; // about 3 % of the bytes or fewer
+  const check = {
+    length: job.mode === 'tcp' ? wire.length : payload.length,
+    sha1: sha1(echoed),
+    sampleEvery,
+    inflate: !!job.deflate && job.mode !== 'tcp',
+  };
+  return { frame, check };
+}
+
+function cpuPercent(start, wallMs) {
+  const d = process.cpuUsage(start);
+  return ((d.user + d.system) / 1000 / wallMs) * 100;
+}
+
+function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Echo with a window: each connection keeps `window` messages in flight. It writes the whole window
+ * as one buffer, then, after each chunk it reads, writes as many frames as messages were echoed in
+ * that chunk (one write, a view of the same pre-masked buffer).
+ */
+async function runEcho(job) {
+  const { frame, check } = prepare(job);
+  const window = job.window;
+  const windowBuf = Buffer.allocUnsafe(frame.length * window);
+  for (let k = 0; k < window; k++) frame.copy(windowBuf, k * frame.length);
+  const conns = await openMany(job, job.connections, job.path ?? '/', job.deflate ? DEFLATE_OFFER : null);
+  if (job.deflate && job.mode !== 'tcp') {
+    for (const c of conns) if (!/permessage-deflate/.test(c.extensions)) throw new Error('Server did not negotiate permessage-deflate');
+  }
+  let running = true;
+  let total = 0;
+  let failure = null;
+  const fl = frame.length;
+  // Refill when half the window has been echoed: one write of window/2 or more frames, so the
+  // client's cost per message stays far below the server's whatever size the server's writes are.
+  const refillAt = Math.max(1, Math.floor(window / 2));
+  for (const c of conns) {
+    let inFlight = window;
+    const parser = new EchoParser(check, () => { inFlight--; total++; }, (op, p) => {
+      if (op === 8) failure ??= `server sent close ${p.length >= 2 ? p.readUInt16BE(0) : ''}`;
+      else if (op === 9) c.socket.write(buildFrame(p, { opcode: 10 }).frame);
+    });
+    const onData = (chunk) => {
+      parser.push(chunk);
+      if (parser.error) { failure ??= parser.error; running = false; return; }
+      if (running && window - inFlight >= refillAt) {
+        const n = window - inFlight;
+        c.socket.write(n === window ? windowBuf : windowBuf.subarray(0, n * fl));
+        inFlight = window;
+      }
+    };
+    c.onBytes = onData;
+    c.socket.on('error', (err) => { if (running) failure ??= err.message; });
+    c.socket.on('close', () => { if (running) failure ??= 'server closed the connection'; });
+    if (c.rest) onData(c.rest);
+  }
+  for (const c of conns) c.socket.write(windowBuf);
+  await sleep(job.warmupMs);
+  const m0 = total;
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  await sleep(job.durationMs);
+  const m1 = total;
+  const wall = performance.now() - t0;
+  const cpu = cpuPercent(cpu0, wall);
+  running = false;
+  for (const c of conns) c.socket.destroy();
+  if (failure) throw new Error(failure);
+  const msgs = m1 - m0;
+  if (msgs === 0) throw new Error('No message echoed during the measurement');
+  return { msgsPerSec: (msgs / wall) * 1000, mbPerSec: (msgs * job.size) / wall / 1000, messages: msgs, cpu };
+}
+
+/** Ping-pong: one message in flight per connection; latency per message from send to echo. */
+async function runPingPong(job) {
+  const { frame, check } = prepare(job);
+  const conns = await openMany(job, job.connections, job.path ?? '/', null);
+  const hist = new Array(HIST_BUCKETS).fill(0);
+  let measuring = false;
+  let running = true;
+  let total = 0;
+  let failure = null;
+  for (const c of conns) {
+    let sentAt = 0;
+    const parser = new EchoParser(check, () => {
+      const now = performance.now();
+      if (measuring) { total++; hist[histIndex((now - sentAt) * 1000)]++; }
+      if (running) { sentAt = now; c.socket.write(frame); }
+    }, (op) => { if (op === 8) failure ??= 'server sent close'; });
+    c.onBytes = (chunk) => {
+      parser.push(chunk);
+      if (parser.error) { failure ??= parser.error; running = false; }
+    };
+    c.socket.on('error', (err) => { if (running) failure ??= err.message; });
+    c.socket.on('close', () => { if (running) failure ??= 'server closed the connection'; });
+    if (c.rest) parser.push(c.rest);
+    c.start = () => { sentAt = performance.now(); c.socket.write(frame); };
+  }
+  for (const c of conns) c.start();
+  await sleep(job.warmupMs);
+  measuring = true;
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  await sleep(job.durationMs);
+  measuring = false;
+  const wall = performance.now() - t0;
+  const cpu = cpuPercent(cpu0, wall);
+  running = false;
+  for (const c of conns) c.socket.destroy();
+  if (failure) throw new Error(failure);
+  if (total === 0) throw new Error('No message echoed during the measurement');
+  return { msgsPerSec: (total / wall) * 1000, mbPerSec: (total * job.size) / wall / 1000, messages: total, cpu, hist };
+}
+
+/**
+ * One message of `job.totalBytes` bytes as a single frame (64-bit length), its payload being
+ * `job.chunkBytes` of pattern repeated; the server answers with the SHA-256 hex of the payload.
+ */
+async function runBig(job) {
+  const chunk = makePatternChunk(job.chunkBytes);
+  const key = crypto.randomBytes(4);
+  const masked = Buffer.allocUnsafe(chunk.length);
+  for (let i = 0; i < chunk.length; i++) masked[i] = chunk[i] ^ key[i & 3]; // chunkBytes % 4 === 0: same mask phase every time
+  const h = Buffer.allocUnsafe(14);
+  h[0] = 0x82; h[1] = 0x80 | 127;
+  h.writeUInt32BE(Math.floor(job.totalBytes / 2 ** 32), 2);
+  h.writeUInt32BE(job.totalBytes >>> 0, 6);
+  key.copy(h, 10);
+  const [c] = await openMany(job, 1, job.path ?? '/sha256', null);
+  const socket = c.socket;
+  let reply = '';
+  let failure = null;
+  const done = new Promise((resolve, reject) => {
+    const parser = new EchoParser({ length: 64, sha1: '', sampleEvery: 0, inflate: false }, () => resolve(), (op, p) => {
+      if (op === 8) reject(new Error(`server closed with ${p.length >= 2 ? p.readUInt16BE(0) : 'no code'} ${p.subarray(2).toString()}`));
+    });
+    // Capture the text of the reply: the parser counts it, this keeps its bytes.
+    c.onBytes = (d) => {
+      reply += d.toString('latin1');
+      parser.push(d);
+      if (parser.error) reject(new Error(`${parser.error}: ${JSON.stringify(reply.slice(0, 80))}`));
+    };
+    socket.on('error', (err) => reject(err));
+    socket.on('close', () => reject(new Error('server closed the connection before replying')));
+  });
+  done.catch((err) => { failure ??= err; });
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  socket.write(h);
+  const reps = job.totalBytes / job.chunkBytes;
+  for (let r = 0; r < reps && !failure; r++) {
+    if (!socket.write(masked)) {
+      await new Promise((resolve) => {
+        const go = () => { socket.off('drain', go); socket.off('close', go); resolve(); };
+        socket.on('drain', go); socket.on('close', go);
+      });
+    }
+  }
+  const timeout = setTimeout(() => { failure ??= new Error(`no reply within ${job.timeoutMs} ms`); socket.destroy(); }, job.timeoutMs);
+  try { await done; } catch (err) { failure ??= err; }
+  clearTimeout(timeout);
+  const wall = performance.now() - t0;
+  const cpu = cpuPercent(cpu0, wall);
+  socket.destroy();
+  if (failure) throw failure;
+  const digest = reply.slice(-64);
+  if (digest !== job.expectedSha256) throw new Error(`digest mismatch: got ${digest}`);
+  return { mbPerSec: job.totalBytes / wall / 1000, seconds: wall / 1000, cpu };
+}
+
+/** The pattern the big message repeats; run.mjs derives the expected digest from the same bytes. */
+export function makePatternChunk(bytes) {
+  const out = Buffer.allocUnsafe(bytes);
+  // xorshift32, seeded: deterministic across processes, cheap to generate 64 MiB.
+  let x = 2463534242;
+  for (let i = 0; i < bytes; i += 4) {
+    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    out.writeUInt32LE(x, i);
+  }
+  return out;
+}
+
+/** Idle: open N connections, tell the parent, hold them until told to close. */
+async function runIdle(job) {
+  const t0 = performance.now();
+  const conns = await openMany(job, job.connections, job.path ?? '/', job.deflate ? DEFLATE_OFFER : null);
+  if (job.deflate) {
+    for (const c of conns) if (!/permessage-deflate/.test(c.extensions)) throw new Error('Server did not negotiate permessage-deflate');
+  }
+  let closedEarly = 0;
+  for (const c of conns) {
+    c.socket.on('close', () => { closedEarly++; });
+    c.socket.on('error', () => {});
+  }
+  process.send({ type: 'ready', openMs: performance.now() - t0 });
+  await new Promise((resolve) => {
+    const onMsg = (m) => { if (m?.type === 'close') { process.off('message', onMsg); resolve(); } };
+    process.on('message', onMsg);
+  });
+  const early = closedEarly;
+  for (const c of conns) c.socket.destroy();
+  if (early > 0) throw new Error(`${early} idle connections were closed by the server`);
+  return { connections: conns.length };
+}
+
+async function main(job) {
+  switch (job.kind) {
+    case 'echo': return runEcho(job);
+    case 'pingpong': return runPingPong(job);
+    case 'big': return runBig(job);
+    case 'idle': return runIdle(job);
+    default: throw new Error(`Unknown job kind ${job.kind}`);
+  }
+}
+
+const isMain = process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (isMain && process.send) {
+  process.once('message', (m) => {
+    if (m?.type !== 'job') return;
+    main(m.job).then(
+      (result) => process.send({ type: 'result', result }, () => process.exit(0)),
+      (err) => process.send({ type: 'error', message: err?.message ?? String(err) }, () => process.exit(1)),
+    );
+  });
+  process.on('disconnect', () => process.exit(0));
+}

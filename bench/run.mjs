@@ -1,0 +1,480 @@
+// `npm run bench [-- <scenario>… ] [--quick] [--runs N] [--servers a,b] [--loadgen-procs N] [--write|--no-write]`
+//
+// Runs each scenario against each server, alternating servers run by run (A B C D A B C D …),
+// every server and every load generator in its own process. Prints one markdown table (medians of
+// the runs, each with its median ratio to ws from the same runs) and, unless --quick, writes it to
+// bench/RESULTS.md with the machine and the issue 6 targets. See bench/README.md.
+import { fork, execSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { histPercentile, makePatternChunk } from './loadgen.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
+
+// ---------------------------------------------------------------------------------------------
+// Command line
+
+const args = process.argv.slice(2);
+const opt = (name, fallback) => {
+  const i = args.indexOf(name);
+  return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
+};
+const quick = args.includes('--quick');
+const runs = Number(opt('--runs', quick ? 1 : 5));
+const loadgenProcs = Number(opt('--loadgen-procs', 2)); // for pingpong-1000 only
+const serverFilter = opt('--servers', null)?.split(',');
+const write = args.includes('--write') || (!quick && !args.includes('--no-write'));
+const valued = new Set(['--runs', '--servers', '--loadgen-procs']);
+const selected = args.filter((a, i) => !a.startsWith('--') && !valued.has(args[i - 1]));
+
+const warmupMs = quick ? 300 : 1000;
+const durationMs = quick ? 1000 : 3000;
+
+// ---------------------------------------------------------------------------------------------
+// Servers and scenarios
+
+/** Columns of the table, in the order servers are alternated within each run. */
+const COLUMNS = ['ws', 'ours-stream', 'ours-autobahn', 'ceiling'];
+const COLUMN_TITLES = { ws: 'ws', 'ours-stream': 'ours: stream tier', 'ours-autobahn': 'ours: Autobahn tier', ceiling: 'ceiling' };
+
+const ECHO_SERVERS = { ws: 'ws-echo.mjs', 'ours-stream': 'ours-stream.mjs', 'ours-autobahn': 'ours-autobahn.mjs', ceiling: 'tcp-echo.mjs' };
+
+/** Messages kept in flight on the one connection: enough bytes to keep the server busy. */
+const windowFor = (size) => Math.min(1024, Math.max(2, Math.ceil((2 * MiB) / size)));
+
+const echo = (name, size, unit, extra = {}) => ({
+  name, kind: 'echo', unit, servers: ECHO_SERVERS,
+  job: { size, connections: 1, window: windowFor(size), ...extra },
+});
+const deflate = (name, size) => ({
+  name, kind: 'echo', unit: 'MB/s', deflate: true,
+  servers: { ws: 'ws-echo.mjs', 'ours-stream': 'ours-stream.mjs', 'ours-autobahn': 'ours-autobahn.mjs' },
+  args: ['--deflate'],
+  job: { size, connections: 1, window: windowFor(size), deflate: true, text: true },
+});
+
+const SCENARIOS = [
+  echo('echo-16', 16, 'msgs/s'),
+  echo('echo-1k', KiB, 'msgs/s'),
+  echo('echo-64k', 64 * KiB, 'MB/s'),
+  echo('echo-1m', MiB, 'MB/s'),
+  echo('echo-16m', 16 * MiB, 'MB/s'),
+  { name: 'pingpong-1000', kind: 'pingpong', servers: ECHO_SERVERS, job: { size: 32, connections: 1000 } },
+  {
+    name: 'sha256-4g', kind: 'big',
+    servers: { ws: 'ws-sha256.mjs', 'ours-stream': 'ours-sha256.mjs' },
+    job: { totalBytes: quick ? 256 * MiB : 4 * GiB, chunkBytes: 64 * MiB, path: '/sha256', timeoutMs: 600_000 },
+  },
+  { name: 'idle-10k', kind: 'idle', servers: ECHO_SERVERS, job: { connections: quick ? 2000 : 10_000 } },
+  deflate('deflate-1k', KiB),
+  deflate('deflate-64k', 64 * KiB),
+  deflate('deflate-1m', MiB),
+  {
+    name: 'idle-deflate-1000', kind: 'idle', deflate: true, args: ['--deflate'],
+    servers: { ws: 'ws-echo.mjs', 'ours-stream': 'ours-stream.mjs', 'ours-autobahn': 'ours-autobahn.mjs' },
+    job: { connections: 1000, deflate: true },
+  },
+];
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+function startServer(file, serverArgs) {
+  return new Promise((resolve) => {
+    const child = fork(path.join(here, 'servers', file), serverArgs, {
+      execArgv: ['--expose-gc'],
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    });
+    const info = {};
+    let buf = '';
+    let done = false;
+    const finish = (v) => { if (!done) { done = true; clearTimeout(timer); resolve(v); } };
+    const timer = setTimeout(() => { child.kill('SIGKILL'); finish({ error: `${file} did not start within 20 s` }); }, 20_000);
+    child.stdout.on('data', (d) => {
+      buf += d;
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl).trim();
+        buf = buf.slice(nl + 1);
+        let m;
+        if ((m = /^listening (\d+)$/.exec(line))) finish({ child, port: Number(m[1]), info });
+        else if ((m = /^unavailable (.*)$/.exec(line))) finish({ unavailable: m[1] });
+        else if ((m = /^info (\w+)=(\S+)$/.exec(line))) info[m[1]] = m[2];
+      }
+    });
+    child.on('exit', (code) => finish({ error: `${file} exited with code ${code} before listening` }));
+  });
+}
+
+async function stopServer(child) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(t);
+}
+
+let statsId = 0;
+function serverStats(child, gc = false, timeoutMs = 10_000) {
+  return new Promise((resolve) => {
+    if (!child?.connected) return resolve(null);
+    const id = ++statsId;
+    const onMsg = (m) => { if (m?.type === 'stats' && m.id === id) { cleanup(); resolve(m); } };
+    const onExit = () => { cleanup(); resolve(null); };
+    const t = setTimeout(() => { cleanup(); resolve(null); }, timeoutMs);
+    const cleanup = () => { clearTimeout(t); child.off('message', onMsg); child.off('exit', onExit); };
+    child.on('message', onMsg);
+    child.once('exit', onExit);
+    try { child.send({ type: 'stats', id, gc }); } catch { cleanup(); resolve(null); }
+  });
+}
+
+/** Forks a load generator for `job`; `onReady` is called for idle jobs. */
+function runLoadgen(job, onReady, timeoutMs) {
+  return new Promise((resolve) => {
+    const child = fork(path.join(here, 'loadgen.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    let done = false;
+    const finish = (v) => { if (!done) { done = true; clearTimeout(timer); resolve(v); } };
+    const timer = setTimeout(() => { child.kill('SIGKILL'); finish({ error: `loadgen timed out after ${timeoutMs} ms` }); }, timeoutMs);
+    child.on('message', async (m) => {
+      if (m?.type === 'ready') { await onReady?.(); child.send({ type: 'close' }); }
+      else if (m?.type === 'result') finish({ result: m.result });
+      else if (m?.type === 'error') finish({ error: m.message });
+    });
+    child.on('exit', (code) => finish({ error: `loadgen exited with code ${code}` }));
+    child.send({ type: 'job', job });
+  });
+}
+
+/** Several loadgens in parallel, connections split between them; sums rates and histograms. */
+async function runLoadgens(job, procs, timeoutMs) {
+  if (procs <= 1 || job.connections < procs) return runLoadgen(job, null, timeoutMs);
+  const per = Math.floor(job.connections / procs);
+  const parts = await Promise.all(Array.from({ length: procs }, (_, i) =>
+    runLoadgen({ ...job, connections: i === procs - 1 ? job.connections - per * (procs - 1) : per }, null, timeoutMs)));
+  const err = parts.find((p) => p.error);
+  if (err) return err;
+  const rs = parts.map((p) => p.result);
+  const sum = (k) => rs.reduce((a, r) => a + r[k], 0);
+  const result = { msgsPerSec: sum('msgsPerSec'), mbPerSec: sum('mbPerSec'), messages: sum('messages'), cpu: sum('cpu') };
+  if (rs[0].hist) result.hist = rs[0].hist.map((_, i) => rs.reduce((a, r) => a + r.hist[i], 0));
+  return { result };
+}
+
+/** utime + stime of a process in clock ticks (100 per second on Linux). */
+function cpuTicks(pid) {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return Number(f[11]) + Number(f[12]);
+  } catch {
+    return NaN;
+  }
+}
+
+function openFileLimit() {
+  try {
+    return Number(execSync('ulimit -n', { shell: '/bin/sh' }).toString().trim());
+  } catch {
+    return NaN;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One measurement: start the server, run the loadgen, stop the server. Returns named values.
+
+async function measure(scenario, column) {
+  const file = scenario.servers[column];
+  const started = await startServer(file, scenario.args ?? []);
+  if (started.unavailable) return { unavailable: started.unavailable };
+  if (started.error) return { error: started.error };
+  const { child, port, info } = started;
+  const job = { kind: scenario.kind, host: '127.0.0.1', port, mode: file === 'tcp-echo.mjs' ? 'tcp' : 'ws', warmupMs, durationMs, ...scenario.job };
+  try {
+    if (scenario.kind === 'echo' || scenario.kind === 'pingpong') {
+      const procs = scenario.kind === 'pingpong' ? loadgenProcs : 1;
+      // Server CPU over (roughly) the loadgen's measurement window, from /proc ticks. Connection
+      // setup is not part of it for one connection; for many it may overlap the warm-up.
+      let t0 = null, serverCpu = NaN;
+      const a = setTimeout(() => { t0 = [cpuTicks(child.pid), performance.now()]; }, warmupMs);
+      const b = setTimeout(() => { if (t0) serverCpu = ((cpuTicks(child.pid) - t0[0]) * 10 / (performance.now() - t0[1])) * 100; }, warmupMs + durationMs - 50);
+      const r = await runLoadgens(job, procs, warmupMs + durationMs + 120_000);
+      clearTimeout(a); clearTimeout(b);
+      if (r.error) return { error: r.error, info };
+      const v = { 'msgs/s': r.result.msgsPerSec, 'MB/s': r.result.mbPerSec, 'loadgen CPU %': r.result.cpu, 'server CPU %': serverCpu };
+      if (r.result.hist) {
+        v['p50 µs'] = histPercentile(r.result.hist, 0.5);
+        v['p99 µs'] = histPercentile(r.result.hist, 0.99);
+      }
+      return { values: v, info };
+    }
+    if (scenario.kind === 'big') {
+      const before = await serverStats(child, true);
+      let peak = before?.rss ?? 0;
+      const poll = setInterval(async () => {
+        const s = await serverStats(child, false, 1000);
+        if (s) peak = Math.max(peak, s.rss);
+      }, 250);
+      const r = await runLoadgen({ ...job, expectedSha256: scenario.expected }, null, job.timeoutMs + 30_000);
+      clearInterval(poll);
+      const after = await serverStats(child, false);
+      if (after) peak = Math.max(peak, after.hwm || 0, after.rss);
+      const growth = before ? (peak - before.rss) / MiB : NaN;
+      if (r.error) return { error: `${r.error}; server RSS grew by ${growth.toFixed(0)} MiB before that`, info };
+      return { values: { 'MB/s': r.result.mbPerSec, 'RSS growth MiB': growth }, info };
+    }
+    if (scenario.kind === 'idle') {
+      const limit = openFileLimit();
+      if (limit < job.connections + 64) return { error: `ulimit -n is ${limit}, below the ${job.connections} connections needed (raise it with ulimit -n)` };
+      const before = await serverStats(child, true);
+      let after = null;
+      const r = await runLoadgen(job, async () => {
+        await new Promise((res) => setTimeout(res, 500));
+        after = await serverStats(child, true);
+      }, 180_000);
+      if (r.error) return { error: r.error, info };
+      if (!before || !after) return { error: 'server did not report its memory', info };
+      return {
+        values: {
+          'bytes/conn (RSS)': (after.rss - before.rss) / job.connections,
+          'bytes/conn (heap)': (after.heapUsed - before.heapUsed) / job.connections,
+        },
+        info,
+      };
+    }
+    throw new Error(`unknown scenario kind ${scenario.kind}`);
+  } finally {
+    await stopServer(child);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Statistics and formatting
+
+function median(xs) {
+  const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return NaN;
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+function fmt(x) {
+  if (!Number.isFinite(x)) return '—';
+  const a = Math.abs(x);
+  if (a >= 1e6) return `${(x / 1e6).toFixed(2)}M`;
+  if (a >= 1e4) return `${(x / 1e3).toFixed(1)}k`;
+  if (a >= 100) return x.toFixed(0);
+  if (a >= 10) return x.toFixed(1);
+  return x.toFixed(2);
+}
+
+/** Which metrics each scenario shows in the table, in order. */
+function metricsOf(s) {
+  if (s.kind === 'echo') return [s.unit];
+  if (s.kind === 'pingpong') return ['msgs/s', 'p50 µs', 'p99 µs'];
+  if (s.kind === 'big') return ['MB/s', 'RSS growth MiB'];
+  return ['bytes/conn (RSS)'];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+async function cryptoBaseline(chunk, reps) {
+  const t0 = performance.now();
+  const h = crypto.createHash('sha256');
+  for (let i = 0; i < reps; i++) h.update(chunk);
+  const digest = h.digest('hex');
+  const ms = performance.now() - t0;
+  return { digest, mbPerSec: (chunk.length * reps) / ms / 1000 };
+}
+
+async function main() {
+  const matches = (s, n) => (SCENARIOS.some((x) => x.name === n) ? s.name === n : s.name.startsWith(n));
+  const scenarios = SCENARIOS.filter((s) => selected.length === 0 || selected.some((n) => matches(s, n)));
+  if (scenarios.length === 0) {
+    console.error(`No scenario matches ${selected.join(' ')}. Scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+    process.exit(2);
+  }
+  const started = Date.now();
+  console.log(`bench: ${scenarios.map((s) => s.name).join(', ')}; ${runs} run(s) each${quick ? ' (quick)' : ''}`);
+  const unavailable = {}; // file+args → reason, so an unbuilt server is tried once
+  const infos = {};
+  const table = [];
+  for (const s of scenarios) {
+    const columns = COLUMNS.filter((c) => s.servers[c] && (!serverFilter || serverFilter.includes(c)));
+    const samples = Object.fromEntries(columns.map((c) => [c, []]));
+    const errors = {};
+    let pattern = null;
+    const cryptoRuns = [];
+    if (s.kind === 'big') pattern = makePatternChunk(s.job.chunkBytes);
+    for (let r = 0; r < runs; r++) {
+      if (s.kind === 'big') {
+        // node:crypto SHA-256 on a 64 MiB buffer hashed repeatedly, in this run: the ceiling, and
+        // the digest the server must answer with.
+        const b = await cryptoBaseline(pattern, s.job.totalBytes / s.job.chunkBytes);
+        s.expected = b.digest;
+        cryptoRuns.push(b.mbPerSec);
+      }
+      for (const c of columns) {
+        const key = `${s.servers[c]} ${(s.args ?? []).join(' ')}`;
+        if (unavailable[key]) { errors[c] = `n/a (${unavailable[key]})`; continue; }
+        const m = await measure(s, c);
+        if (m.info) Object.assign((infos[c] ??= {}), m.info);
+        if (m.unavailable) { unavailable[key] = m.unavailable; errors[c] = `n/a (${m.unavailable})`; continue; }
+        if (m.error) { errors[c] = m.error; samples[c].push(null); console.log(`  ${s.name} run ${r + 1} ${c}: ERROR ${m.error}`); continue; }
+        samples[c].push(m.values);
+        const shown = metricsOf(s).map((k) => `${fmt(m.values[k])} ${k}`).join(', ');
+        const cpu = m.values['loadgen CPU %'] !== undefined ? ` (CPU: loadgen ${m.values['loadgen CPU %'].toFixed(0)} %, server ${m.values['server CPU %'].toFixed(0)} %)` : '';
+        console.log(`  ${s.name} run ${r + 1} ${c}: ${shown}${cpu}`);
+      }
+    }
+    for (const metric of metricsOf(s)) {
+      const row = { scenario: s.name, metric, cells: {} };
+      for (const c of columns) {
+        const vals = samples[c].map((v) => v?.[metric]);
+        const ratios = samples[c].map((v, i) => {
+          const w = samples.ws?.[i]?.[metric];
+          return v && Number.isFinite(w) && w !== 0 ? v[metric] / w : NaN;
+        });
+        row.cells[c] = { value: median(vals), ratio: median(ratios), n: vals.filter(Number.isFinite).length, error: errors[c] };
+      }
+      if (s.kind === 'big' && metric === 'MB/s') row.cells.ceiling = { value: median(cryptoRuns), ratio: NaN, n: cryptoRuns.length, note: 'node:crypto' };
+      if (s.kind === 'echo' || s.kind === 'pingpong') {
+        row.cpu = Object.fromEntries(columns.map((c) => [c, [median(samples[c].map((v) => v?.['loadgen CPU %'])), median(samples[c].map((v) => v?.['server CPU %']))]]));
+      }
+      table.push(row);
+    }
+  }
+  const minutes = (Date.now() - started) / 60000;
+  const md = render(table, infos, minutes);
+  console.log(`\n${md}`);
+  if (write) {
+    fs.writeFileSync(path.join(here, 'RESULTS.md'), md);
+    console.log('written to bench/RESULTS.md');
+  }
+}
+
+function cell(c) {
+  if (!c) return '';
+  if (c.note) return `${fmt(c.value)} (${c.note})`;
+  if (!Number.isFinite(c.value)) return c.error ? (c.error.startsWith('n/a') ? 'n/a' : 'failed') : '—';
+  const ratio = Number.isFinite(c.ratio) ? ` (${c.ratio.toFixed(2)}×)` : '';
+  return `${fmt(c.value)}${ratio}`;
+}
+
+function find(table, scenario, metric) {
+  return table.find((r) => r.scenario === scenario && r.metric === metric);
+}
+
+/** The issue 6 targets, each checked against this run's table. */
+function targets(table) {
+  const out = [];
+  const ratioAtLeast = (scenario, metric, column, min, label) => {
+    const row = find(table, scenario, metric);
+    const c = row?.cells[column];
+    if (!row) return;
+    const ok = Number.isFinite(c?.ratio) ? (c.ratio >= min ? 'met' : 'NOT met') : 'n/a';
+    out.push([label, Number.isFinite(c?.ratio) ? `${c.ratio.toFixed(2)}×` : 'n/a', ok]);
+  };
+  for (const s of ['echo-16', 'echo-1k']) {
+    ratioAtLeast(s, 'msgs/s', 'ours-stream', 3, `${s}: stream tier ≥ 3× ws msgs/s`);
+    ratioAtLeast(s, 'msgs/s', 'ours-autobahn', 2, `${s}: Autobahn tier ≥ 2× ws msgs/s`);
+  }
+  for (const s of ['echo-64k', 'echo-1m', 'echo-16m']) {
+    ratioAtLeast(s, 'MB/s', 'ours-stream', 1, `${s}: stream tier ≥ 1.0× ws MB/s`);
+    ratioAtLeast(s, 'MB/s', 'ours-autobahn', 1, `${s}: Autobahn tier ≥ 1.0× ws MB/s`);
+  }
+  const m1 = find(table, 'echo-1m', 'MB/s');
+  if (m1) {
+    const ours = m1.cells['ours-stream']?.value, tcp = m1.cells.ceiling?.value;
+    const r = ours / tcp;
+    out.push(['echo-1m: stream tier ≥ 0.8× plain TCP echo', Number.isFinite(r) ? `${r.toFixed(2)}× TCP` : 'n/a', Number.isFinite(r) ? (r >= 0.8 ? 'met' : 'NOT met') : 'n/a']);
+  }
+  ratioAtLeast('pingpong-1000', 'msgs/s', 'ours-stream', 1.2, 'pingpong-1000: stream tier ≥ 1.2× ws msgs/s');
+  const p99 = find(table, 'pingpong-1000', 'p99 µs');
+  if (p99) {
+    const r = p99.cells['ours-stream']?.ratio;
+    out.push(['pingpong-1000: stream tier p99 ≤ ws p99', Number.isFinite(r) ? `${r.toFixed(2)}× ws` : 'n/a', Number.isFinite(r) ? (r <= 1 ? 'met' : 'NOT met') : 'n/a']);
+  }
+  const big = find(table, 'sha256-4g', 'MB/s');
+  if (big) {
+    const r = big.cells['ours-stream']?.value / big.cells.ceiling?.value;
+    out.push(['sha256-4g: ≥ 90 % of node:crypto SHA-256 speed', Number.isFinite(r) ? `${(r * 100).toFixed(0)} %` : 'n/a', Number.isFinite(r) ? (r >= 0.9 ? 'met' : 'NOT met') : 'n/a']);
+    const g = find(table, 'sha256-4g', 'RSS growth MiB')?.cells['ours-stream']?.value;
+    out.push(['sha256-4g: server RSS growth < 64 MiB', Number.isFinite(g) ? `${g.toFixed(0)} MiB` : 'n/a', Number.isFinite(g) ? (g < 64 ? 'met' : 'NOT met') : 'n/a']);
+  }
+  const idle = find(table, 'idle-10k', 'bytes/conn (RSS)');
+  if (idle) {
+    const r = idle.cells['ours-stream']?.ratio;
+    out.push(['idle-10k: stream tier bytes/conn ≤ ws', Number.isFinite(r) ? `${r.toFixed(2)}× ws` : 'n/a', Number.isFinite(r) ? (r <= 1 ? 'met' : 'NOT met') : 'n/a']);
+  }
+  for (const s of ['deflate-1k', 'deflate-64k', 'deflate-1m']) ratioAtLeast(s, 'MB/s', 'ours-stream', 1, `${s}: stream tier ≥ 1.0× ws MB/s`);
+  return out;
+}
+
+function cpuModel() {
+  try {
+    return /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model;
+  } catch {
+    return os.cpus()[0]?.model ?? 'unknown';
+  }
+}
+
+function render(table, infos, minutes) {
+  const lines = [];
+  lines.push('# Benchmark results', '');
+  lines.push(`- Date: ${new Date().toISOString()}`);
+  lines.push(`- Node: ${process.version}; CPU: ${cpuModel()}, ${os.cpus().length} cores; ${Math.round(os.totalmem() / GiB)} GiB RAM`);
+  lines.push(`- Mode: ${quick ? 'quick smoke run (1 run, short durations; not representative)' : `median of ${runs} runs, servers alternated within each run`}; ${fmt(warmupMs)} ms warm-up + ${fmt(durationMs)} ms measured per echo run; took ${minutes.toFixed(1)} min`);
+  const bu = infos.ws?.bufferutil;
+  lines.push(`- ws: ${readWsVersion()}, bufferutil ${bu === 'yes' ? 'loaded' : bu === 'disabled' ? 'installed but disabled (WS_NO_BUFFER_UTIL)' : 'not installed (pure-JS masking)'}; ceiling column: plain TCP echo (node:crypto SHA-256 for sha256-4g)`);
+  lines.push('- Cells: median absolute value, and in parentheses the median of the per-run ratios to ws. MB/s = 10^6 payload bytes per second.');
+  lines.push('');
+  lines.push(`| scenario | metric | ${COLUMNS.map((c) => COLUMN_TITLES[c]).join(' | ')} |`);
+  lines.push(`|---|---|${COLUMNS.map(() => '---:').join('|')}|`);
+  for (const row of table) lines.push(`| ${row.scenario} | ${row.metric} | ${COLUMNS.map((c) => cell(row.cells[c])).join(' | ')} |`);
+  const notes = [];
+  for (const row of table) {
+    for (const c of COLUMNS) {
+      const e = row.cells[c]?.error;
+      if (e && !notes.some((n) => n.endsWith(e))) notes.push(`${row.scenario} / ${c}: ${e}`);
+    }
+  }
+  if (notes.length) lines.push('', 'Notes:', ...notes.map((n) => `- ${n}`));
+  const cpuRows = table.filter((r) => r.cpu);
+  if (cpuRows.length) {
+    lines.push('', 'CPU during the measurement, loadgen / server (median % of one core; the side near 100 % is the limit — for the ceiling it is usually the loadgen):', '');
+    lines.push(`| scenario | ${COLUMNS.map((c) => COLUMN_TITLES[c]).join(' | ')} |`);
+    lines.push(`|---|${COLUMNS.map(() => '---:').join('|')}|`);
+    const pc = (x) => (Number.isFinite(x) ? x.toFixed(0) : '?');
+    for (const r of cpuRows) lines.push(`| ${r.scenario} | ${COLUMNS.map((c) => (r.cpu[c] && Number.isFinite(r.cpu[c][0]) ? `${pc(r.cpu[c][0])} / ${pc(r.cpu[c][1])} %` : '')).join(' | ')} |`);
+  }
+  const t = targets(table);
+  if (t.length) {
+    lines.push('', '## Targets (issue 6)', '');
+    if (bu !== 'yes') lines.push('ws ran without its native bufferutil addon (not installed), so the "even when ws has bufferutil" targets are checked against pure-JS ws only.', '');
+    lines.push('| target | measured | status |', '|---|---:|---|');
+    for (const [a, b, c] of t) lines.push(`| ${a} | ${b} | ${c} |`);
+  }
+  lines.push('');
+  return lines.join('\n');
+}
+
+function readWsVersion() {
+  try {
+    return `ws ${JSON.parse(fs.readFileSync(path.join(here, '..', 'node_modules', 'ws', 'package.json'), 'utf8')).version}`;
+  } catch {
+    return 'ws';
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
