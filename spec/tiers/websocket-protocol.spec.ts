@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import WebSocket from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
 import { WebSocketServerProtocol } from '../../lib/tiers/server-protocol';
 import { WebSocketClientProtocol } from '../../lib/tiers/client-protocol';
 import { WebSocketProtocol } from '../../lib/tiers/websocket-protocol';
@@ -210,7 +210,7 @@ describe('factories (real TCP, ws as the peer)', () => {
   });
 
   it('connectWS runs a client protocol: onConnect sees the 101, onOpen, onMessage and onClose follow', async () => {
-    const wss = new WebSocket.Server({ host: '127.0.0.1', port: 0, handleProtocols: () => 'p1' });
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, handleProtocols: () => 'p1' });
     await once(wss, 'listening');
     wss.on('connection', (s) => s.on('message', (d, bin) => { s.send(d, { binary: bin }); s.close(4005, 'ws done'); }));
     const log: unknown[] = [];
