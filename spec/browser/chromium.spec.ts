@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import * as webStreams from 'node:stream/web';
 import { attach } from '../../lib/node/upgrade';
 import type { Connection } from '../../lib/streams/connection';
 import type { CloseInfo } from '../../lib/streams/errors';
@@ -45,6 +46,13 @@ describe('interop with headless Chromium', () => {
       void conn.readable.pipeTo(conn.writable).catch(() => undefined);
     });
     await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    // playwright-core (test tooling) needs the runtime's stream globals, which the ponyfill
+    // project removes. The library bound its stream classes when it was loaded above, so
+    // giving the tooling its globals back now does not change what is under test.
+    const g = globalThis as Record<string, unknown>;
+    for (const name of ['ReadableStream', 'WritableStream', 'TransformStream'] as const) g[name] ??= webStreams[name];
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { chromium } = require('playwright-core') as typeof import('playwright-core');
     // launch() gives Chromium a fresh temporary --user-data-dir of its own and removes it after.
     browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
   }, 60_000);
