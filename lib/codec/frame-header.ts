@@ -1,4 +1,4 @@
-// CONTRACT FILE (types fixed by the lead; the codec helper implements the functions).
+// The frame header type every layer shares, and its wire encoding.
 /**
  * A frame header as it is on the wire (RFC 6455 §5.2). `rsv` is a 3-bit number with RSV1 as
  * the most significant bit (see `Rsv`). `length` is the payload length in bytes; it is a safe

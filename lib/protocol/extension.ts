@@ -1,4 +1,4 @@
-// CONTRACT FILE: the layer-2 extension interface (lead-owned; change only by agreement).
+// The layer-2 extension interface: how an extension (permessage-deflate) plugs into the protocol.
 import type { FrameHeader } from '../codec/frame-header';
 import type { ProtocolViolation } from '../codec/violation';
 

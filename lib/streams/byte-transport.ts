@@ -1,4 +1,4 @@
-// CONTRACT FILE: how a Connection talks to its bytes (lead-owned).
+// How a Connection talks to its bytes: the one interface a runtime adapter implements.
 
 /** What a transport reports to its connection. */
 export interface TransportSink {

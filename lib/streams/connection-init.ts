@@ -1,4 +1,4 @@
-// CONTRACT FILE: what an adapter hands to `new Connection(transport, init)` (lead-owned).
+// What an adapter hands to `new Connection(transport, init)`.
 import type { Extension } from '../protocol/extension';
 
 /** Limits and timings of one connection. Every field has a documented default. */
@@ -7,7 +7,7 @@ export interface ConnectionOptions {
   maxFrameSize?: number;
   /** Largest message accepted, counted as it streams in, after decompression (1009). Default 64 MiB. */
   maxMessageSize?: number;
-  /** Most frames one message may have (1009 past it): bounds per-frame overhead. Default 1 000 000... see README. */
+  /** Most frames one message may have (1009 past it): bounds per-frame overhead. Default 100 000. */
   maxFragments?: number;
   /** Bytes read from the peer and held unread before the transport is paused. Default 1 MiB. */
   receiveHighWaterMark?: number;
