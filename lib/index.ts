@@ -35,7 +35,7 @@ export {
 } from './handshake/client-handshake';
 // Layer 1: the codec
 export { FrameParser, type ParserEvent, type FrameParserOptions } from './codec/frame-parser';
-export { headerSize, encodeFrameHeader } from './codec/frame-header';
+export { headerSize, encodeFrameHeader, checkFrameLength, MAX_FRAME_LENGTH, type FrameLength } from './codec/frame-header';
 export { maskInPlace, createMaskKey } from './codec/mask';
 export { Utf8Validator, isValidUtf8 } from './codec/utf8-validator';
 export { isValidWireCloseCode, isSendableCloseCode, describeCloseCode } from './codec/close-codes';

@@ -1,6 +1,6 @@
 import { CloseCode, HeaderBits, MAX_CONTROL_PAYLOAD, Opcode } from './constants';
 import { ByteQueue } from './byte-queue';
-import type { FrameHeader } from './frame-header';
+import type { FrameHeader, FrameLength } from './frame-header';
 import { maskInPlace } from './mask';
 import { ProtocolViolation, type ViolationKind } from './violation';
 
@@ -20,7 +20,11 @@ export type ParserEvent =
 export interface FrameParserOptions {
   /** A server requires masked frames, a client unmasked ones (RFC 6455 §5.1). */
   readonly role: 'client' | 'server';
-  /** Largest payload accepted, judged from the header alone (1009). Default 2^53 − 1. */
+  /**
+   * Largest payload accepted, judged from the header alone (1009). Default 2^53 − 1.
+   * `Infinity` also accepts lengths beyond 2^53 − 1 (up to RFC 6455's 2^63 − 1): their
+   * `FrameHeader.length` is then a `bigint`.
+   */
   readonly maxFrameSize?: number;
   /** RSV bits accepted on data frames (owned by negotiated extensions). Default 0. */
   readonly allowedRsv?: number;
@@ -29,6 +33,12 @@ export interface FrameParserOptions {
   /** Reserved opcodes accepted: 0x3–0x7 as data, 0xB–0xF as control. Default none. */
   readonly allowedOpcodes?: readonly number[];
 }
+
+/**
+ * Payload of a frame longer than 2^53 − 1 bytes is counted down in windows of this size, so
+ * the per-chunk count stays a plain number; the rest waits as a bigint until a window is used up.
+ */
+const PAYLOAD_WINDOW = 2 ** 52;
 
 const Step = { Head: 0, Len16: 1, Len64: 2, MaskKey: 3, Payload: 4, Control: 5, FrameEnd: 6, Failed: 7 } as const;
 type Step = (typeof Step)[keyof typeof Step];
@@ -60,8 +70,10 @@ export class FrameParser {
   #rsv = 0;
   #opcode = 0;
   #masked = false;
-  #length = 0;
+  #length: FrameLength = 0;
   #remaining = 0;
+  /** Payload beyond the current window, for frames longer than 2^53 − 1 bytes. */
+  #beyondWindow: bigint | undefined;
   #maskKey: Uint8Array | undefined;
   #phase = 0;
   #header: FrameHeader | undefined;
@@ -69,7 +81,9 @@ export class FrameParser {
 
   constructor(options: FrameParserOptions) {
     this.#server = options.role === 'server';
-    this.#maxFrameSize = Math.min(options.maxFrameSize ?? Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+    const max = options.maxFrameSize ?? Number.MAX_SAFE_INTEGER;
+    // Only an explicit Infinity lets a length past 2^53 − 1 through (as a bigint).
+    this.#maxFrameSize = max === Infinity ? Infinity : Math.min(max, Number.MAX_SAFE_INTEGER);
     this.#allowedRsv = options.allowedRsv ?? 0;
     this.#allowedControlRsv = options.allowedControlRsv ?? 0;
     let ops = (1 << Opcode.Continuation) | (1 << Opcode.Text) | (1 << Opcode.Binary) | (1 << Opcode.Close) | (1 << Opcode.Ping) | (1 << Opcode.Pong);
@@ -136,10 +150,14 @@ export class FrameParser {
           const lo = ((b[4]! << 24) | (b[5]! << 16) | (b[6]! << 8) | b[7]!) >>> 0;
           // RFC 6455 §5.2: "the most significant bit MUST be 0".
           if (hi & 0x80000000) return this.#fail(CloseCode.ProtocolError, 'LENGTH_MSB_SET', 'Frame length has its most significant bit set');
+          let length: FrameLength = hi * 0x100000000 + lo;
           if (hi > 0x1fffff) {
-            return this.#fail(CloseCode.MessageTooBig, 'FRAME_TOO_BIG', `Frame length of ${hi * 2 ** 32 + lo} bytes is beyond 2^53 − 1`);
+            if (this.#maxFrameSize !== Infinity) {
+              return this.#fail(CloseCode.MessageTooBig, 'FRAME_TOO_BIG', `Frame length of ${(BigInt(hi) << 32n) | BigInt(lo)} bytes is beyond 2^53 − 1 (maxFrameSize: Infinity accepts it)`);
+            }
+            length = (BigInt(hi) << 32n) | BigInt(lo);
           }
-          const e = this.#setLength(hi * 0x100000000 + lo);
+          const e = this.#setLength(length);
           if (e) return e;
           continue;
         }
@@ -156,12 +174,16 @@ export class FrameParser {
           const data = q.takeUpTo(this.#remaining);
           this.#remaining -= data.length;
           if (this.#maskKey) this.#phase = maskInPlace(data, this.#maskKey, this.#phase);
-          if (this.#remaining === 0) this.#step = Step.FrameEnd;
+          if (this.#remaining === 0) {
+            if (this.#beyondWindow === undefined) this.#step = Step.FrameEnd;
+            else this.#nextWindow();
+          }
           return { type: 'frame-data', data };
         }
         case Step.Control: {
-          if (q.length < this.#length) return undefined;
-          const payload = this.#length === 0 ? new Uint8Array(0) : q.take(this.#length).slice();
+          const length = this.#length as number; // at most 125: checked in #checkHead
+          if (q.length < length) return undefined;
+          const payload = length === 0 ? new Uint8Array(0) : q.take(length).slice();
           if (this.#maskKey) maskInPlace(payload, this.#maskKey, 0);
           this.#step = Step.Head;
           return { type: 'control', header: this.#makeHeader(), payload };
@@ -210,7 +232,7 @@ export class FrameParser {
     return this.#fail(CloseCode.ProtocolError, 'RESERVED_BITS', `Reserved bits 0b${this.#rsv.toString(2).padStart(3, '0')} are set and no extension owns them`);
   }
 
-  #setLength(length: number): ParserEvent | undefined {
+  #setLength(length: FrameLength): ParserEvent | undefined {
     if (length > this.#maxFrameSize) {
       return this.#fail(CloseCode.MessageTooBig, 'FRAME_TOO_BIG', `Frame of ${length} bytes exceeds maxFrameSize (${this.#maxFrameSize})`);
     }
@@ -231,9 +253,23 @@ export class FrameParser {
     if (this.#opcode !== Opcode.Continuation || this.#fin) this.#inMessage = !this.#fin;
     const header = this.#makeHeader();
     this.#header = header;
-    this.#remaining = this.#length;
+    if (typeof this.#length === 'bigint') {
+      this.#beyondWindow = this.#length;
+      this.#nextWindow();
+    } else {
+      this.#remaining = this.#length;
+      this.#beyondWindow = undefined;
+    }
     this.#step = this.#length > 0 ? Step.Payload : Step.FrameEnd;
     return { type: 'frame-start', header };
+  }
+
+  /** Moves the next window of a frame longer than 2^53 − 1 bytes into `#remaining`. */
+  #nextWindow(): void {
+    const rest = this.#beyondWindow!;
+    const take = rest > BigInt(PAYLOAD_WINDOW) ? PAYLOAD_WINDOW : Number(rest);
+    this.#remaining = take;
+    this.#beyondWindow = rest > BigInt(take) ? rest - BigInt(take) : undefined;
   }
 
   #makeHeader(): FrameHeader {

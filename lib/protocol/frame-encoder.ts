@@ -1,4 +1,4 @@
-import { encodeFrameHeader, headerSize } from '../codec/frame-header';
+import { encodeFrameHeader, headerSize, type FrameLength } from '../codec/frame-header';
 import { createMaskKey, maskInPlace } from '../codec/mask';
 
 export interface FrameEncoderOptions {
@@ -53,7 +53,7 @@ export class FrameEncoder {
    * turns each piece into wire bytes (a masked copy for a client, the piece itself for a
    * server), carrying the key phase across pieces.
    */
-  beginFrame(opcode: number, length: number, fin: boolean, rsv: number): { header: Uint8Array; mask(chunk: Uint8Array): Uint8Array } {
+  beginFrame(opcode: number, length: FrameLength, fin: boolean, rsv: number): { header: Uint8Array; mask(chunk: Uint8Array): Uint8Array } {
     const key = this.#mask ? this.#keySource().slice() : undefined;
     const header = new Uint8Array(headerSize(length, key !== undefined));
     encodeFrameHeader(header, 0, fin, rsv, opcode, length, key);

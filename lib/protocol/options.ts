@@ -21,11 +21,12 @@ export type ResolvedOptions = {
     : K extends 'autoPong' ? boolean : number;
 } & { maskKeySource: (() => Uint8Array) | undefined };
 
-function checkSize(name: string, value: number, min: number): number {
+function checkSize(name: string, value: number, min: number, keepInfinity = false): number {
   if (typeof value !== 'number' || Number.isNaN(value) || value < min) {
     throw new RangeError(`Option ${name} must be a number ≥ ${min}, got ${String(value)}`);
   }
-  // Infinity is a convenient way to say "no limit"; the codec needs a safe integer.
+  // Infinity is a convenient way to say "no limit"; elsewhere the codec needs a safe integer.
+  if (keepInfinity && value === Infinity) return Infinity;
   return Math.min(Math.floor(value), Number.MAX_SAFE_INTEGER);
 }
 
@@ -43,8 +44,10 @@ export function resolveOptions(options: ConnectionOptions = {}): ResolvedOptions
     }
   }
   return {
-    maxFrameSize: checkSize('maxFrameSize', o.maxFrameSize, 0),
-    maxMessageSize: checkSize('maxMessageSize', o.maxMessageSize, 0),
+    // Kept as Infinity: the explicit opt-in to frames declared longer than 2^53 − 1 (up to
+    // 2^63 − 1, as RFC 6455 §5.2 allows), which both limits must let through.
+    maxFrameSize: checkSize('maxFrameSize', o.maxFrameSize, 0, true),
+    maxMessageSize: checkSize('maxMessageSize', o.maxMessageSize, 0, true),
     maxFragments: checkSize('maxFragments', o.maxFragments, 1),
     receiveHighWaterMark: checkSize('receiveHighWaterMark', o.receiveHighWaterMark, 1),
     sendHighWaterMark: checkSize('sendHighWaterMark', o.sendHighWaterMark, 1),

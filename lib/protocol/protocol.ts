@@ -1,5 +1,6 @@
 import { CloseCode, MAX_CLOSE_REASON_BYTES, MAX_CONTROL_PAYLOAD, Opcode } from '../codec/constants';
 import { encodeClosePayload, parseClosePayload } from '../codec/close-payload';
+import type { FrameLength } from '../codec/frame-header';
 import { FrameParser } from '../codec/frame-parser';
 import { Utf8Validator } from '../codec/utf8-validator';
 import { ProtocolViolation } from '../codec/violation';
@@ -152,11 +153,14 @@ export class Protocol {
           // Refuse from the header, before any payload: the running total plus what this
           // frame announces. For an encoded message this bounds the wire bytes; the decoder
           // bounds the decoded size.
-          if (m.bytes + h.length > this.#maxMessageSize) {
+          // A bigint length (beyond 2^53 − 1, accepted only with maxFrameSize: Infinity) passes
+          // only maxMessageSize: Infinity. Number() may round it, but stays above every finite limit.
+          const length = Number(h.length);
+          if (m.bytes + length > this.#maxMessageSize) {
             return this.#failWith(new ProtocolViolation(CloseCode.MessageTooBig, 'MESSAGE_TOO_BIG',
-              `Message of at least ${m.bytes + h.length} bytes exceeds maxMessageSize (${this.#maxMessageSize})`));
+              `Message of at least ${typeof h.length === 'bigint' ? h.length : m.bytes + length} bytes exceeds maxMessageSize (${this.#maxMessageSize})`));
           }
-          m.bytes += h.length;
+          m.bytes += length;
           this.#frameFin = h.fin;
           return { type: 'frame-start', header: h, first, messageOpcode: m.opcode, messageRsv: m.rsv, encoded: m.encoded };
         }
@@ -274,7 +278,7 @@ export class Protocol {
   }
 
   /** A header now, payload later: the returned `mask` turns each piece into wire bytes. */
-  beginDataFrame(opcode: number, length: number, fin: boolean, rsv: number): { header: Uint8Array; mask(chunk: Uint8Array): Uint8Array } {
+  beginDataFrame(opcode: number, length: FrameLength, fin: boolean, rsv: number): { header: Uint8Array; mask(chunk: Uint8Array): Uint8Array } {
     this.#assertCanSendData();
     return this.#encoder.beginFrame(opcode, length, fin, rsv);
   }

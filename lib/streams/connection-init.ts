@@ -3,9 +3,13 @@ import type { Extension } from '../protocol/extension';
 
 /** Limits and timings of one connection. Every field has a documented default. */
 export interface ConnectionOptions {
-  /** Largest frame payload accepted, checked from the header (1009). Default 64 MiB. */
+  /**
+   * Largest frame payload accepted, checked from the header (1009). Default 64 MiB.
+   * `Infinity` (with `maxMessageSize: Infinity`) also accepts frames declared longer than
+   * 2^53 − 1 bytes, up to RFC 6455's 2^63 − 1: their `IncomingFrame.length` is a `bigint`.
+   */
   maxFrameSize?: number;
-  /** Largest message accepted, counted as it streams in, after decompression (1009). Default 64 MiB. */
+  /** Largest message accepted, counted as it streams in, after decompression (1009). Default 64 MiB. `Infinity` for none. */
   maxMessageSize?: number;
   /** Most frames one message may have (1009 past it): bounds per-frame overhead. Default 100 000. */
   maxFragments?: number;

@@ -1,6 +1,7 @@
 import { CloseCode, Opcode } from '../codec/constants';
 import { Utf8Validator } from '../codec/utf8-validator';
 import { ProtocolViolation } from '../codec/violation';
+import { subtractLength, type FrameLength } from '../codec/frame-header';
 import type { Extension, PayloadTransform } from '../protocol/extension';
 import type { ProtocolEvent } from '../protocol/events';
 import { resolveOptions, type ResolvedOptions } from '../protocol/options';
@@ -79,6 +80,8 @@ export class Connection implements AsyncIterable<IncomingMessage> {
   #writer: MessageWriter | undefined;
   #writerQueue: Array<() => void> = [];
   #frameOpen = false;
+  /** The half-written frame is a MessageWriter's, which can send no more of it after a close. */
+  #writerFrameOpen = false;
   #drainWaiters: Array<{ resolve(): void; reject(e: unknown): void }> = [];
 
   // ---- closing and liveness ----
@@ -302,7 +305,7 @@ export class Connection implements AsyncIterable<IncomingMessage> {
       case 'frame-start': {
         if (ev.first) {
           const ext = ev.encoded ? this.#extensions.find((e) => (e.rsvBits & ev.messageRsv) !== 0) : undefined;
-          this.#currentDecoder = ext?.createDecoder(ev.messageRsv, this.#opts.maxMessageSize);
+          this.#currentDecoder = ext?.createDecoder(ev.messageRsv, Math.min(this.#opts.maxMessageSize, Number.MAX_SAFE_INTEGER));
           this.#currentUtf8 = ev.encoded && ev.messageOpcode === Opcode.Text ? new Utf8Validator() : undefined;
           const msg = new IncomingMessage(ev.header, ev.messageOpcode, ev.encoded, this.#host);
           this.#current = msg;
@@ -638,7 +641,7 @@ export class Connection implements AsyncIterable<IncomingMessage> {
       let first = true;
       let mask: (chunk: Uint8Array) => Uint8Array = (c) => c;
       let header: Uint8Array | undefined;
-      let remaining = 0;
+      let remaining: FrameLength = 0;
       let draining: Promise<void> | undefined;
       let settled = false;
       const finish = (err?: unknown): void => {
@@ -684,7 +687,7 @@ export class Connection implements AsyncIterable<IncomingMessage> {
         },
         data: (chunk) => {
           if (settled) return;
-          remaining -= chunk.length;
+          remaining = subtractLength(remaining, chunk.length);
           const bytes = mask(chunk);
           if (header !== undefined) {
             write([header, bytes]);
@@ -730,13 +733,13 @@ export class Connection implements AsyncIterable<IncomingMessage> {
       sendWholeFrame: (opcode, payload, fin, rsv) => this.#write(this.#protocol.encodeDataFrame(opcode, payload, fin, rsv)),
       openFrame: (opcode, length, fin, rsv) => {
         const { header, mask } = this.#protocol.beginDataFrame(opcode, length, fin, rsv);
-        this.#frameOpen = true;
+        this.#frameOpen = this.#writerFrameOpen = true;
         this.#transport.write([header]);
         return mask;
       },
       writePiece: (bytes) => this.#write([bytes]),
       closeFrame: () => {
-        this.#frameOpen = false;
+        this.#frameOpen = this.#writerFrameOpen = false;
         this.#flushControl();
       },
       release: (w) => this.#release(w),
@@ -760,7 +763,19 @@ export class Connection implements AsyncIterable<IncomingMessage> {
 
   /** Sends control frames the protocol owes, unless a streamed frame is half written. */
   #flushControl(): void {
-    if (this.#frameOpen || !this.#protocol.hasOutput || this.#transportClosed) return;
+    if (this.#frameOpen) {
+      // A close frame is owed while a writer's streamed frame is half written: its header
+      // promised bytes that can no longer be sent (no data after a close), and a close frame
+      // cannot go inside a frame (RFC 6455 §5.2, §5.4). Ending TCP is the only way out (the
+      // peer sees 1006); waiting would only hold both sides for closeTimeout. This is how a
+      // frame of 2^63 − 1 bytes ends. (A forwarded frame still completes, then the close goes.)
+      if (this.#writerFrameOpen && this.#protocol.closeSent !== undefined && !this.#endSent) {
+        this.#transportError ??= new Error('The close frame could not be sent: a frame begun with beginFrame() was unfinished');
+        this.#endTransport();
+      }
+      return;
+    }
+    if (!this.#protocol.hasOutput || this.#transportClosed) return;
     this.#transport.write(this.#protocol.takeOutput());
     this.#onCloseHandshakeProgress();
   }

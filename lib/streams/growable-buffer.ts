@@ -11,11 +11,11 @@ export class GrowableBuffer {
   #single: Uint8Array | undefined;
   readonly #expected: number;
 
-  /** `expected`: a size hint (the frame length); 0 when unknown. */
-  constructor(expected = 0) {
+  /** `expected`: a size hint (the frame length, maybe a bigint); 0 when unknown. */
+  constructor(expected: number | bigint = 0) {
     // A header may announce far more than will ever be allocated at once (limits are
     // checked elsewhere); grow toward big payloads instead of trusting the hint whole.
-    this.#expected = Math.min(expected, MAX_PREALLOCATION);
+    this.#expected = Math.min(Number(expected), MAX_PREALLOCATION);
   }
 
   get length(): number {
@@ -23,8 +23,8 @@ export class GrowableBuffer {
   }
 
   /** Raises the size hint before more data comes (the next frame's length). */
-  reserve(extra: number): void {
-    this.#ensure(this.#len + Math.min(extra, MAX_PREALLOCATION), true);
+  reserve(extra: number | bigint): void {
+    this.#ensure(this.#len + Math.min(Number(extra), MAX_PREALLOCATION), true);
   }
 
   append(chunk: Uint8Array): void {

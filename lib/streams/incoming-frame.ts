@@ -1,4 +1,4 @@
-import type { FrameHeader } from '../codec/frame-header';
+import type { FrameHeader, FrameLength } from '../codec/frame-header';
 import { WebSocketError } from './errors';
 import type { MessageHost } from './message-host';
 import { ReadableStream } from './stream-classes';
@@ -29,8 +29,12 @@ export class IncomingFrame {
   readonly rsv: number;
   /** Opcode as received (0 for continuation frames). */
   readonly opcode: number;
-  /** Payload length from the header, in wire bytes. */
-  readonly length: number;
+  /**
+   * Payload length from the header, in wire bytes: a `number`, or a `bigint` when it is beyond
+   * `Number.MAX_SAFE_INTEGER` (accepted only with `maxFrameSize: Infinity`; such a frame
+   * streams until the connection closes, in practice).
+   */
+  readonly length: FrameLength;
   readonly #host: MessageHost;
   #state: FrameState = 'open';
   #stream: ReadableStream<Uint8Array> | undefined;

@@ -1,4 +1,5 @@
 import { Opcode } from '../codec/constants';
+import { checkFrameLength, subtractLength, type FrameLength } from '../codec/frame-header';
 import type { PayloadTransform } from '../protocol/extension';
 import { WebSocketError } from './errors';
 import { GrowableBuffer } from './growable-buffer';
@@ -10,7 +11,7 @@ export interface SendHost {
   /** Encodes one whole data frame and writes it; resolves when below the high-water mark. */
   sendWholeFrame(opcode: number, payload: Uint8Array, fin: boolean, rsv: number): Promise<void> | undefined;
   /** Writes a header now; payload pieces follow through `writePiece`, control frames wait. */
-  openFrame(opcode: number, length: number, fin: boolean, rsv: number): (chunk: Uint8Array) => Uint8Array;
+  openFrame(opcode: number, length: FrameLength, fin: boolean, rsv: number): (chunk: Uint8Array) => Uint8Array;
   writePiece(bytes: Uint8Array): Promise<void> | undefined;
   closeFrame(): void;
   /** The writer is finished (or failed): the next message may go. */
@@ -91,41 +92,57 @@ export class MessageWriter {
    * Starts a frame whose payload is exactly `length` bytes, written in pieces through the
    * returned stream. Writing more than `length` bytes, or closing it short, errors the stream
    * and fails the connection (the frame's header already promised the length).
+   *
+   * `length` may be anything RFC 6455 allows, up to 2^63 − 1: beyond `Number.MAX_SAFE_INTEGER`
+   * pass a `bigint` (a larger `number` throws a RangeError, as it may have been rounded). Such
+   * a frame streams until the connection closes; closing then ends TCP without a close frame,
+   * since a close frame cannot go inside a frame (see `Connection.close`).
+   *
+   * @example
+   * ```ts
+   * const frame = conn.beginMessage('binary').beginFrame(2n ** 63n - 1n).getWriter();
+   * for (;;) await frame.write(await nextChunk());   // a stream with no end in sight
+   * ```
    */
-  beginFrame(length: number, options: FrameOptions = {}): WritableStream<Uint8Array> {
-    if (!Number.isSafeInteger(length) || length < 0) {
-      throw new RangeError(`Frame length must be a safe non-negative integer, got ${length}`);
-    }
+  beginFrame(declared: FrameLength, options: FrameOptions = {}): WritableStream<Uint8Array> {
+    const length = checkFrameLength(declared);
     const fin = options.fin ?? false;
     const rsv = checkRsv(options.rsv);
     this.#assertCanWrite('beginFrame');
     if (fin) this.#ended = this.#finSent = true;
     this.#frameInProgress = true;
-    if (this.#encoder !== undefined) return this.#beginEncodedFrame(length, fin, rsv);
+    if (this.#encoder !== undefined) {
+      if (typeof length === 'bigint') {
+        throw new RangeError(`A compressed frame is collected before it is sent, so it cannot be ${length} bytes long; begin the message with { compress: false }`);
+      }
+      return this.#beginEncodedFrame(length, fin, rsv);
+    }
     const mask = this.#host.openFrame(this.#nextOpcode(), length, fin, rsv);
-    let remaining = length;
+    // A bigint only while more than 2^53 − 1 bytes are missing.
+    let remaining: FrameLength = length;
     const finish = (): void => {
       this.#frameInProgress = false;
       this.#host.closeFrame();
       if (fin) this.#host.release(this);
     };
     if (length === 0) finish();
+    const written = (): bigint => BigInt(length) - BigInt(remaining);
     return new WritableStream<Uint8Array>({
       write: (chunk) => {
         const bytes = toBytes(chunk);
         if (bytes.length > remaining) {
-          throw new WebSocketError(`Frame was declared as ${length} bytes; ${length - remaining + bytes.length} were written`, 0, '', 'FRAME_LENGTH_MISMATCH');
+          throw new WebSocketError(`Frame was declared as ${length} bytes; ${written() + BigInt(bytes.length)} were written`, 0, '', 'FRAME_LENGTH_MISMATCH');
         }
         if (bytes.length === 0) return;
         this.#host.assertCanSend();
-        remaining -= bytes.length;
+        remaining = subtractLength(remaining, bytes.length);
         const p = this.#host.writePiece(mask(bytes));
         if (remaining === 0) finish();
         return p;
       },
       close: () => {
         if (remaining !== 0) {
-          throw new WebSocketError(`Frame was declared as ${length} bytes; the stream closed after ${length - remaining}`, 0, '', 'FRAME_LENGTH_MISMATCH');
+          throw new WebSocketError(`Frame was declared as ${length} bytes; the stream closed after ${written()}`, 0, '', 'FRAME_LENGTH_MISMATCH');
         }
       },
     });

@@ -1,4 +1,5 @@
 import { CloseCode, Opcode } from '../codec/constants';
+import { subtractLength, type FrameLength } from '../codec/frame-header';
 import type { Connection } from '../streams/connection';
 import type { IncomingMessage } from '../streams/incoming-message';
 import type { MessageWriter } from '../streams/message-writer';
@@ -67,7 +68,7 @@ export class WebSocketProtocol {
   #conn: Connection | undefined;
   #writer: MessageWriter | undefined;
   #frame: WritableStreamDefaultWriter<Uint8Array> | undefined;
-  #frameRemaining = 0;
+  #frameRemaining: FrameLength = 0;
   // Collectors the default callbacks use.
   #frameBuf: GrowableBuffer | undefined;
   #messageBuf: GrowableBuffer | undefined;
@@ -101,8 +102,11 @@ export class WebSocketProtocol {
     this.#messageBuf = new GrowableBuffer();
   }
 
-  /** A frame begins: its payload `length` as announced and its RSV bits. Default: collect it. */
-  onMessageFrameBegin(length: number, _rsv?: number): CallbackResult {
+  /**
+   * A frame begins: its payload `length` as announced and its RSV bits. Default: collect it.
+   * `length` is a `bigint` when beyond 2^53 − 1 (accepted only with `maxFrameSize: Infinity`).
+   */
+  onMessageFrameBegin(length: FrameLength, _rsv?: number): CallbackResult {
     this.#frameBuf = new GrowableBuffer(length);
   }
 
@@ -157,13 +161,17 @@ export class WebSocketProtocol {
     return w.sendFrame(typeof payload === 'string' ? encodeText(payload) : toBytes(payload), { rsv });
   }
 
-  /** Begins a frame of exactly `length` bytes, sent with `sendMessageFrameData`. */
-  beginMessageFrame(length: number, rsv = 0): void {
+  /**
+   * Begins a frame of exactly `length` bytes, sent with `sendMessageFrameData`. Up to
+   * 2^63 − 1 (RFC 6455 §5.2): beyond `Number.MAX_SAFE_INTEGER` pass a `bigint`, as Autobahn's
+   * streaming demo does with `beginMessageFrame(0x7fffffffffffffffn)`.
+   */
+  beginMessageFrame(length: FrameLength, rsv = 0): void {
     const w = this.#requireWriter('beginMessageFrame');
     if (this.#frame) throw new TypeError(`beginMessageFrame(): the current frame still needs ${this.#frameRemaining} bytes`);
     this.#frame = w.beginFrame(length, { rsv }).getWriter();
     this.#frameRemaining = length;
-    if (length === 0) this.#frame = undefined;
+    if (length === 0 || length === 0n) this.#frame = undefined;
   }
 
   /** Sends the next bytes of the frame begun with `beginMessageFrame`. More than announced throws. */
@@ -174,7 +182,7 @@ export class WebSocketProtocol {
     if (bytes.length > this.#frameRemaining) {
       throw new RangeError(`sendMessageFrameData(): ${bytes.length} bytes given but the frame needs only ${this.#frameRemaining} more`);
     }
-    this.#frameRemaining -= bytes.length;
+    this.#frameRemaining = subtractLength(this.#frameRemaining, bytes.length);
     if (this.#frameRemaining === 0) this.#frame = undefined;
     return frame.write(bytes);
   }
