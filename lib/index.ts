@@ -2,7 +2,11 @@
 export * from './codec/constants';
 export * from './codec/violation';
 export type { FrameHeader } from './codec/frame-header';
-export type { ExtensionOffer, Extension, ExtensionFactory, PayloadTransform } from './protocol/extension';
+export type { ExtensionOffer, Extension, ExtensionFactory, PayloadTransform, PayloadSink } from './protocol/extension';
+// permessage-deflate (RFC 7692): the extension, runtime-neutral; engines come from adapters
+export { PerMessageDeflate, DeflateExtension } from './extensions/permessage-deflate/permessage-deflate';
+export type { PerMessageDeflateOptions, DeflateAgreement } from './extensions/permessage-deflate/params';
+export type { DeflateEngine, RawCodec, CodecSink, DeflaterOptions } from './extensions/permessage-deflate/deflate-engine';
 export type { ByteTransport, TransportSink } from './streams/byte-transport';
 export type { ConnectionOptions, ConnectionInit, HandshakeInfo } from './streams/connection-init';
 // Layer 2: the sans-I/O protocol

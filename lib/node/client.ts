@@ -5,6 +5,7 @@ import { generateKey } from '../handshake/accept-key';
 import { buildClientRequest, validateServerResponse, type ClientRequest } from '../handshake/client-handshake';
 import { HandshakeError } from '../handshake/errors';
 import type { ExtensionFactory } from '../protocol/extension';
+import { extensionFactories, type PerMessageDeflateSetting } from './deflate-option';
 import { resolveOptions } from '../protocol/options';
 import { Connection } from '../streams/connection';
 import type { ConnectionOptions, HandshakeInfo } from '../streams/connection-init';
@@ -21,6 +22,11 @@ export interface ClientOptions extends ConnectionOptions {
   origin?: string;
   /** Extensions to offer, in order of preference. */
   extensions?: readonly ExtensionFactory[];
+  /**
+   * Offer permessage-deflate (RFC 7692) on node:zlib: `true` with the defaults, or its
+   * parameters. Default off.
+   */
+  perMessageDeflate?: PerMessageDeflateSetting;
   /** Ms for TCP, TLS and the handshake together; then the socket is dropped (`TIMEOUT`). Default 10 000. */
   handshakeTimeout?: number;
   /** Aborts the attempt (`ABORTED`) until the connection is open; no effect after. */
@@ -55,7 +61,7 @@ export function connect(url: string | URL, options: ClientOptions = {}): Promise
     protocols: options.protocols,
     origin: options.origin,
     headers: options.headers,
-    extensions: options.extensions,
+    extensions: extensionFactories(options),
   });
   const timeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
   if (!(timeout >= 0)) throw new RangeError(`handshakeTimeout must be ≥ 0, got ${timeout}`);

@@ -8,3 +8,5 @@ export {
 export { serve, type ServeOptions, type WebSocketServerHandle } from './server';
 export { connect, type ClientOptions } from './client';
 export { WebSocketServerFactory, WebSocketClientFactory, listenWS, connectWS } from './autobahn';
+export { zlibEngine, type ZlibEngineOptions } from './zlib-engine';
+export { type PerMessageDeflateSetting } from './deflate-option';

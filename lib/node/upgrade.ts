@@ -8,6 +8,7 @@ import {
   buildAcceptResponse, buildRejectionResponse, negotiateExtensions, validateUpgradeRequest, type ResponseHeaders,
 } from '../handshake/server-handshake';
 import type { Extension, ExtensionFactory, ExtensionOffer } from '../protocol/extension';
+import { extensionFactories, type PerMessageDeflateSetting } from './deflate-option';
 import { resolveOptions } from '../protocol/options';
 import { Connection } from '../streams/connection';
 import type { ConnectionOptions, HandshakeInfo } from '../streams/connection-init';
@@ -61,6 +62,12 @@ export interface ServerOptions extends ConnectionOptions {
   headers?: ResponseHeaders;
   /** Extensions the server supports, in its order of preference. */
   extensions?: readonly ExtensionFactory[];
+  /**
+   * Accept permessage-deflate (RFC 7692) on node:zlib: `true` with the defaults, or its
+   * parameters (`serverNoContextTakeover`, `clientMaxWindowBits`, `level`, `threshold`, …).
+   * Default off: the extension is declined.
+   */
+  perMessageDeflate?: PerMessageDeflateSetting;
   /** Ms from the upgrade request to our 101, the hook included; then the socket is dropped. Default 10 000; 0 disables. */
   handshakeTimeout?: number;
   /** Where errors of hooks and handlers go. Default `console.error`. */
@@ -158,7 +165,7 @@ async function runHandshake(
     }
 
     const protocol = selectProtocol(options.protocols, info);
-    const negotiation = negotiateExtensions(checked.extensions, options.extensions ?? []);
+    const negotiation = negotiateExtensions(checked.extensions, extensionFactories(options));
     extensions = negotiation.extensions;
     const negotiated = negotiation.header;
     const accept = computeAcceptSync(checked.key);

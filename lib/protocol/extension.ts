@@ -12,20 +12,25 @@ export interface ExtensionOffer {
   readonly params: ReadonlyArray<readonly [name: string, value: string | true]>;
 }
 
+/** Where a `PayloadTransform` puts its output; a returned promise means "wait". */
+export type PayloadSink = (out: Uint8Array) => void | Promise<void>;
+
 /**
  * Turns a payload, chunk by chunk, into another payload: inflate on receive, deflate on send.
  * Runs in the streams layer, off the synchronous protocol path, because compression is
- * asynchronous in most runtimes. Output goes to `emit` before the returned promise settles.
+ * asynchronous in most runtimes. Output goes to `emit` before the returned promise settles;
+ * when `emit` returns a promise, the consumer is not reading: produce nothing more until it
+ * settles. When `emit` throws, stop and reject with what it threw.
  * A decoder rejects with a `ProtocolViolation` (1007 for undecodable data, 1009 past its
  * output cap); it must never emit more than the cap it was created with.
  */
 export interface PayloadTransform {
-  transform(chunk: Uint8Array, emit: (out: Uint8Array) => void): void | Promise<void>;
+  transform(chunk: Uint8Array, emit: PayloadSink): void | Promise<void>;
   /**
    * End of one frame's input. `fin` true: end of the message (permessage-deflate appends
    * 00 00 FF FF on decode, strips it on encode, and resets the context when takeover is off).
    */
-  flush(fin: boolean, emit: (out: Uint8Array) => void): void | Promise<void>;
+  flush(fin: boolean, emit: PayloadSink): void | Promise<void>;
   /** The message was abandoned (connection failed or closed): release what is held. */
   dispose(): void;
 }

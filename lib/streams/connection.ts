@@ -10,6 +10,7 @@ import { ReadyState } from '../protocol/state';
 import type { ByteTransport, TransportSink } from './byte-transport';
 import type { ConnectionInit, HandshakeInfo } from './connection-init';
 import { connectionLost, WebSocketError, type CloseInfo } from './errors';
+import { GrowableBuffer } from './growable-buffer';
 import { IncomingMessage, type FrameSink } from './incoming-message';
 import type { MessageHost } from './message-host';
 import { MessageWriter, type SendHost } from './message-writer';
@@ -66,6 +67,8 @@ export class Connection implements AsyncIterable<IncomingMessage> {
   #messageWaiter: { resolve(m: IncomingMessage | undefined): void } | undefined;
   #pumping = false;
   #pumpAgain = false;
+  /** A decoder waits for the consumer to want more of the current message. */
+  #decodeDemand: (() => void) | undefined;
   /** An asynchronous decoder step is running: events wait for it, in order. */
   #blocked = false;
   #paused = false;
@@ -112,7 +115,12 @@ export class Connection implements AsyncIterable<IncomingMessage> {
       maskKeySource: this.#opts.maskKeySource,
     });
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
-    this.#host = { demand: () => this.#pump() };
+    this.#host = {
+      demand: () => {
+        this.#resumeDecoder();
+        this.#pump();
+      },
+    };
     this.#sendHost = this.#makeSendHost();
     const sink: TransportSink = {
       onData: (chunk) => this.#onData(chunk),
@@ -366,13 +374,31 @@ export class Connection implements AsyncIterable<IncomingMessage> {
     }
   }
 
-  readonly #emitDecoded = (chunk: Uint8Array): void => {
+  readonly #emitDecoded = (chunk: Uint8Array): void | Promise<void> => {
     const utf8 = this.#currentUtf8;
     if (utf8 !== undefined && utf8.push(chunk) !== -1) {
       throw new ProtocolViolation(CloseCode.InvalidPayload, 'INVALID_UTF8', 'Text message is not valid UTF-8');
     }
-    this.#current?._data(chunk);
+    const m = this.#current;
+    if (m === undefined) return undefined;
+    m._data(chunk);
+    // One compressed chunk can inflate to megabytes: the decoder stops producing until the
+    // consumer asks for more, as the wire does when nobody reads.
+    if (m._done || m._wantsData()) return undefined;
+    return new Promise<void>((resolve) => {
+      this.#decodeDemand = resolve;
+    });
   };
+
+  /** The consumer wants data again: let a paused decoder go on. */
+  #resumeDecoder(): void {
+    const r = this.#decodeDemand;
+    if (r === undefined) return;
+    const m = this.#current;
+    if (m !== undefined && !m._done && !m._wantsData()) return;
+    this.#decodeDemand = undefined;
+    r();
+  }
 
   /** Runs a decoder step; events after it wait until it settles, so order is kept. */
   #runDecoder(step: void | Promise<void>, then?: () => void): void {
@@ -423,6 +449,7 @@ export class Connection implements AsyncIterable<IncomingMessage> {
 
   #dropCurrent(): void {
     this.#currentDecoder?.dispose();
+    this.#decodeDemand = undefined;
     this.#currentDecoder = undefined;
     this.#currentUtf8 = undefined;
     if (this.#current && this.#current._done) this.#current = undefined;
@@ -891,11 +918,22 @@ async function* iterateStream(stream: ReadableStream<Uint8Array>): AsyncGenerato
 }
 
 /** Streams a received message out frame by frame, without holding a whole frame. */
+/** Largest frame `forwardMessage` makes of a decoded message. */
+const FORWARD_FRAME_BYTES = 64 * 1024;
+
 async function forwardMessage(msg: IncomingMessage, w: MessageWriter): Promise<void> {
   if (msg.compressed) {
-    // Decoded frames have no length known in advance: send each decoded piece as a frame.
-    for await (const chunk of iterateStream(msg.stream())) await w.sendFrame(chunk);
-    await w.end();
+    // Decoded frames have no length known in advance: re-frame the decoded bytes, up to
+    // FORWARD_FRAME_BYTES a frame (each frame costs the encoder a flush), the last one final.
+    let pending = new GrowableBuffer(0);
+    for await (const chunk of iterateStream(msg.stream())) {
+      if (pending.length > 0 && pending.length + chunk.length > FORWARD_FRAME_BYTES) {
+        await w.sendFrame(pending.take());
+        pending = new GrowableBuffer(0);
+      }
+      pending.append(chunk);
+    }
+    await w.sendFrame(pending.take(), { fin: true });
     return;
   }
   const frames = msg.frames.getReader();

@@ -1,0 +1,39 @@
+// What permessage-deflate needs from a DEFLATE implementation. The core stays runtime-free:
+// the Node adapter supplies one built on node:zlib (lib/node/zlib-engine.ts); another runtime
+// supplies its own (WHATWG CompressionStream cannot: it has no sync flush).
+
+/**
+ * Receives output. Returning a promise asks the codec to stop producing until it settles (the
+ * consumer of an inflated message is not reading); throwing aborts the operation with that error.
+ */
+export type CodecSink = (out: Uint8Array) => void | Promise<void>;
+
+/** One raw DEFLATE (RFC 1951) compressor or decompressor with its sliding window. */
+export interface RawCodec {
+  /**
+   * Takes `input`; output goes to `sink`, in order. May return before the output is produced
+   * (then a promise when the codec holds enough input that the caller should wait). The codec
+   * may hold on to `input` until the next `flush` settles.
+   */
+  write(input: Uint8Array, sink: CodecSink): void | Promise<void>;
+  /**
+   * Z_SYNC_FLUSH: settles once all output for all input so far went to `sink`. A compressor
+   * ends its output with an empty stored block (`00 00 FF FF`).
+   */
+  flush(sink: CodecSink): Promise<void>;
+  /** Frees the window and state; the codec cannot be used afterwards. Safe to call twice. */
+  close(): void;
+}
+
+export interface DeflaterOptions {
+  readonly windowBits: number;
+  readonly level: number;
+  readonly memLevel: number;
+}
+
+/** Makes codecs. Implementations bound how many operations run at once. */
+export interface DeflateEngine {
+  createDeflater(options: DeflaterOptions): RawCodec;
+  /** A decompressor whose window is large enough for a compressor of `windowBits`. */
+  createInflater(windowBits: number): RawCodec;
+}
