@@ -14,7 +14,8 @@ const USAGE = `Usage: websocket-streams echo [--port N] [--host H] [--max-messag
   --port N               port to listen on (default 0: a free port, printed)
   --host H               interface to listen on (default 127.0.0.1)
   --max-message-size N   largest message the echo path accepts, in bytes (default 64 MiB)
-  --deflate              offer permessage-deflate (RFC 7692)
+  --deflate              accept permessage-deflate (RFC 7692) with any parameters the
+                         client offers; without it the extension is declined
 
 Prints "listening on ws://H:N" once ready.`;
 
@@ -103,10 +104,6 @@ export interface EchoServer {
  * ```
  */
 export async function startEcho(options: CliOptions, out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<EchoServer> {
-  if (options.deflate) {
-    // Wired to PerMessageDeflate once lib/extensions/permessage-deflate exports it.
-    throw new UsageError('permessage-deflate is not available in this build');
-  }
   const quiet = (): void => undefined;
   const server = await serve(
     {
@@ -116,6 +113,7 @@ export async function startEcho(options: CliOptions, out: (line: string) => void
       // A frame is never larger than its message: one limit bounds both.
       maxMessageSize: options.maxMessageSize,
       maxFrameSize: options.maxMessageSize,
+      perMessageDeflate: options.deflate,
       onError: (err) => process.stderr.write(`websocket-streams: ${(err as Error)?.stack ?? String(err)}\n`),
     },
     (conn) => {
@@ -127,7 +125,8 @@ export async function startEcho(options: CliOptions, out: (line: string) => void
   const sha = attach(
     server.server,
     // Frames are hashed as they stream, none is kept, so the fragment count needs no bound either.
-    { path: '/sha256', maxMessageSize: Number.MAX_SAFE_INTEGER, maxFrameSize: Number.MAX_SAFE_INTEGER, maxFragments: Number.MAX_SAFE_INTEGER },
+    { path: '/sha256', maxMessageSize: Number.MAX_SAFE_INTEGER, maxFrameSize: Number.MAX_SAFE_INTEGER, maxFragments: Number.MAX_SAFE_INTEGER,
+      perMessageDeflate: options.deflate },
     (conn) => void hashEach(conn).catch(quiet),
   );
   out(`listening on ${server.url}`);
