@@ -62,7 +62,9 @@ export class FrameEncoder {
     return {
       header,
       mask: (chunk) => {
-        const copy = chunk.slice();
+        // new Uint8Array(chunk) copies; a Node Buffer's slice() would be a view, and masking
+        // it would scramble the caller's bytes.
+        const copy = new Uint8Array(chunk);
         phase = maskInPlace(copy, key, phase);
         return copy;
       },

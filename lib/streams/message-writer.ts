@@ -205,7 +205,7 @@ export class MessageWriter {
           throw new WebSocketError(`Frame was declared as ${length} bytes; ${length - remaining + bytes.length} were written`, 0, '', 'FRAME_LENGTH_MISMATCH');
         }
         remaining -= bytes.length;
-        pieces.append(bytes.slice());
+        pieces.append(new Uint8Array(bytes)); // a copy (a Buffer's slice() is a view)
         if (remaining === 0 && length !== 0) return done();
         return undefined;
       },
@@ -220,7 +220,7 @@ export class MessageWriter {
 
   async #encode(input: Uint8Array, fin: boolean): Promise<Uint8Array> {
     const out = new GrowableBuffer(0);
-    const emit = (b: Uint8Array): void => out.append(b.slice());
+    const emit = (b: Uint8Array): void => out.append(new Uint8Array(b));
     const t = this.#encoder!.transform;
     if (input.length > 0) await t.transform(input, emit);
     await t.flush(fin, emit);

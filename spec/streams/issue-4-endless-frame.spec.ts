@@ -56,6 +56,17 @@ describe('issue #4: a frame declared as 2^63 − 1 bytes (stream tier)', () => {
     expect(await p.client.closed).toMatchObject({ wasClean: false, code: 1009 });
   });
 
+  it('a client masking a streamed frame leaves the Buffer it was given untouched (found by demo/streaming)', async () => {
+    const p = connectionPair({ server: unlimited });
+    const frame = p.client.beginMessage('binary').beginFrame(MAX).getWriter();
+    const data = Buffer.from([1, 2, 3, 4, 5]);
+    await frame.write(data);
+    expect(Array.from(data)).toEqual([1, 2, 3, 4, 5]);
+    const reader = (await firstFrame(p)).data.getReader();
+    expect(Array.from((await reader.read()).value!)).toEqual([1, 2, 3, 4, 5]);
+    await p.client.close(1000);
+  });
+
   it('beginFrame refuses an unsafe number and lengths past 2^63 − 1 at once', () => {
     const p = connectionPair();
     const w = p.client.beginMessage('binary');
