@@ -26,6 +26,33 @@ describe('interop with python-websockets (real TCP)', () => {
     }
   }, 60_000);
 
+  it('serve with perMessageDeflate exchanges compressed messages with a python client that offers deflate', async () => {
+    const closes: Array<Promise<unknown>> = [];
+    const compressed: boolean[] = [];
+    const server = await serve({ host: '127.0.0.1', port: 0, perMessageDeflate: true }, (conn: Connection) => {
+      closes.push(conn.closed);
+      void (async () => {
+        for await (const msg of conn.readable) {
+          compressed.push(msg.compressed);
+          await conn.send(msg);
+        }
+      })().catch(() => undefined);
+    });
+    try {
+      const out = await new Promise<string>((resolve, reject) =>
+        execFile(PYTHON, [SCRIPT, 'client-deflate', `ws://127.0.0.1:${server.address.port}/`], { timeout: 30_000 }, (err, stdout, stderr) =>
+          err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)));
+      expect(JSON.parse(out)).toEqual({
+        extensions: ['permessage-deflate'], text: true, binary: true, empty: true, big_text: true, big_binary: true, fragmented: true, close_code: 4003,
+      });
+      // python-websockets compresses every message once deflate is agreed.
+      expect(compressed).toEqual([true, true, true, true, true, true]);
+      expect(await closes[0]).toEqual({ wasClean: true, code: 4003, reason: 'python deflate done' });
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
+
   it('connect talks to a python server: echoes in order and reports the close python starts', async () => {
     const child = spawn(PYTHON, [SCRIPT, 'server'], { stdio: ['ignore', 'pipe', 'pipe'] });
     try {
