@@ -78,7 +78,7 @@ describe('issue #4: a frame declared as 2^63 − 1 bytes (stream tier)', () => {
 
 describe('issue #4: the same on the Autobahn tier', () => {
   it('beginMessageFrame(2^63 − 1) streams to onMessageFrameBegin(bigint) and onMessageFrameData; a close ends it with onClose', async () => {
-    const p = connectionPair({ server: unlimited });
+    const p = connectionPair({ server: unlimited, client: { maskKeySource: () => new Uint8Array([1, 2, 3, 4]) } });
     const log: unknown[] = [];
     let gotData!: () => void;
     const dataSeen = new Promise<void>((r) => (gotData = r));
@@ -98,6 +98,9 @@ describe('issue #4: the same on the Autobahn tier', () => {
     sender.beginMessageFrame(MAX);
     await sender.sendMessageFrameData(new Uint8Array(1024));
     await dataSeen;
+    // On the wire: binary without FIN (endMessage() would send the final frame), MASK + 127,
+    // the 64-bit length 2^63 − 1, then the key.
+    expect(toHex(p.clientTransport.written[0]!)).toBe('02ff7fffffffffffffff01020304');
     expect(() => sender.endMessage()).toThrow(/still needs 9223372036854774783 bytes/);
     await sender.sendClose(1000);
     await Promise.all([senderRun, receiverRun]);
