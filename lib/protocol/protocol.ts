@@ -293,6 +293,17 @@ export class Protocol {
     this.#queueControl(Opcode.Pong, data, 'pong');
   }
 
+  /**
+   * Queues a control frame with a reserved opcode (0xB–0xF), for an extension that defines
+   * one. A peer that has not agreed to it fails the connection (RFC 6455 §5.2).
+   */
+  sendReservedControl(opcode: number, data: Uint8Array = EMPTY): void {
+    if (!Number.isInteger(opcode) || opcode < 0xb || opcode > 0xf) {
+      throw new RangeError(`A reserved control opcode is 0xB–0xF, got ${opcode}`);
+    }
+    this.#queueControl(opcode, data, `control frame (opcode 0x${opcode.toString(16)})`);
+  }
+
   #queueControl(opcode: number, data: Uint8Array, what: string): void {
     if (data.length > MAX_CONTROL_PAYLOAD) {
       throw new RangeError(`A ${what} payload must be at most ${MAX_CONTROL_PAYLOAD} bytes, got ${data.length}`);

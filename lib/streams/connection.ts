@@ -192,9 +192,14 @@ export class Connection implements AsyncIterable<IncomingMessage> {
     const reader = rs.getReader();
     const writer = dest.getWriter();
     try {
-      for (let m = await this.nextMessage(); m; m = await this.nextMessage()) {
+      for (;;) {
+        // A message already received is taken without a promise, and one forwarded whole at
+        // once is not awaited: an echo of small messages runs without a microtask hop each.
+        const m = this.#takeReadyMessage() ?? (await this.nextMessage());
+        if (m === undefined) break;
         try {
-          await target.#sendFromWritable(m);
+          const sent = target.#sendPiped(m);
+          if (sent !== undefined) await sent;
         } catch (err) {
           if (!options.preventCancel) void this.close(CloseCode.InternalError, 'Pipe destination failed').catch(() => undefined);
           if (!options.preventAbort) void writer.abort(err).catch(() => undefined);
@@ -227,6 +232,14 @@ export class Connection implements AsyncIterable<IncomingMessage> {
       this.#messageWaiter = { resolve };
       this.#pump();
     });
+  }
+
+  /** The next message if it has already begun arriving (what `nextMessage()` would resolve with at once). */
+  #takeReadyMessage(): IncomingMessage | undefined {
+    const cur = this.#current;
+    if (cur === undefined || this.#currentDelivered || this.#messageWaiter || this.#finalized) return undefined;
+    this.#currentDelivered = true;
+    return cur;
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<IncomingMessage> {
@@ -534,6 +547,46 @@ export class Connection implements AsyncIterable<IncomingMessage> {
     return this.#writable;
   }
 
+  /**
+   * What `#sendFromWritable(msg)` does for a piped message, without a promise when the message
+   * can be forwarded as it is (no compression either way, no other message being sent) and
+   * was forwarded whole at once; otherwise the promise to wait for.
+   */
+  #sendPiped(msg: IncomingMessage): Promise<void> | undefined {
+    if (msg.compressed || this.#extensions.length > 0 || this.#writer !== undefined || this.#writerQueue.length > 0 ||
+        msg.opcode !== (msg.type === 'text' ? Opcode.Text : Opcode.Binary)) {
+      return this.#sendFromWritable(msg);
+    }
+    const w = this.#newWriter(msg.opcode, undefined, false);
+    let forwarding: Promise<void> | undefined;
+    try {
+      forwarding = this.#forward(msg);
+    } catch (err) {
+      return this.#pipedFailed(w, err);
+    }
+    if (forwarding === undefined) {
+      w._complete();
+      return undefined;
+    }
+    return forwarding.then(
+      () => w._complete(),
+      (err: unknown) => this.#pipedFailed(w, err),
+    );
+  }
+
+  /** As `#withWriter` and `#sendFromWritable` handle a failed message, for `#sendPiped`. */
+  #pipedFailed(w: MessageWriter, err: unknown): Promise<void> {
+    if (!w.ended) {
+      w._abort();
+      if (this.#protocol.closeSent === undefined) {
+        this.#onFailed(this.#failLocally(CloseCode.InternalError, 'Message source failed'));
+      }
+      this.#release(w);
+    }
+    if (this.#protocol.state !== ReadyState.Open && err instanceof WebSocketError) return resolved;
+    return Promise.reject(err);
+  }
+
   async #sendFromWritable(msg: OutgoingMessage): Promise<void> {
     try {
       await this.send(msg);
@@ -636,8 +689,13 @@ export class Connection implements AsyncIterable<IncomingMessage> {
   /**
    * Starts a message sent frame by frame (`sendFrame`) or in streamed frames (`beginFrame`).
    * Throws if another message is being sent through a writer that has not ended.
+   * `opcode` (advanced) sends a reserved data opcode (0x3–0x7) an extension defines.
    */
   beginMessage(type: 'text' | 'binary' = 'binary', options: { compress?: boolean; opcode?: number } = {}): MessageWriter {
+    const op = options.opcode;
+    if (op !== undefined && (!Number.isInteger(op) || op < Opcode.Text || op > 0x7)) {
+      throw new RangeError(`A message opcode is 0x1, 0x2 or a reserved data opcode 0x3–0x7, got ${op}`);
+    }
     if (this.#writer !== undefined || this.#writerQueue.length > 0) {
       throw new TypeError('Cannot begin a message: the previous message has not ended (call end() on its writer first)');
     }
@@ -663,8 +721,21 @@ export class Connection implements AsyncIterable<IncomingMessage> {
    * each frame's header goes out with its first payload piece, pieces are passed on as views
    * (masked copies on a client), and reading waits while this transport is above its mark.
    */
-  #forward(msg: IncomingMessage): Promise<void> {
-    return new Promise((resolve, reject) => {
+  #forward(msg: IncomingMessage): Promise<void> | undefined {
+    // Settled while `_forward` ran (the whole message was already received and the
+    // transport took it): no promise at all. Otherwise one is made for the rest.
+    let syncDone = false;
+    let syncError: { err: unknown } | undefined;
+    let later: { resolve(): void; reject(err: unknown): void } | undefined;
+    const resolve = (): void => {
+      if (later) later.resolve();
+      else syncDone = true;
+    };
+    const reject = (err: unknown): void => {
+      if (later) later.reject(err);
+      else syncError = { err };
+    };
+    {
       let first = true;
       let mask: (chunk: Uint8Array) => Uint8Array = (c) => c;
       let header: Uint8Array | undefined;
@@ -734,6 +805,11 @@ export class Connection implements AsyncIterable<IncomingMessage> {
         wantsData: () => draining === undefined,
       };
       msg._forward(sink);
+    }
+    if (syncError !== undefined) return Promise.reject(syncError.err);
+    if (syncDone) return undefined;
+    return new Promise((res, rej) => {
+      later = { resolve: res, reject: rej };
     });
   }
 
@@ -810,6 +886,16 @@ export class Connection implements AsyncIterable<IncomingMessage> {
   /** Sends a ping (at most 125 bytes). */
   ping(data: BinaryData | string = EMPTY): void {
     this.#protocol.ping(typeof data === 'string' ? encodeText(data) : toBytes(data));
+    this.#flushControl();
+  }
+
+  /**
+   * Sends a control frame with a reserved opcode (0xB–0xF, at most 125 bytes), for an
+   * extension that defines it; received ones go to `onControlFrame`. Advanced: a peer that
+   * did not agree to the opcode fails the connection with 1002.
+   */
+  sendControlFrame(opcode: number, data: BinaryData | string = EMPTY): void {
+    this.#protocol.sendReservedControl(opcode, typeof data === 'string' ? encodeText(data) : toBytes(data));
     this.#flushControl();
   }
 

@@ -96,8 +96,11 @@ export class WebSocketProtocol {
   /** A pong arrived. */
   onPong(_payload: Uint8Array): CallbackResult {}
 
-  /** A message begins. Default: start collecting it for `onMessage`. */
-  onMessageBegin(isBinary: boolean): CallbackResult {
+  /**
+   * A message begins. Default: start collecting it for `onMessage`. `opcode` (ours) is 1 or
+   * 2, or a reserved data opcode (0x3–0x7) an extension or `allowReservedOpcodes` admitted.
+   */
+  onMessageBegin(isBinary: boolean, _opcode?: number): CallbackResult {
     this.#messageBinary = isBinary;
     this.#messageBuf = new GrowableBuffer();
   }
@@ -148,10 +151,13 @@ export class WebSocketProtocol {
     return this.connection.send({ type: isBinary ? 'binary' : 'text', data: bytes }, { fragmentSize, compress: !doNotCompress });
   }
 
-  /** Begins a message to send frame by frame (`sendMessageFrame`) or streamed (`beginMessageFrame`). */
-  beginMessage(isBinary = false, doNotCompress = false): void {
+  /**
+   * Begins a message to send frame by frame (`sendMessageFrame`) or streamed (`beginMessageFrame`).
+   * `opcode` (ours, advanced) sends a reserved data opcode 0x3–0x7 an extension defines.
+   */
+  beginMessage(isBinary = false, doNotCompress = false, opcode?: number): void {
     if (this.#writer) throw new TypeError('beginMessage(): the previous message has not ended (call endMessage() first)');
-    this.#writer = this.connection.beginMessage(isBinary ? 'binary' : 'text', { compress: !doNotCompress });
+    this.#writer = this.connection.beginMessage(isBinary ? 'binary' : 'text', { compress: !doNotCompress, opcode });
   }
 
   /** Sends one complete frame of the message begun with `beginMessage`. */
@@ -258,7 +264,7 @@ export class WebSocketProtocol {
       await this.onMessage(payload, isBinary);
       return;
     }
-    await this.onMessageBegin(isBinary);
+    await this.onMessageBegin(isBinary, msg.opcode);
     const frames = msg.frames.getReader();
     try {
       for (;;) {

@@ -59,7 +59,7 @@ describe('permessage-deflate with ws', () => {
         }
       })().catch(() => conn.close(1011, 'unexpected'));
     });
-    const ws = new WebSocket(server.url, { perMessageDeflate: { ...o, threshold: 0 } });
+    const ws = new WebSocket(server.url, { perMessageDeflate: { ...o, threshold: 0 } as WebSocket.PerMessageDeflateOptions });
     let answered = '';
     ws.once('upgrade', (res) => (answered = String(res.headers['sec-websocket-extensions'])));
     try {
