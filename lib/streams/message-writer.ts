@@ -20,6 +20,9 @@ export interface SendHost {
   assertCanSend(): void;
 }
 
+/** Input compressed into one wire frame when a compressed message's frame is streamed. */
+const ENCODED_PIECE_BYTES = 64 * 1024;
+
 export interface FrameOptions {
   /** Last frame of the message (default false; `end()` finishes a message too). */
   readonly fin?: boolean;
@@ -111,12 +114,7 @@ export class MessageWriter {
     this.#assertCanWrite('beginFrame');
     if (fin) this.#ended = this.#finSent = true;
     this.#frameInProgress = true;
-    if (this.#encoder !== undefined) {
-      if (typeof length === 'bigint') {
-        throw new RangeError(`A compressed frame is collected before it is sent, so it cannot be ${length} bytes long; begin the message with { compress: false }`);
-      }
-      return this.#beginEncodedFrame(length, fin, rsv);
-    }
+    if (this.#encoder !== undefined) return this.#beginEncodedFrame(length, fin, rsv);
     const mask = this.#host.openFrame(this.#nextOpcode(), length, fin, rsv);
     // A bigint only while more than 2^53 − 1 bytes are missing.
     let remaining: FrameLength = length;
@@ -183,35 +181,43 @@ export class MessageWriter {
     this.#encoder?.transform.dispose();
   }
 
-  #beginEncodedFrame(length: number, fin: boolean, rsv: number): WritableStream<Uint8Array> {
-    // A compressed frame's length is known only after compressing its input, so this one
-    // frame (not the message) is collected, bounded by `length`, then sent whole.
-    let remaining = length;
-    const pieces = new GrowableBuffer(length);
-    const done = (): Promise<void> => {
-      this.#frameInProgress = false;
-      const input = pieces.take();
+  #beginEncodedFrame(length: FrameLength, fin: boolean, rsv: number): WritableStream<Uint8Array> {
+    // A compressed frame's wire length is known only once its input is compressed, so the
+    // declared frame goes out as compressed frames of up to ENCODED_PIECE_BYTES of input each
+    // (the receiver inflates their concatenation): memory stays bounded whatever `length` is.
+    let remaining: FrameLength = length;
+    let pending = new GrowableBuffer(0);
+    const sendPiece = (last: boolean): Promise<void> => {
+      const input = pending.take();
+      pending = new GrowableBuffer(0);
+      const isFin = last && fin;
+      if (last) this.#frameInProgress = false;
+      if (input.length === 0 && !isFin) return this.#tail; // nothing to say yet
       return this.#enqueue(async () => {
-        const out = await this.#encode(input, fin);
-        await this.#host.sendWholeFrame(this.#nextOpcode(), out, fin, rsv | this.#firstRsv());
-        if (fin) this.#host.release(this);
+        const out = await this.#encode(input, isFin);
+        await this.#host.sendWholeFrame(this.#nextOpcode(), out, isFin, rsv | this.#firstRsv());
+        if (isFin) this.#host.release(this);
       });
     };
-    const finished = length === 0 ? done() : undefined;
+    const finished = length === 0 ? sendPiece(true) : undefined;
+    const written = (): bigint => BigInt(length) - BigInt(remaining);
     return new WritableStream<Uint8Array>({
       write: (chunk) => {
         const bytes = toBytes(chunk);
         if (bytes.length > remaining) {
-          throw new WebSocketError(`Frame was declared as ${length} bytes; ${length - remaining + bytes.length} were written`, 0, '', 'FRAME_LENGTH_MISMATCH');
+          throw new WebSocketError(`Frame was declared as ${length} bytes; ${written() + BigInt(bytes.length)} were written`, 0, '', 'FRAME_LENGTH_MISMATCH');
         }
-        remaining -= bytes.length;
-        pieces.append(new Uint8Array(bytes)); // a copy (a Buffer's slice() is a view)
-        if (remaining === 0 && length !== 0) return done();
+        if (bytes.length === 0) return undefined;
+        this.#host.assertCanSend();
+        remaining = subtractLength(remaining, bytes.length);
+        pending.append(new Uint8Array(bytes)); // a copy (a Buffer's slice() is a view)
+        if (remaining === 0) return sendPiece(true);
+        if (pending.length >= ENCODED_PIECE_BYTES) return sendPiece(false);
         return undefined;
       },
       close: () => {
         if (remaining !== 0) {
-          throw new WebSocketError(`Frame was declared as ${length} bytes; the stream closed after ${length - remaining}`, 0, '', 'FRAME_LENGTH_MISMATCH');
+          throw new WebSocketError(`Frame was declared as ${length} bytes; the stream closed after ${written()}`, 0, '', 'FRAME_LENGTH_MISMATCH');
         }
         return finished;
       },
