@@ -54,7 +54,7 @@ describe('WebSocketProtocol tiers (in-memory connections)', () => {
     await client.close(1000);
     await running;
     expect(log).toEqual([
-      ['onMessageBegin', false], ['onMessageFrame', 'ab'], ['onMessageFrame', 'cd'], ['onMessageFrame', 'e'], ['onMessageEnd'], ['onMessage', 'abcde', false],
+      ['onMessageBegin', false, 1], ['onMessageFrame', 'ab'], ['onMessageFrame', 'cd'], ['onMessageFrame', 'e'], ['onMessageEnd'], ['onMessage', 'abcde', false],
     ]);
   });
 
@@ -66,7 +66,7 @@ describe('WebSocketProtocol tiers (in-memory connections)', () => {
     await client.close(1000);
     await running;
     expect(log).toEqual([
-      ['onMessageBegin', false],
+      ['onMessageBegin', false, 1],
       ['onMessageFrameBegin', 2, 0], ['onMessageFrameData', 'ab'], ['onMessageFrameEnd'], ['onMessageFrame', 'ab'],
       ['onMessageFrameBegin', 2, 0], ['onMessageFrameData', 'cd'], ['onMessageFrameEnd'], ['onMessageFrame', 'cd'],
       ['onMessageFrameBegin', 1, 0], ['onMessageFrameData', 'e'], ['onMessageFrameEnd'], ['onMessageFrame', 'e'],
@@ -204,6 +204,39 @@ describe('factories (real TCP, ws as the peer)', () => {
       denied.on('error', () => undefined);
       denied.terminate();
       expect(seen).toEqual(['over ws']);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('with permessage-deflate, the streaming tier sees each frame\'s wire length and RSV1 and its inflated data; sends go compressed', async () => {
+    const log: unknown[][] = [];
+    class Tiered extends WebSocketServerProtocol {
+      override onMessageFrameBegin(length: number | bigint, rsv?: number) { log.push(['begin', Number(length), rsv]); return super.onMessageFrameBegin(length, rsv); }
+      override onMessageFrame(payload: Uint8Array) { log.push(['frame', dec.decode(payload)]); return super.onMessageFrame(payload); }
+      override onMessage(payload: Uint8Array, isBinary: boolean) { return this.sendMessage(payload, isBinary); }
+    }
+    const factory = new WebSocketServerFactory('ws://127.0.0.1:0', { perMessageDeflate: { threshold: 0 } });
+    factory.protocol = Tiered;
+    const server = await listenWS(factory);
+    try {
+      const ws = new WebSocket(server.url, { perMessageDeflate: { threshold: 0 } });
+      let rsv1Back: boolean | undefined;
+      ws.on('upgrade', (res) => res.socket.prependListener('data', (c: Buffer) => { rsv1Back ??= (c[0] & 0x40) !== 0; }));
+      await once(ws, 'open');
+      const text = 'a'.repeat(1000);
+      ws.send(text, { compress: true });
+      const [data] = await once(ws, 'message');
+      expect(String(data)).toBe(text);
+      expect(rsv1Back).toBe(true);
+      // One frame, RSV1 set, its length on the wire far below the 1000 inflated bytes.
+      expect(log).toHaveLength(2);
+      expect(log[0][0]).toBe('begin');
+      expect(log[0][1]).toBeLessThan(50);
+      expect(log[0][2]).toBe(0b100);
+      expect(log[1]).toEqual(['frame', text]);
+      ws.close(1000);
+      await once(ws, 'close');
     } finally {
       await server.close();
     }
