@@ -52,6 +52,7 @@ for (const [name, serverFile, clientFile] of VARIANTS) {
   const { run } = await import(new URL(`./streaming/${clientFile}`, import.meta.url).href);
   const url = `ws://127.0.0.1:${server.port}`;
   const progress = bar(name, sizeMiB);
+  progress.start();
   server.child.send('reset');
   // A short first run lets V8 size its heap (young generation, code); the growth measured
   // after it is what the data itself costs.
@@ -105,6 +106,9 @@ function bar(name, total) {
   const tty = process.stdout.isTTY;
   let lastPct = -1;
   return {
+    start() {
+      if (tty) process.stdout.write(`${name.padEnd(26)} warming up (${WARM_UP_MiB} MiB)…`);
+    },
     tick(n, line) {
       const pct = Math.floor((n / total) * 100);
       if (tty) {
