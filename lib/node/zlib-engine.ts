@@ -19,12 +19,27 @@ export function zlibEngine(options: ZlibEngineOptions = {}): DeflateEngine {
     throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
   }
   const limiter = new Limiter(concurrency);
+  // Reset codecs of connections without context takeover, by parameters, for any connection to
+  // take. At most `concurrency` of each kind: more could not be busy at once anyway.
+  const pool = new Map<string, ZlibCodec[]>();
+  const take = (key: string, make: () => DeflateRaw | InflateRaw): ZlibCodec =>
+    pool.get(key)?.pop() ?? new ZlibCodec(key, make, limiter);
   return {
-    createDeflater: (o: DeflaterOptions) => new ZlibCodec(
-      () => createDeflateRaw({ windowBits: o.windowBits, level: o.level, memLevel: o.memLevel }), limiter),
-    createInflater: (windowBits: number) => new ZlibCodec(
+    createDeflater: (o: DeflaterOptions) => take(`d${o.windowBits}.${o.level}.${o.memLevel}`,
+      () => createDeflateRaw({ windowBits: o.windowBits, level: o.level, memLevel: o.memLevel, flush: constants.Z_SYNC_FLUSH })),
+    createInflater: (windowBits: number) => take(`i${windowBits}`,
       // A larger window decodes anything a smaller one made; 8 is zlib's smallest for inflate.
-      () => createInflateRaw({ windowBits: Math.max(8, windowBits) }), limiter),
+      () => createInflateRaw({ windowBits: Math.max(8, windowBits), flush: constants.Z_SYNC_FLUSH })),
+    recycle: (codec: RawCodec) => {
+      if (!(codec instanceof ZlibCodec) || !codec.reset()) {
+        codec.close();
+        return;
+      }
+      let idle = pool.get(codec.key);
+      if (idle === undefined) pool.set(codec.key, (idle = []));
+      if (idle.length < concurrency) idle.push(codec);
+      else codec.close();
+    },
   };
 }
 
@@ -67,36 +82,40 @@ class Limiter {
   }
 }
 
-interface Waiter {
-  resolve(): void;
-  reject(err: unknown): void;
-}
+const noSink: CodecSink = () => undefined;
+const noop = (): void => undefined;
 
 /**
- * One zlib stream, created on first use. Output goes to the sink of the latest call; when the
- * sink asks to wait, the stream is paused, and zlib stops at its next output chunk (node's zlib
- * resumes processing only when its output is read), so a small compressed message cannot make
- * it produce unbounded output nobody reads.
+ * One zlib stream, created on first use, whose every write is sync-flushed (`flush:
+ * Z_SYNC_FLUSH`): a write's output is complete when its callback runs, so `flush()` only waits
+ * for the writes in flight and costs no extra trip to the thread pool. Output goes to the sink
+ * of the latest call; when the sink asks to wait, the stream is paused, and zlib stops at its
+ * next output chunk (node's zlib resumes only when its output is read), so a small compressed
+ * message cannot make it produce unbounded output nobody reads.
  */
 class ZlibCodec implements RawCodec {
+  /** Which pool the codec goes back to. */
+  readonly key: string;
   readonly #make: () => DeflateRaw | InflateRaw;
   readonly #limiter: Limiter;
   #z: DeflateRaw | InflateRaw | undefined;
-  #sink: CodecSink = () => undefined;
+  #sink: CodecSink = noSink;
   #error: unknown;
   #closed = false;
   /** Writes handed to zlib whose callback has not run. */
   #inFlight = 0;
-  #holdsSlot = false;
-  #slotWaiter: (() => void) | undefined;
-  #slotReject: ((err: unknown) => void) | undefined;
-  #acquiring: Promise<void> | undefined;
   /** Paused because the sink asked to wait. */
   #paused = false;
-  /** The caller waits on this: a slot, a drain, or a flush. */
-  #waiter: Waiter | undefined;
+  #holdsSlot = false;
+  #acquiring: Promise<void> | undefined;
+  #slotWaiter: (() => void) | undefined;
+  #slotReject: ((err: unknown) => void) | undefined;
+  /** Callers of `flush()` and of a full write, waiting for the writes in flight / a drain. */
+  #idleWaiters: Array<{ resolve(): void; reject(err: unknown): void }> = [];
+  #drainWaiter: { resolve(): void; reject(err: unknown): void } | undefined;
 
-  constructor(make: () => DeflateRaw | InflateRaw, limiter: Limiter) {
+  constructor(key: string, make: () => DeflateRaw | InflateRaw, limiter: Limiter) {
+    this.key = key;
     this.#make = make;
     this.#limiter = limiter;
   }
@@ -114,40 +133,54 @@ class ZlibCodec implements RawCodec {
     if (this.#error !== undefined) return Promise.reject(this.#error);
     if (this.#closed) return Promise.reject(new Error('The codec is closed'));
     this.#sink = sink;
-    const go = (): Promise<void> => new Promise<void>((resolve, reject) => {
-      this.#waiter = { resolve, reject };
-      this.#inFlight++;
-      this.#stream().flush(constants.Z_SYNC_FLUSH, () => {
-        this.#afterWrite();
-        const w = this.#waiter;
-        this.#waiter = undefined;
-        if (this.#error !== undefined) w?.reject(this.#error);
-        else w?.resolve();
-      });
-    });
-    return this.#trySlot() ? go() : this.#acquire().then(go);
+    if (this.#isIdle()) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => this.#idleWaiters.push({ resolve, reject }));
+  }
+
+  /** Nothing in flight and no output held back (a paused stream can hold some). */
+  #isIdle(): boolean {
+    return this.#inFlight === 0 && !this.#paused && this.#acquiring === undefined && (this.#z?.readableLength ?? 0) === 0;
+  }
+
+  #checkIdle(): void {
+    if (this.#error === undefined && this.#idleWaiters.length > 0 && this.#isIdle()) this.#settle(undefined);
+  }
+
+  /**
+   * Forgets the history so another message (of any connection) can start afresh. False when
+   * the codec cannot be reused: failed, closed, busy, or holding output.
+   */
+  reset(): boolean {
+    if (this.#error !== undefined || this.#closed || this.#inFlight > 0 || this.#paused || this.#acquiring !== undefined) return false;
+    const z = this.#z;
+    if (z !== undefined) {
+      if (z.readableLength > 0 || z.writableLength > 0) return false;
+      z.reset();
+    }
+    this.#sink = noSink;
+    this.#releaseSlot();
+    return true;
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    const err = this.#error ?? new Error('The codec was closed');
     if (this.#slotWaiter) {
       this.#limiter.forget(this.#slotWaiter);
       const reject = this.#slotReject!;
       this.#slotWaiter = this.#slotReject = this.#acquiring = undefined;
-      reject(this.#error ?? new Error('The codec was closed'));
+      reject(err);
     }
     this.#releaseSlot();
     const z = this.#z;
     this.#z = undefined;
     if (z) {
       z.removeAllListeners('data');
-      z.on('error', () => undefined);
+      z.on('error', noop);
       z.destroy();
     }
-    const w = this.#waiter;
-    this.#waiter = undefined;
-    w?.reject(this.#error ?? new Error('The codec was closed'));
+    this.#settle(err);
   }
 
   #write(input: Uint8Array): void | Promise<void> {
@@ -156,20 +189,31 @@ class ZlibCodec implements RawCodec {
     if (z.write(input, this.#onWritten)) return undefined;
     // zlib holds more than its high-water mark of input: wait until it has taken it.
     return new Promise<void>((resolve, reject) => {
-      this.#waiter = { resolve, reject };
+      this.#drainWaiter = { resolve, reject };
       z.once('drain', () => {
-        const w = this.#waiter;
-        this.#waiter = undefined;
+        const w = this.#drainWaiter;
+        this.#drainWaiter = undefined;
         w?.resolve();
       });
     });
   }
 
-  readonly #onWritten = (): void => this.#afterWrite();
-
-  #afterWrite(): void {
+  readonly #onWritten = (): void => {
     this.#inFlight--;
-    if (this.#inFlight === 0 && !this.#paused) this.#releaseSlot();
+    if (this.#inFlight > 0) return;
+    if (!this.#paused) this.#releaseSlot();
+    this.#checkIdle();
+  };
+
+  /** Resolves the `flush()` callers, or rejects them and a drain waiter with `err`. */
+  #settle(err: unknown): void {
+    const idle = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const w of idle) err === undefined ? w.resolve() : w.reject(err);
+    if (err === undefined) return;
+    const drain = this.#drainWaiter;
+    this.#drainWaiter = undefined;
+    drain?.reject(err);
   }
 
   #stream(): DeflateRaw | InflateRaw {
@@ -190,7 +234,10 @@ class ZlibCodec implements RawCodec {
       this.#fail(err);
       return;
     }
-    if (wait === undefined) return;
+    if (wait === undefined) {
+      this.#checkIdle();
+      return;
+    }
     const z = this.#z!;
     z.pause();
     this.#paused = true;
@@ -203,7 +250,8 @@ class ZlibCodec implements RawCodec {
           this.#paused = false;
           if (this.#inFlight === 0) this.#releaseSlot();
           z.resume();
-        }, () => undefined);
+          this.#checkIdle();
+        }, noop);
       },
       (err: unknown) => this.#fail(err),
     );
@@ -247,9 +295,6 @@ class ZlibCodec implements RawCodec {
   #fail(err: unknown): void {
     if (this.#error !== undefined) return;
     this.#error = err;
-    const w = this.#waiter;
-    this.#waiter = undefined;
     this.close();
-    w?.reject(err);
   }
 }

@@ -10,7 +10,7 @@ import { ReadyState } from '../protocol/state';
 import type { ByteTransport, TransportSink } from './byte-transport';
 import type { ConnectionInit, HandshakeInfo } from './connection-init';
 import { connectionLost, WebSocketError, type CloseInfo } from './errors';
-import { GrowableBuffer } from './growable-buffer';
+import { forwardDecoded } from './forward-decoded';
 import { IncomingMessage, type FrameSink } from './incoming-message';
 import type { MessageHost } from './message-host';
 import { MessageWriter, type SendHost } from './message-writer';
@@ -1004,24 +1004,8 @@ async function* iterateStream(stream: ReadableStream<Uint8Array>): AsyncGenerato
 }
 
 /** Streams a received message out frame by frame, without holding a whole frame. */
-/** Largest frame `forwardMessage` makes of a decoded message. */
-const FORWARD_FRAME_BYTES = 64 * 1024;
-
 async function forwardMessage(msg: IncomingMessage, w: MessageWriter): Promise<void> {
-  if (msg.compressed) {
-    // Decoded frames have no length known in advance: re-frame the decoded bytes, up to
-    // FORWARD_FRAME_BYTES a frame (each frame costs the encoder a flush), the last one final.
-    let pending = new GrowableBuffer(0);
-    for await (const chunk of iterateStream(msg.stream())) {
-      if (pending.length > 0 && pending.length + chunk.length > FORWARD_FRAME_BYTES) {
-        await w.sendFrame(pending.take());
-        pending = new GrowableBuffer(0);
-      }
-      pending.append(chunk);
-    }
-    await w.sendFrame(pending.take(), { fin: true });
-    return;
-  }
+  if (msg.compressed) return forwardDecoded(msg, w);
   const frames = msg.frames.getReader();
   for (;;) {
     const { done, value: frame } = await frames.read();

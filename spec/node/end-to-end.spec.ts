@@ -250,9 +250,38 @@ describe('cli echo server', () => {
     expect((await reply)[0].toString()).toBe(createHash('sha256').update('a'.repeat(frames)).digest('hex'));
   });
 
-  it('websocket-streams echo --deflate says permessage-deflate is not available yet', async () => {
-    await expect(startEcho({ command: 'echo', host: '127.0.0.1', port: 0, maxMessageSize: undefined, deflate: true }, () => undefined)).rejects.toThrow(
-      'permessage-deflate is not available in this build',
-    );
+  it.each([
+    ['permessage-deflate', 'permessage-deflate'],
+    ['permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10; client_max_window_bits=9',
+      'permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10; client_max_window_bits=9'],
+  ])('websocket-streams echo --deflate accepts %s on / and /sha256', async (offer, answer) => {
+    const server = await startEcho({ command: 'echo', host: '127.0.0.1', port: 0, maxMessageSize: undefined, deflate: true }, () => undefined);
+    cleanups.push(() => server.close());
+    const o = offer.includes('server_no') ? { serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 10, clientMaxWindowBits: 9 } : {};
+    for (const path of ['/', '/sha256']) {
+      const ws = new WebSocket(`${server.url}${path}`, { perMessageDeflate: { ...o, threshold: 0 } });
+      let answered = '';
+      ws.once('upgrade', (res) => (answered = String(res.headers['sec-websocket-extensions'])));
+      await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+      expect(answered).toBe(answer);
+      const text = 'compress me '.repeat(5000);
+      ws.send(text);
+      const [reply] = await nextWsMessage(ws);
+      expect(reply.toString()).toBe(path === '/' ? text : createHash('sha256').update(text).digest('hex'));
+      ws.close(1000);
+    }
+  });
+
+  it('websocket-streams echo without --deflate declines permessage-deflate', async () => {
+    const server = await startEcho({ command: 'echo', host: '127.0.0.1', port: 0, maxMessageSize: undefined, deflate: false }, () => undefined);
+    cleanups.push(() => server.close());
+    const ws = new WebSocket(`${server.url}/`, { perMessageDeflate: true });
+    let answered: string | undefined = 'not seen';
+    ws.once('upgrade', (res) => (answered = res.headers['sec-websocket-extensions'] as string | undefined));
+    await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+    expect(answered).toBeUndefined();
+    ws.send('plain');
+    expect((await nextWsMessage(ws))[0].toString()).toBe('plain');
+    ws.close(1000);
   });
 });

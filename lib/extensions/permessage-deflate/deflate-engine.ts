@@ -11,15 +11,13 @@ export type CodecSink = (out: Uint8Array) => void | Promise<void>;
 /** One raw DEFLATE (RFC 1951) compressor or decompressor with its sliding window. */
 export interface RawCodec {
   /**
-   * Takes `input`; output goes to `sink`, in order. May return before the output is produced
-   * (then a promise when the codec holds enough input that the caller should wait). The codec
-   * may hold on to `input` until the next `flush` settles.
+   * Takes `input` and sync-flushes it (Z_SYNC_FLUSH): all of its output will go to `sink`, in
+   * order, a compressor's ending with an empty stored block (`00 00 FF FF`). May return before
+   * the output is produced (then a promise when the codec holds enough input that the caller
+   * should wait). The codec may hold on to `input` until the next `flush` settles.
    */
   write(input: Uint8Array, sink: CodecSink): void | Promise<void>;
-  /**
-   * Z_SYNC_FLUSH: settles once all output for all input so far went to `sink`. A compressor
-   * ends its output with an empty stored block (`00 00 FF FF`).
-   */
+  /** Settles once the output of every write so far went to `sink`. */
   flush(sink: CodecSink): Promise<void>;
   /** Frees the window and state; the codec cannot be used afterwards. Safe to call twice. */
   close(): void;
@@ -36,4 +34,11 @@ export interface DeflateEngine {
   createDeflater(options: DeflaterOptions): RawCodec;
   /** A decompressor whose window is large enough for a compressor of `windowBits`. */
   createInflater(windowBits: number): RawCodec;
+  /**
+   * Takes back a codec whose message is complete and whose history is no longer needed (no
+   * context takeover). The engine may reset it and hand it to the next `create*` call with
+   * the same parameters, from any connection, or close it. Optional: without it, the
+   * extension closes such codecs.
+   */
+  recycle?(codec: RawCodec): void;
 }

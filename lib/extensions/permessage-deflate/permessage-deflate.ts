@@ -14,6 +14,8 @@ import {
 const TAIL = new Uint8Array([0x00, 0x00, 0xff, 0xff]);
 /** BFINAL 0, BTYPE 00, padding: the first byte of an empty stored block. */
 const EMPTY_BLOCK_HEAD = new Uint8Array([0x00]);
+/** A last chunk this small is copied to join the tail; a larger one is written on its own. */
+const JOIN_TAIL_BELOW = 16 * 1024;
 const DEFAULT_LEVEL = 6;
 const DEFAULT_MEM_LEVEL = 8;
 const DEFAULT_THRESHOLD = 1024;
@@ -124,22 +126,40 @@ export class DeflateExtension implements Extension {
         throw err instanceof ProtocolViolation ? err : inflateError(err);
       }
     };
+    // The latest chunk is held back one step, so that a message's last chunk and the 00 00 FF
+    // FF tail go to zlib in one write: a small message costs one trip to the codec, not two.
+    let held: Uint8Array | undefined;
     return {
       transform: (chunk, emit) => {
-        const op = codec.write(chunk, counted(emit));
+        const prev = held;
+        held = chunk;
+        if (prev === undefined) return undefined;
+        const op = codec.write(prev, counted(emit));
         return op === undefined ? undefined : run(op);
       },
       flush: (fin, emit) => {
         const sink = counted(emit);
-        if (fin) {
-          const op = codec.write(TAIL, sink);
-          return run(Promise.resolve(op).then(() => codec.flush(sink))).then(() => {
-            if (this.agreement.remoteNoContextTakeover) this.#dropInflater(codec);
-          });
+        const last = held;
+        held = undefined;
+        let op: void | Promise<void>;
+        if (!fin) {
+          op = last === undefined ? undefined : codec.write(last, sink);
+        } else if (last === undefined) {
+          op = codec.write(TAIL, sink);
+        } else if (last.length <= JOIN_TAIL_BELOW) {
+          const joined = new Uint8Array(last.length + TAIL.length);
+          joined.set(last);
+          joined.set(TAIL, last.length);
+          op = codec.write(joined, sink);
+        } else {
+          const first = codec.write(last, sink);
+          op = first === undefined ? codec.write(TAIL, sink) : first.then(() => codec.write(TAIL, sink));
         }
-        return run(codec.flush(sink));
+        const done = run(Promise.resolve(op).then(() => codec.flush(sink)));
+        return fin && this.agreement.remoteNoContextTakeover ? done.then(() => this.#recycleInflater(codec)) : done;
       },
       dispose: () => {
+        held = undefined;
         // An abandoned message leaves the window mid-message: the next message cannot use it.
         if (!failed) this.#dropInflater(codec);
       },
@@ -176,7 +196,7 @@ export class DeflateExtension implements Extension {
               throw new Error('Compressor output did not end with an empty stored block');
             }
             done = true;
-            if (this.agreement.localNoContextTakeover) this.#dropDeflater(codec);
+            if (this.agreement.localNoContextTakeover) this.#recycleDeflater(codec);
           } else {
             await tail.release(emit);
           }
@@ -193,6 +213,24 @@ export class DeflateExtension implements Extension {
     this.#inflater?.close();
     this.#deflater?.close();
     this.#inflater = this.#deflater = undefined;
+  }
+
+  // Without context takeover a codec keeps nothing a later message needs: the engine can
+  // give it to any connection, so idle connections hold no zlib state and busy ones do not
+  // pay for a new zlib stream per message.
+  #recycleInflater(codec: RawCodec): void {
+    if (this.#inflater === codec) this.#inflater = undefined;
+    this.#recycle(codec);
+  }
+
+  #recycleDeflater(codec: RawCodec): void {
+    if (this.#deflater === codec) this.#deflater = undefined;
+    this.#recycle(codec);
+  }
+
+  #recycle(codec: RawCodec): void {
+    if (this.#engine.recycle !== undefined) this.#engine.recycle(codec);
+    else codec.close();
   }
 
   #dropInflater(codec: RawCodec): void {
