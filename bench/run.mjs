@@ -1,4 +1,4 @@
-// `npm run bench [-- <scenario>… ] [--quick] [--runs N] [--servers a,b] [--loadgen-procs N] [--write|--no-write]`
+// `npm run bench [-- <scenario>… ] [--quick] [--runs N] [--seconds S] [--servers a,b] [--loadgen-procs N] [--write|--no-write]`
 //
 // Runs each scenario against each server, alternating servers run by run (A B C D A B C D …),
 // every server and every load generator in its own process. Prints one markdown table (medians of
@@ -30,26 +30,34 @@ const runs = Number(opt('--runs', quick ? 1 : 5));
 const loadgenProcs = Number(opt('--loadgen-procs', 2)); // for pingpong-1000 only
 const serverFilter = opt('--servers', null)?.split(',');
 const write = args.includes('--write') || (!quick && !args.includes('--no-write'));
-const valued = new Set(['--runs', '--servers', '--loadgen-procs']);
+const valued = new Set(['--runs', '--seconds', '--servers', '--loadgen-procs']);
 const selected = args.filter((a, i) => !a.startsWith('--') && !valued.has(args[i - 1]));
 
 const warmupMs = quick ? 300 : 1000;
-const durationMs = quick ? 1000 : 3000;
+const durationMs = Number(opt('--seconds', quick ? 1 : 3)) * 1000;
 
 // ---------------------------------------------------------------------------------------------
 // Servers and scenarios
 
 /** Columns of the table, in the order servers are alternated within each run. */
-const COLUMNS = ['ws', 'ours-stream', 'ours-autobahn', 'ceiling'];
-const COLUMN_TITLES = { ws: 'ws', 'ours-stream': 'ours: stream tier', 'ours-autobahn': 'ours: Autobahn tier', ceiling: 'ceiling' };
+const COLUMNS = ['ws', 'ws+bufferutil', 'ours-stream', 'ours-autobahn', 'ceiling'];
+const COLUMN_TITLES = { ws: 'ws', 'ws+bufferutil': 'ws + bufferutil', 'ours-stream': 'ours: stream tier', 'ours-autobahn': 'ours: Autobahn tier', ceiling: 'ceiling' };
+/**
+ * Environment of each column's server. ws loads the native `bufferutil` addon (masking and
+ * unmasking payloads of 48 bytes or more) whenever it is installed, and it is a devDependency:
+ * the plain `ws` column turns it off, the `ws+bufferutil` column runs the same server with it.
+ */
+const COLUMN_ENV = { ws: { WS_NO_BUFFER_UTIL: '1' } };
 
 const ECHO_SERVERS = { ws: 'ws-echo.mjs', 'ours-stream': 'ours-stream.mjs', 'ours-autobahn': 'ours-autobahn.mjs', ceiling: 'tcp-echo.mjs' };
+/** The size sweep also runs ws with bufferutil: the large-message targets hold against it too. */
+const ECHO_SERVERS_BU = { ws: 'ws-echo.mjs', 'ws+bufferutil': 'ws-echo.mjs', 'ours-stream': 'ours-stream.mjs', 'ours-autobahn': 'ours-autobahn.mjs', ceiling: 'tcp-echo.mjs' };
 
 /** Messages kept in flight on the one connection: enough bytes to keep the server busy. */
 const windowFor = (size) => Math.min(1024, Math.max(2, Math.ceil((2 * MiB) / size)));
 
 const echo = (name, size, unit, extra = {}) => ({
-  name, kind: 'echo', unit, servers: ECHO_SERVERS,
+  name, kind: 'echo', unit, servers: ECHO_SERVERS_BU,
   job: { size, connections: 1, window: windowFor(size), ...extra },
 });
 const deflate = (name, size) => ({
@@ -85,10 +93,11 @@ const SCENARIOS = [
 // ---------------------------------------------------------------------------------------------
 // Processes
 
-function startServer(file, serverArgs) {
+function startServer(file, serverArgs, env) {
   return new Promise((resolve) => {
     const child = fork(path.join(here, 'servers', file), serverArgs, {
       execArgv: ['--expose-gc'],
+      env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     });
     const info = {};
@@ -191,7 +200,7 @@ function openFileLimit() {
 
 async function measure(scenario, column) {
   const file = scenario.servers[column];
-  const started = await startServer(file, scenario.args ?? []);
+  const started = await startServer(file, scenario.args ?? [], COLUMN_ENV[column]);
   if (started.unavailable) return { unavailable: started.unavailable };
   if (started.error) return { error: started.error };
   const { child, port, info } = started;
@@ -208,6 +217,9 @@ async function measure(scenario, column) {
       clearTimeout(a); clearTimeout(b);
       if (r.error) return { error: r.error, info };
       const v = { 'msgs/s': r.result.msgsPerSec, 'MB/s': r.result.mbPerSec, 'loadgen CPU %': r.result.cpu, 'server CPU %': serverCpu };
+      // Server CPU time per echoed message: what the server costs, whatever share of the CPU it
+      // got; steadier than a rate when other processes compete for the cores.
+      v['server µs/msg'] = (serverCpu / 100) * 1e6 / r.result.msgsPerSec;
       if (r.result.hist) {
         v['p50 µs'] = histPercentile(r.result.hist, 0.5);
         v['p99 µs'] = histPercentile(r.result.hist, 0.99);
@@ -302,6 +314,7 @@ async function main() {
     process.exit(2);
   }
   const started = Date.now();
+  const loadStart = os.loadavg()[0];
   console.log(`bench: ${scenarios.map((s) => s.name).join(', ')}; ${runs} run(s) each${quick ? ' (quick)' : ''}`);
   const unavailable = {}; // file+args → reason, so an unbuilt server is tried once
   const infos = {};
@@ -322,7 +335,7 @@ async function main() {
         cryptoRuns.push(b.mbPerSec);
       }
       for (const c of columns) {
-        const key = `${s.servers[c]} ${(s.args ?? []).join(' ')}`;
+        const key = `${s.servers[c]} ${(s.args ?? []).join(' ')} ${JSON.stringify(COLUMN_ENV[c] ?? {})}`;
         if (unavailable[key]) { errors[c] = `n/a (${unavailable[key]})`; continue; }
         const m = await measure(s, c);
         if (m.info) Object.assign((infos[c] ??= {}), m.info);
@@ -330,7 +343,7 @@ async function main() {
         if (m.error) { errors[c] = m.error; samples[c].push(null); console.log(`  ${s.name} run ${r + 1} ${c}: ERROR ${m.error}`); continue; }
         samples[c].push(m.values);
         const shown = metricsOf(s).map((k) => `${fmt(m.values[k])} ${k}`).join(', ');
-        const cpu = m.values['loadgen CPU %'] !== undefined ? ` (CPU: loadgen ${m.values['loadgen CPU %'].toFixed(0)} %, server ${m.values['server CPU %'].toFixed(0)} %)` : '';
+        const cpu = m.values['loadgen CPU %'] !== undefined ? ` (CPU: loadgen ${m.values['loadgen CPU %'].toFixed(0)} %, server ${m.values['server CPU %'].toFixed(0)} %, ${fmt(m.values['server µs/msg'])} server µs/msg)` : '';
         console.log(`  ${s.name} run ${r + 1} ${c}: ${shown}${cpu}`);
       }
     }
@@ -338,21 +351,27 @@ async function main() {
       const row = { scenario: s.name, metric, cells: {} };
       for (const c of columns) {
         const vals = samples[c].map((v) => v?.[metric]);
-        const ratios = samples[c].map((v, i) => {
-          const w = samples.ws?.[i]?.[metric];
+        // Ratios within each run (the servers of one run ran back to back), then their median.
+        const ratiosTo = (base) => samples[c].map((v, i) => {
+          const w = samples[base]?.[i]?.[metric];
           return v && Number.isFinite(w) && w !== 0 ? v[metric] / w : NaN;
         });
-        row.cells[c] = { value: median(vals), ratio: median(ratios), n: vals.filter(Number.isFinite).length, error: errors[c] };
+        row.cells[c] = {
+          value: median(vals), ratio: median(ratiosTo('ws')), ratioBu: median(ratiosTo('ws+bufferutil')),
+          n: vals.filter(Number.isFinite).length, error: errors[c],
+        };
       }
       if (s.kind === 'big' && metric === 'MB/s') row.cells.ceiling = { value: median(cryptoRuns), ratio: NaN, n: cryptoRuns.length, note: 'node:crypto' };
       if (s.kind === 'echo' || s.kind === 'pingpong') {
-        row.cpu = Object.fromEntries(columns.map((c) => [c, [median(samples[c].map((v) => v?.['loadgen CPU %'])), median(samples[c].map((v) => v?.['server CPU %']))]]));
+        row.cpu = Object.fromEntries(columns.map((c) => [c, [median(samples[c].map((v) => v?.['loadgen CPU %'])), median(samples[c].map((v) => v?.['server CPU %'])), median(samples[c].map((v) => v?.['server µs/msg']))]]));
       }
+      // One CPU row per scenario is enough.
+      if (table.some((r) => r.scenario === s.name && r.cpu)) delete row.cpu;
       table.push(row);
     }
   }
   const minutes = (Date.now() - started) / 60000;
-  const md = render(table, infos, minutes);
+  const md = render(table, infos, minutes, [loadStart, os.loadavg()[0]]);
   console.log(`\n${md}`);
   if (write) {
     fs.writeFileSync(path.join(here, 'RESULTS.md'), md);
@@ -365,7 +384,7 @@ function cell(c) {
   if (c.note) return `${fmt(c.value)} (${c.note})`;
   if (!Number.isFinite(c.value)) return c.error ? (c.error.startsWith('n/a') ? 'n/a' : 'failed') : '—';
   const ratio = Number.isFinite(c.ratio) ? ` (${c.ratio.toFixed(2)}×)` : '';
-  return `${fmt(c.value)}${ratio}`;
+  return `${fmt(c.value)}${ratio}${c.n > 0 && c.n < runs ? ` [${c.n} of ${runs} runs]` : ''}`;
 }
 
 function find(table, scenario, metric) {
@@ -375,12 +394,13 @@ function find(table, scenario, metric) {
 /** The issue 6 targets, each checked against this run's table. */
 function targets(table) {
   const out = [];
-  const ratioAtLeast = (scenario, metric, column, min, label) => {
+  const ratioAtLeast = (scenario, metric, column, min, label, key = 'ratio') => {
     const row = find(table, scenario, metric);
     const c = row?.cells[column];
     if (!row) return;
-    const ok = Number.isFinite(c?.ratio) ? (c.ratio >= min ? 'met' : 'NOT met') : 'n/a';
-    out.push([label, Number.isFinite(c?.ratio) ? `${c.ratio.toFixed(2)}×` : 'n/a', ok]);
+    const r = c?.[key];
+    const ok = Number.isFinite(r) ? (r >= min ? 'met' : 'NOT met') : 'n/a';
+    out.push([label, Number.isFinite(r) ? `${r.toFixed(2)}×` : 'n/a', ok]);
   };
   for (const s of ['echo-16', 'echo-1k']) {
     ratioAtLeast(s, 'msgs/s', 'ours-stream', 3, `${s}: stream tier ≥ 3× ws msgs/s`);
@@ -388,7 +408,9 @@ function targets(table) {
   }
   for (const s of ['echo-64k', 'echo-1m', 'echo-16m']) {
     ratioAtLeast(s, 'MB/s', 'ours-stream', 1, `${s}: stream tier ≥ 1.0× ws MB/s`);
+    ratioAtLeast(s, 'MB/s', 'ours-stream', 1, `${s}: stream tier ≥ 1.0× ws+bufferutil MB/s`, 'ratioBu');
     ratioAtLeast(s, 'MB/s', 'ours-autobahn', 1, `${s}: Autobahn tier ≥ 1.0× ws MB/s`);
+    ratioAtLeast(s, 'MB/s', 'ours-autobahn', 1, `${s}: Autobahn tier ≥ 1.0× ws+bufferutil MB/s`, 'ratioBu');
   }
   const m1 = find(table, 'echo-1m', 'MB/s');
   if (m1) {
@@ -414,7 +436,10 @@ function targets(table) {
     const r = idle.cells['ours-stream']?.ratio;
     out.push(['idle-10k: stream tier bytes/conn ≤ ws', Number.isFinite(r) ? `${r.toFixed(2)}× ws` : 'n/a', Number.isFinite(r) ? (r <= 1 ? 'met' : 'NOT met') : 'n/a']);
   }
-  for (const s of ['deflate-1k', 'deflate-64k', 'deflate-1m']) ratioAtLeast(s, 'MB/s', 'ours-stream', 1, `${s}: stream tier ≥ 1.0× ws MB/s`);
+  for (const s of ['deflate-1k', 'deflate-64k', 'deflate-1m']) {
+    ratioAtLeast(s, 'MB/s', 'ours-stream', 1, `${s}: stream tier ≥ 1.0× ws MB/s`);
+    ratioAtLeast(s, 'MB/s', 'ours-autobahn', 1, `${s}: Autobahn tier ≥ 1.0× ws MB/s`);
+  }
   return out;
 }
 
@@ -426,15 +451,25 @@ function cpuModel() {
   }
 }
 
-function render(table, infos, minutes) {
+function osName() {
+  try {
+    const pretty = /^PRETTY_NAME="?([^"\n]*)"?/m.exec(fs.readFileSync('/etc/os-release', 'utf8'))?.[1];
+    return `${pretty ?? os.type()}, ${os.type()} ${os.release()} ${os.arch()}`;
+  } catch {
+    return `${os.type()} ${os.release()} ${os.arch()}`;
+  }
+}
+
+function render(table, infos, minutes, load) {
   const lines = [];
   lines.push('# Benchmark results', '');
   lines.push(`- Date: ${new Date().toISOString()}`);
-  lines.push(`- Node: ${process.version}; CPU: ${cpuModel()}, ${os.cpus().length} cores; ${Math.round(os.totalmem() / GiB)} GiB RAM`);
+  lines.push(`- Machine: ${osName()}; CPU: ${cpuModel()}, ${os.cpus().length} cores; ${Math.round(os.totalmem() / GiB)} GiB RAM; Node ${process.version}`);
+  lines.push(`- Load average (1 min) at the start and end of the run: ${load.map((l) => l.toFixed(2)).join(' → ')}. The machine may be shared (other processes, other test runs): every figure is a median over alternated runs and every ratio is taken within one run, which cancels slow drifts, but not bursts of foreign load.`);
   lines.push(`- Mode: ${quick ? 'quick smoke run (1 run, short durations; not representative)' : `median of ${runs} runs, servers alternated within each run`}; ${fmt(warmupMs)} ms warm-up + ${fmt(durationMs)} ms measured per echo run; took ${minutes.toFixed(1)} min`);
-  const bu = infos.ws?.bufferutil;
-  lines.push(`- ws: ${readWsVersion()}, bufferutil ${bu === 'yes' ? 'loaded' : bu === 'disabled' ? 'installed but disabled (WS_NO_BUFFER_UTIL)' : 'not installed (pure-JS masking)'}; ceiling column: plain TCP echo (node:crypto SHA-256 for sha256-4g)`);
-  lines.push('- Cells: median absolute value, and in parentheses the median of the per-run ratios to ws. MB/s = 10^6 payload bytes per second.');
+  const bu = infos['ws+bufferutil']?.bufferutil;
+  lines.push(`- ws: ${readWsVersion()}; column "ws" with pure-JS masking (WS_NO_BUFFER_UTIL=1), column "ws + bufferutil" with the native addon ${bu === 'yes' ? `(bufferutil ${readVersion('bufferutil')} loaded)` : '(NOT loaded: see notes)'}; ceiling column: plain TCP echo (node:crypto SHA-256 for sha256-4g)`);
+  lines.push('- Cells: median absolute value, and in parentheses the median of the per-run ratios to plain ws. MB/s = 10^6 payload bytes per second. A cell with fewer runs than asked says so.');
   lines.push('');
   lines.push(`| scenario | metric | ${COLUMNS.map((c) => COLUMN_TITLES[c]).join(' | ')} |`);
   lines.push(`|---|---|${COLUMNS.map(() => '---:').join('|')}|`);
@@ -449,16 +484,16 @@ function render(table, infos, minutes) {
   if (notes.length) lines.push('', 'Notes:', ...notes.map((n) => `- ${n}`));
   const cpuRows = table.filter((r) => r.cpu);
   if (cpuRows.length) {
-    lines.push('', 'CPU during the measurement, loadgen / server (median % of one core; the side near 100 % is the limit — for the ceiling it is usually the loadgen):', '');
+    lines.push('', 'CPU during the measurement: loadgen / server (median % of one core; the side near 100 % is the limit; for the ceiling it is usually the loadgen), and the server\'s CPU time per echoed message (less noisy than the rates on a shared machine):', '');
     lines.push(`| scenario | ${COLUMNS.map((c) => COLUMN_TITLES[c]).join(' | ')} |`);
     lines.push(`|---|${COLUMNS.map(() => '---:').join('|')}|`);
     const pc = (x) => (Number.isFinite(x) ? x.toFixed(0) : '?');
-    for (const r of cpuRows) lines.push(`| ${r.scenario} | ${COLUMNS.map((c) => (r.cpu[c] && Number.isFinite(r.cpu[c][0]) ? `${pc(r.cpu[c][0])} / ${pc(r.cpu[c][1])} %` : '')).join(' | ')} |`);
+    for (const r of cpuRows) lines.push(`| ${r.scenario} | ${COLUMNS.map((c) => (r.cpu[c] && Number.isFinite(r.cpu[c][0]) ? `${pc(r.cpu[c][0])} / ${pc(r.cpu[c][1])} %, ${fmt(r.cpu[c][2])} µs/msg` : '')).join(' | ')} |`);
   }
   const t = targets(table);
   if (t.length) {
     lines.push('', '## Targets (issue 6)', '');
-    if (bu !== 'yes') lines.push('ws ran without its native bufferutil addon (not installed), so the "even when ws has bufferutil" targets are checked against pure-JS ws only.', '');
+    if (bu !== 'yes' && table.some((r) => r.cells['ws+bufferutil'])) lines.push('ws could not load its native bufferutil addon, so the "ws+bufferutil" ratios are against pure-JS ws.', '');
     lines.push('| target | measured | status |', '|---|---:|---|');
     for (const [a, b, c] of t) lines.push(`| ${a} | ${b} | ${c} |`);
   }
@@ -466,12 +501,16 @@ function render(table, infos, minutes) {
   return lines.join('\n');
 }
 
-function readWsVersion() {
+function readVersion(pkg) {
   try {
-    return `ws ${JSON.parse(fs.readFileSync(path.join(here, '..', 'node_modules', 'ws', 'package.json'), 'utf8')).version}`;
+    return JSON.parse(fs.readFileSync(path.join(here, '..', 'node_modules', pkg, 'package.json'), 'utf8')).version;
   } catch {
-    return 'ws';
+    return '?';
   }
+}
+
+function readWsVersion() {
+  return `ws ${readVersion('ws')}`;
 }
 
 main().catch((err) => {

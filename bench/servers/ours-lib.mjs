@@ -1,11 +1,16 @@
 // Loads our Node entry from dist/ and finds what the servers need, or reports it unavailable.
+// BENCH_DIST=<dir> loads another build instead (a copy of dist/ taken before or after a change,
+// so that a shared working tree being rebuilt meanwhile does not change what is measured).
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { unavailable } from './common.mjs';
 
 /** The `websocket-streams/node` module as built in dist/, or exits with "unavailable". */
 export async function loadOurs(...names) {
   let mod;
   try {
-    mod = await import('../../dist/node.mjs');
+    const dist = process.env.BENCH_DIST;
+    mod = await import(dist ? pathToFileURL(path.resolve(dist, 'node.mjs')).href : '../../dist/node.mjs');
   } catch (err) {
     unavailable(`dist/node.mjs does not load (${err?.message ?? err})`);
   }
