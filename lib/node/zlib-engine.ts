@@ -25,8 +25,10 @@ export function zlibEngine(options: ZlibEngineOptions = {}): DeflateEngine {
   const take = (key: string, make: () => DeflateRaw | InflateRaw): ZlibCodec =>
     pool.get(key)?.pop() ?? new ZlibCodec(key, make, limiter);
   return {
+    // zlib has no 256-byte window for raw deflate; with 512 it never reaches back more than
+    // 512 − 262 = 250 bytes (its MAX_DIST), so its output fits an agreed window of 8 bits.
     createDeflater: (o: DeflaterOptions) => take(`d${o.windowBits}.${o.level}.${o.memLevel}`,
-      () => createDeflateRaw({ windowBits: o.windowBits, level: o.level, memLevel: o.memLevel, flush: constants.Z_SYNC_FLUSH })),
+      () => createDeflateRaw({ windowBits: Math.max(9, o.windowBits), level: o.level, memLevel: o.memLevel, flush: constants.Z_SYNC_FLUSH })),
     createInflater: (windowBits: number) => take(`i${windowBits}`,
       // A larger window decodes anything a smaller one made; 8 is zlib's smallest for inflate.
       () => createInflateRaw({ windowBits: Math.max(8, windowBits), flush: constants.Z_SYNC_FLUSH })),

@@ -19,12 +19,12 @@ export interface PerMessageDeflateOptions {
    */
   clientNoContextTakeover?: boolean;
   /**
-   * Largest LZ77 window of the server's compressor, 9–15. Server: caps its own window (and is
+   * Largest LZ77 window of the server's compressor, 8–15. Server: caps its own window (and is
    * answered when the client asked for a larger one). Client: requests it. Default 15 (none).
    */
   serverMaxWindowBits?: number;
   /**
-   * Largest LZ77 window of the client's compressor, 9–15. Server: asks the client for it, when
+   * Largest LZ77 window of the client's compressor, 8–15. Server: asks the client for it, when
    * the client offered `client_max_window_bits`. Client: offers it (`true`: offer the parameter
    * without a value, saying any value the server picks is fine). Default: the client offers
    * `client_max_window_bits` without a value, the server does not restrict it.
@@ -64,11 +64,8 @@ export interface DeflateParams {
 
 const PARAM_NAMES = new Set(['server_no_context_takeover', 'client_no_context_takeover', 'server_max_window_bits', 'client_max_window_bits']);
 
-/**
- * zlib cannot produce a raw DEFLATE stream with a 256-byte window (it silently uses 512), so a
- * compressor limited to 8 bits cannot be honoured; a decompressor can always use more.
- */
-export const MIN_COMPRESSOR_WINDOW_BITS = 9;
+/** RFC 7692 §7.1.2: window bits run from 8 to 15. */
+export const MIN_WINDOW_BITS = 8;
 
 /**
  * Validates one offer or response entry (RFC 7692 §7: "A server MUST decline an extension
@@ -124,8 +121,8 @@ function parseWindowBits(value: string): number | undefined {
 export function checkOptions(o: PerMessageDeflateOptions): void {
   const bits = (name: string, v: number | true | undefined, allowTrue: boolean): void => {
     if (v === undefined || (allowTrue && v === true)) return;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < MIN_COMPRESSOR_WINDOW_BITS || v > 15) {
-      throw new RangeError(`${name} must be an integer from ${MIN_COMPRESSOR_WINDOW_BITS} to 15${allowTrue ? ' or true' : ''}, got ${String(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < MIN_WINDOW_BITS || v > 15) {
+      throw new RangeError(`${name} must be an integer from ${MIN_WINDOW_BITS} to 15${allowTrue ? ' or true' : ''}, got ${String(v)}`);
     }
   };
   bits('serverMaxWindowBits', o.serverMaxWindowBits, false);
@@ -155,10 +152,9 @@ export function clientOffer(o: PerMessageDeflateOptions): ExtensionOffer {
  */
 export function answerOffer(offer: DeflateParams, o: PerMessageDeflateOptions): { response: ExtensionOffer; agreement: DeflateAgreement } | string {
   // The server's compressor window: the client's request (§7.1.2.1: "the same or smaller
-  // value") capped by our option. A request of 8 cannot be met by zlib (see above): decline.
+  // value") capped by our option.
   let serverBits: number | undefined = o.serverMaxWindowBits;
   if (offer.serverMaxWindowBits !== undefined) {
-    if (offer.serverMaxWindowBits < MIN_COMPRESSOR_WINDOW_BITS) return 'Offer asks for server_max_window_bits=8, which zlib cannot honour';
     serverBits = Math.min(offer.serverMaxWindowBits, serverBits ?? 15);
   }
   // §7.1.2.2: the server may only limit the client's window if the client offered the parameter.
@@ -210,9 +206,6 @@ export function acceptResponse(response: DeflateParams, o: PerMessageDeflateOpti
     if (response.clientMaxWindowBits === true) return 'Response client_max_window_bits needs a value';
     if (response.clientMaxWindowBits > clientBits) {
       return `Response client_max_window_bits=${response.clientMaxWindowBits} exceeds the ${clientBits} offered`;
-    }
-    if (response.clientMaxWindowBits < MIN_COMPRESSOR_WINDOW_BITS) {
-      return 'Response asks for client_max_window_bits=8, which zlib cannot honour';
     }
     clientBits = response.clientMaxWindowBits;
   }
