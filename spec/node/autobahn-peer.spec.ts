@@ -1,0 +1,93 @@
+import { execFile, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { connect } from '../../lib/node/client';
+import { listenWS, WebSocketServerFactory } from '../../lib/node/autobahn';
+import { serve } from '../../lib/node/server';
+import type { Connection } from '../../lib/streams/connection';
+import { WebSocketServerProtocol } from '../../lib/tiers/server-protocol';
+
+// Autobahn|Python (Debian's python3-autobahn, installed by .ci/run) — the library whose
+// WebSocketProtocol our API re-imagines — as an independent peer, with permessage-deflate on.
+const PYTHON = '/usr/bin/python3';
+const SCRIPT = join(__dirname, '../fixtures/autobahn-peer.py');
+const EXPECTED = { extensions: ['permessage-deflate'], text: true, binary: true, empty: true, big_text: true, big_binary: true, fragmented: true, close: [true, 4010] };
+
+function runClient(url: string): Promise<unknown> {
+  return new Promise((resolve, reject) =>
+    execFile(PYTHON, [SCRIPT, 'client', url], { timeout: 30_000 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(JSON.parse(stdout))));
+}
+
+describe('interop with Autobahn|Python, permessage-deflate on (real TCP)', () => {
+  it('an Autobahn client exchanges compressed messages with our stream-tier echo server', async () => {
+    const compressed: boolean[] = [];
+    const closes: Array<Promise<unknown>> = [];
+    const server = await serve({ host: '127.0.0.1', port: 0, perMessageDeflate: true }, (conn: Connection) => {
+      closes.push(conn.closed);
+      void (async () => {
+        for await (const msg of conn.readable) {
+          compressed.push(msg.compressed);
+          await conn.send(msg);
+        }
+      })().catch(() => undefined);
+    });
+    try {
+      expect(await runClient(server.url)).toEqual(EXPECTED);
+      // Autobahn compresses every message, the frame-by-frame one too.
+      expect(compressed).toEqual([true, true, true, true, true, true]);
+      expect(await closes[0]).toEqual({ wasClean: true, code: 4010, reason: 'autobahn done' });
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
+
+  it('an Autobahn client talks to our Autobahn-tier server (onMessage → sendMessage)', async () => {
+    class Echo extends WebSocketServerProtocol {
+      override onMessage(payload: Uint8Array, isBinary: boolean) {
+        return this.sendMessage(payload, isBinary);
+      }
+    }
+    const factory = new WebSocketServerFactory('ws://127.0.0.1:0', { perMessageDeflate: true });
+    factory.protocol = Echo;
+    const server = await listenWS(factory);
+    try {
+      expect(await runClient(server.url)).toEqual(EXPECTED);
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
+
+  it('our client talks to an Autobahn server with compression, and sees the close it starts', async () => {
+    const child = spawn(PYTHON, [SCRIPT, 'server'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        child.stdout.setEncoding('utf8');
+        child.stdout.once('data', (d: string) => resolve(Number(d.trim().split(' ')[1])));
+        child.once('exit', (code) => reject(new Error(`autobahn server exited ${code}`)));
+      });
+      const conn = await connect(`ws://127.0.0.1:${port}/`, { perMessageDeflate: true });
+      expect(conn.extensions).toMatch(/^permessage-deflate/);
+      const reader = conn.readable.getReader();
+      const big = new Uint8Array(3 * 1024 * 1024).map((_, i) => (i * 7) % 251);
+      const sent: Array<string | Uint8Array> = ['ünïcode', big, '', 'x'.repeat(100_000)];
+      for (const m of sent) {
+        await conn.send(m);
+        const { value: msg } = await reader.read();
+        expect(msg!.compressed).toBe(true);
+        if (typeof m === 'string') expect(await msg!.text()).toBe(m);
+        else expect(Buffer.from(await msg!.bytes()).equals(Buffer.from(m))).toBe(true);
+      }
+      // A message streamed frame by frame through the compressor.
+      const w = conn.beginMessage('text');
+      await w.sendFrame('frag-');
+      await w.sendFrame('ment');
+      await w.sendFrame('ed', { fin: true });
+      expect(await (await reader.read()).value!.text()).toBe('frag-mented');
+      await conn.send('close please');
+      expect((await reader.read()).done).toBe(true);
+      expect(await conn.closed).toEqual({ wasClean: true, code: 4011, reason: 'bye from autobahn' });
+    } finally {
+      child.kill();
+    }
+  }, 60_000);
+});
