@@ -1,5 +1,8 @@
 // Masking per RFC 6455 §5.3: payload[i] ^= key[(phase + i) % 4].
 
+/** Below this many bytes a plain byte loop is fastest. */
+const SMALL = 64;
+
 /**
  * XORs `data` in place with `key`, starting at key byte `phase` (0–3); returns the phase for
  * the next piece of the same frame. Works a 32-bit word at a time on the aligned middle
@@ -18,6 +21,11 @@ export function maskInPlace(data: Uint8Array, key: Uint8Array, phase: number): n
   const end = (phase + n) & 3;
   if ((k0 | k1 | k2 | k3) === 0) return end;
   let i = 0;
+  if (n < SMALL) {
+    // A word view costs more to make than it saves on a few bytes.
+    for (; i < n; i++) data[i]! ^= key[(phase + i) & 3]!;
+    return end;
+  }
   // Bytes up to the first 4-byte aligned address.
   const misalign = (4 - ((data.byteOffset) & 3)) & 3;
   const head = Math.min(misalign, n);
@@ -27,8 +35,7 @@ export function maskInPlace(data: Uint8Array, key: Uint8Array, phase: number): n
     // The word's first byte sits at key position (phase + i) & 3; rotate the key to match.
     // Little-endian words (every platform V8 runs on): byte j of the word is bits 8j..8j+7.
     const p = (phase + i) & 3;
-    const kb = [key[p]!, key[(p + 1) & 3]!, key[(p + 2) & 3]!, key[(p + 3) & 3]!];
-    const kw = (kb[0]! | (kb[1]! << 8) | (kb[2]! << 16) | (kb[3]! << 24)) >>> 0;
+    const kw = (key[p]! | (key[(p + 1) & 3]! << 8) | (key[(p + 2) & 3]! << 16) | (key[(p + 3) & 3]! << 24)) >>> 0;
     const view = new Uint32Array(data.buffer, data.byteOffset + i, words);
     for (let w = 0; w < words; w++) view[w]! ^= kw;
     i += words << 2;

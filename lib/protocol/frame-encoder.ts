@@ -15,6 +15,9 @@ export interface FrameEncoderOptions {
  */
 const MERGE_LIMIT = 1024;
 
+/** A server's pieces go out as they are. */
+const unmasked = (chunk: Uint8Array): Uint8Array => chunk;
+
 /** Turns payloads into wire frames for one role. */
 export class FrameEncoder {
   readonly #mask: boolean;
@@ -57,7 +60,7 @@ export class FrameEncoder {
     const key = this.#mask ? this.#keySource().slice() : undefined;
     const header = new Uint8Array(headerSize(length, key !== undefined));
     encodeFrameHeader(header, 0, fin, rsv, opcode, length, key);
-    if (key === undefined) return { header, mask: (chunk) => chunk };
+    if (key === undefined) return { header, mask: unmasked };
     let phase = 0;
     return {
       header,

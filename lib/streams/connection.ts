@@ -1,7 +1,7 @@
 import { CloseCode, Opcode } from '../codec/constants';
 import { Utf8Validator } from '../codec/utf8-validator';
 import { ProtocolViolation } from '../codec/violation';
-import { subtractLength, type FrameLength } from '../codec/frame-header';
+import { subtractLength, type FrameHeader, type FrameLength } from '../codec/frame-header';
 import type { Extension, PayloadTransform } from '../protocol/extension';
 import type { ProtocolEvent } from '../protocol/events';
 import { resolveOptions, type ResolvedOptions } from '../protocol/options';
@@ -86,6 +86,8 @@ export class Connection implements AsyncIterable<IncomingMessage> {
   /** The half-written frame is a MessageWriter's, which can send no more of it after a close. */
   #writerFrameOpen = false;
   #drainWaiters: Array<{ resolve(): void; reject(e: unknown): void }> = [];
+  /** What a `Forwarding` needs of this connection; made on the first forwarded message. */
+  #forwardHost: ForwardHost | undefined;
 
   // ---- closing and liveness ----
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -722,95 +724,32 @@ export class Connection implements AsyncIterable<IncomingMessage> {
    * (masked copies on a client), and reading waits while this transport is above its mark.
    */
   #forward(msg: IncomingMessage): Promise<void> | undefined {
-    // Settled while `_forward` ran (the whole message was already received and the
-    // transport took it): no promise at all. Otherwise one is made for the rest.
-    let syncDone = false;
-    let syncError: { err: unknown } | undefined;
-    let later: { resolve(): void; reject(err: unknown): void } | undefined;
-    const resolve = (): void => {
-      if (later) later.resolve();
-      else syncDone = true;
-    };
-    const reject = (err: unknown): void => {
-      if (later) later.reject(err);
-      else syncError = { err };
-    };
-    {
-      let first = true;
-      let mask: (chunk: Uint8Array) => Uint8Array = (c) => c;
-      let header: Uint8Array | undefined;
-      let remaining: FrameLength = 0;
-      let draining: Promise<void> | undefined;
-      let settled = false;
-      const finish = (err?: unknown): void => {
-        if (settled) return;
-        settled = true;
-        if (this.#frameOpen) {
-          // A header promised bytes that will never come: the peer cannot be left waiting.
-          this.#frameOpen = false;
-          if (err !== undefined && this.#protocol.closeSent === undefined) {
-            this.#onFailed(this.#failLocally(CloseCode.InternalError, 'Forwarded message failed'));
-          }
+    const f = new Forwarding(this.#forwardHost ??= this.#makeForwardHost(), msg);
+    msg._forward(f);
+    return f.outcome();
+  }
+
+  #makeForwardHost(): ForwardHost {
+    return {
+      beginFrame: (opcode, length, fin, rsv) => {
+        const f = this.#protocol.beginDataFrame(opcode, length, fin, rsv);
+        if (length !== 0) this.#frameOpen = true;
+        return f;
+      },
+      write: (chunks) => this.#write(chunks),
+      frameDone: () => {
+        this.#frameOpen = false;
+        this.#flushControl();
+      },
+      abandon: (failed) => {
+        if (!this.#frameOpen) return;
+        // A header promised bytes that will never come: the peer cannot be left waiting.
+        this.#frameOpen = false;
+        if (failed && this.#protocol.closeSent === undefined) {
+          this.#onFailed(this.#failLocally(CloseCode.InternalError, 'Forwarded message failed'));
         }
-        if (err !== undefined) reject(err);
-        else if (draining) draining.then(() => resolve(), reject);
-        else resolve();
-      };
-      const write = (chunks: Uint8Array[]): void => {
-        const p = this.#write(chunks);
-        if (p === undefined) return;
-        const mine = p.then(() => {
-          if (draining === mine) draining = undefined;
-          msg._demand();
-        });
-        draining = mine;
-        mine.catch((err: unknown) => finish(err));
-      };
-      const sink: FrameSink = {
-        frameStart: (h) => {
-          try {
-            const f = this.#protocol.beginDataFrame(first ? msg.opcode : Opcode.Continuation, h.length, h.fin, h.rsv);
-            first = false;
-            mask = f.mask;
-            remaining = h.length;
-            if (remaining === 0) {
-              write([f.header]);
-              return;
-            }
-            header = f.header;
-            this.#frameOpen = true;
-          } catch (err) {
-            finish(err);
-          }
-        },
-        data: (chunk) => {
-          if (settled) return;
-          remaining = subtractLength(remaining, chunk.length);
-          const bytes = mask(chunk);
-          if (header !== undefined) {
-            write([header, bytes]);
-            header = undefined;
-          } else {
-            write([bytes]);
-          }
-          if (remaining === 0) {
-            this.#frameOpen = false;
-            this.#flushControl();
-          }
-        },
-        frameEnd: (fin) => {
-          if (fin) finish();
-        },
-        error: (err) => finish(err),
-        wantsData: () => draining === undefined,
-      };
-      msg._forward(sink);
-    }
-    if (syncError !== undefined) return Promise.reject(syncError.err);
-    if (syncDone) return undefined;
-    return new Promise((res, rej) => {
-      later = { resolve: res, reject: rej };
-    });
+      },
+    };
   }
 
   #acquire(): Promise<void> {
@@ -1018,4 +957,127 @@ async function forwardMessage(msg: IncomingMessage, w: MessageWriter): Promise<v
     await frame.data.pipeTo(out);
   }
   if (!w.ended) await w.end();
+}
+
+/** What `Forwarding` needs from the connection that sends (implemented privately by `Connection`). */
+interface ForwardHost {
+  /** Encodes a frame header; a frame with payload to come is open until `frameDone`/`abandon`. */
+  beginFrame(opcode: number, length: FrameLength, fin: boolean, rsv: number): { header: Uint8Array; mask(chunk: Uint8Array): Uint8Array };
+  write(chunks: Uint8Array[]): Promise<void> | undefined;
+  /** The open frame's payload is all written: control frames may go again. */
+  frameDone(): void;
+  /** The forwarding ended with a frame open: fail the connection if `failed`. */
+  abandon(failed: boolean): void;
+}
+
+/**
+ * One received message sent on, frame for frame, as its bytes arrive, with no stream objects
+ * (`Connection.#forward`): each frame's header goes out with its first payload piece, pieces
+ * are passed on as views (masked copies on a client), and reading waits while the sending
+ * transport is above its mark. One object per message, its methods on the prototype: a
+ * 32-byte echo used to allocate a closure per callback (a third of its garbage).
+ */
+class Forwarding implements FrameSink {
+  readonly #host: ForwardHost;
+  readonly #msg: IncomingMessage;
+  #first = true;
+  #mask: ((chunk: Uint8Array) => Uint8Array) | undefined;
+  #header: Uint8Array | undefined;
+  #remaining: FrameLength = 0;
+  #draining: Promise<void> | undefined;
+  #settled = false;
+  /** Settled before anyone asked for `outcome()`: 1 done, 2 failed (with `#error`). */
+  #early = 0;
+  #error: unknown;
+  #later: { resolve(): void; reject(err: unknown): void } | undefined;
+
+  constructor(host: ForwardHost, msg: IncomingMessage) {
+    this.#host = host;
+    this.#msg = msg;
+  }
+
+  /** Undefined when the message was sent whole already; else a promise for the rest. */
+  outcome(): Promise<void> | undefined {
+    if (this.#early === 1) return undefined;
+    if (this.#early === 2) return Promise.reject(this.#error);
+    return new Promise((resolve, reject) => {
+      this.#later = { resolve, reject };
+    });
+  }
+
+  frameStart(h: FrameHeader): void {
+    try {
+      const f = this.#host.beginFrame(this.#first ? this.#msg.opcode : Opcode.Continuation, h.length, h.fin, h.rsv);
+      this.#first = false;
+      this.#mask = f.mask;
+      this.#remaining = h.length;
+      if (h.length === 0) {
+        this.#write([f.header]);
+        return;
+      }
+      this.#header = f.header;
+    } catch (err) {
+      this.#finish(err);
+    }
+  }
+
+  data(chunk: Uint8Array): void {
+    if (this.#settled) return;
+    this.#remaining = subtractLength(this.#remaining, chunk.length);
+    const bytes = this.#mask!(chunk);
+    const header = this.#header;
+    if (header !== undefined) {
+      this.#header = undefined;
+      this.#write([header, bytes]);
+    } else {
+      this.#write([bytes]);
+    }
+    if (this.#remaining === 0) this.#host.frameDone();
+  }
+
+  frameEnd(fin: boolean): void {
+    if (fin) this.#finish();
+  }
+
+  error(err: WebSocketError): void {
+    this.#finish(err);
+  }
+
+  wantsData(): boolean {
+    return this.#draining === undefined;
+  }
+
+  #write(chunks: Uint8Array[]): void {
+    const p = this.#host.write(chunks);
+    if (p === undefined) return;
+    const mine: Promise<void> = p.then(() => {
+      if (this.#draining === mine) this.#draining = undefined;
+      this.#msg._demand();
+    });
+    this.#draining = mine;
+    mine.catch((err: unknown) => this.#finish(err));
+  }
+
+  #finish(err?: unknown): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#host.abandon(err !== undefined);
+    if (err !== undefined) this.#reject(err);
+    else if (this.#draining) this.#draining.then(() => this.#resolve(), (e: unknown) => this.#reject(e));
+    else this.#resolve();
+  }
+
+  #resolve(): void {
+    if (this.#later) this.#later.resolve();
+    else this.#early = 1;
+  }
+
+  #reject(err: unknown): void {
+    if (this.#later) {
+      this.#later.reject(err);
+    } else {
+      this.#early = 2;
+      this.#error = err;
+    }
+  }
 }
