@@ -6,24 +6,10 @@ import { WebSocketProtocol } from '../../lib/tiers/websocket-protocol';
 import { ConnectionDeny, type ConnectionRequest } from '../../lib/tiers/types';
 import { listenWS, connectWS, WebSocketServerFactory, WebSocketClientFactory } from '../../lib/node/autobahn';
 import { connectionPair } from '../helpers/connection-pair';
+import { recorder } from '../helpers/tier-recorder';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-
-/** Records every callback with its arguments, in order. */
-function recorder(base: typeof WebSocketProtocol, overrideNames: string[]) {
-  const log: unknown[][] = [];
-  class Recorder extends base {}
-  const proto = Recorder.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
-  for (const name of overrideNames) {
-    const parent = (base.prototype as unknown as Record<string, (...a: unknown[]) => unknown>)[name]!;
-    proto[name] = function (this: WebSocketProtocol, ...args: unknown[]) {
-      log.push([name, ...args.map((a) => (a instanceof Uint8Array ? dec.decode(a) : a))]);
-      return parent.apply(this, args);
-    };
-  }
-  return { Recorder, log };
-}
 
 async function sendThreeFrames(client: import('../../lib/streams/connection').Connection) {
   const w = client.beginMessage('text');
