@@ -1,22 +1,15 @@
-import { execFile, spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { connect } from '../../lib/node/client';
 import { listenWS, WebSocketServerFactory } from '../../lib/node/autobahn';
 import { serve } from '../../lib/node/server';
 import type { Connection } from '../../lib/streams/connection';
 import { WebSocketServerProtocol } from '../../lib/tiers/server-protocol';
+import { runPythonClient, startPythonServer } from '../helpers/python';
 
 // Autobahn|Python (Debian's python3-autobahn, installed by .ci/run) — the library whose
 // WebSocketProtocol our API re-imagines — as an independent peer, with permessage-deflate on.
-const PYTHON = '/usr/bin/python3';
-const SCRIPT = join(__dirname, '../fixtures/autobahn-peer.py');
 const EXPECTED = { extensions: ['permessage-deflate'], text: true, binary: true, empty: true, big_text: true, big_binary: true, fragmented: true, close: [true, 4010] };
 
-function runClient(url: string): Promise<unknown> {
-  return new Promise((resolve, reject) =>
-    execFile(PYTHON, [SCRIPT, 'client', url], { timeout: 30_000 }, (err, stdout, stderr) =>
-      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(JSON.parse(stdout))));
-}
+const runClient = (url: string): Promise<unknown> => runPythonClient('autobahn-peer.py', ['client', url]);
 
 describe('interop with Autobahn|Python, permessage-deflate on (real TCP)', () => {
   it('an Autobahn client exchanges compressed messages with our stream-tier echo server', async () => {
@@ -58,13 +51,8 @@ describe('interop with Autobahn|Python, permessage-deflate on (real TCP)', () =>
   }, 60_000);
 
   it('our client talks to an Autobahn server with compression, and sees the close it starts', async () => {
-    const child = spawn(PYTHON, [SCRIPT, 'server'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const { child, port } = await startPythonServer('autobahn-peer.py');
     try {
-      const port = await new Promise<number>((resolve, reject) => {
-        child.stdout.setEncoding('utf8');
-        child.stdout.once('data', (d: string) => resolve(Number(d.trim().split(' ')[1])));
-        child.once('exit', (code) => reject(new Error(`autobahn server exited ${code}`)));
-      });
       const conn = await connect(`ws://127.0.0.1:${port}/`, { perMessageDeflate: true });
       expect(conn.extensions).toMatch(/^permessage-deflate/);
       const reader = conn.readable.getReader();

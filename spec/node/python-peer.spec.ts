@@ -1,12 +1,9 @@
-import { execFile, spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { connect } from '../../lib/node/client';
 import { serve } from '../../lib/node/server';
 import type { Connection } from '../../lib/streams/connection';
+import { runPythonClient, startPythonServer } from '../helpers/python';
 
 // python3-websockets from Debian (installed by .ci/run): an independent RFC 6455 peer.
-const PYTHON = '/usr/bin/python3';
-const SCRIPT = join(__dirname, '../fixtures/python-peer.py');
 
 describe('interop with python-websockets (real TCP)', () => {
   it('serve echoes text, binary, empty and fragmented messages to a python client and sees its close', async () => {
@@ -16,10 +13,8 @@ describe('interop with python-websockets (real TCP)', () => {
       return conn.readable.pipeTo(conn.writable);
     });
     try {
-      const out = await new Promise<string>((resolve, reject) =>
-        execFile(PYTHON, [SCRIPT, 'client', `ws://127.0.0.1:${server.address.port}/`], { timeout: 30_000 }, (err, stdout, stderr) =>
-          err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)));
-      expect(JSON.parse(out)).toEqual({ text: true, binary: true, empty: true, fragmented: true, pong: true, close_code: 4001 });
+      const out = await runPythonClient('python-peer.py', ['client', `ws://127.0.0.1:${server.address.port}/`]);
+      expect(out).toEqual({ text: true, binary: true, empty: true, fragmented: true, pong: true, close_code: 4001 });
       expect(await closes[0]).toEqual({ wasClean: true, code: 4001, reason: 'python done' });
     } finally {
       await server.close();
@@ -39,10 +34,8 @@ describe('interop with python-websockets (real TCP)', () => {
       })().catch(() => undefined);
     });
     try {
-      const out = await new Promise<string>((resolve, reject) =>
-        execFile(PYTHON, [SCRIPT, 'client-deflate', `ws://127.0.0.1:${server.address.port}/`], { timeout: 30_000 }, (err, stdout, stderr) =>
-          err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)));
-      expect(JSON.parse(out)).toEqual({
+      const out = await runPythonClient('python-peer.py', ['client-deflate', `ws://127.0.0.1:${server.address.port}/`]);
+      expect(out).toEqual({
         extensions: ['permessage-deflate'], text: true, binary: true, empty: true, big_text: true, big_binary: true, fragmented: true, close_code: 4003,
       });
       // python-websockets compresses every message once deflate is agreed.
@@ -54,13 +47,8 @@ describe('interop with python-websockets (real TCP)', () => {
   }, 60_000);
 
   it('connect talks to a python server: echoes in order and reports the close python starts', async () => {
-    const child = spawn(PYTHON, [SCRIPT, 'server'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const { child, port } = await startPythonServer('python-peer.py');
     try {
-      const port = await new Promise<number>((resolve, reject) => {
-        child.stdout.setEncoding('utf8');
-        child.stdout.once('data', (d: string) => resolve(Number(d.trim().split(' ')[1])));
-        child.once('exit', (code) => reject(new Error(`python server exited ${code}`)));
-      });
       const conn = await connect(`ws://127.0.0.1:${port}/`);
       const big = new Uint8Array(200_000).map((_, i) => i % 251);
       await conn.send('ünïcode');
