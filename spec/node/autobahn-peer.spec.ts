@@ -1,9 +1,8 @@
 import { connect } from '../../lib/node/client';
 import { listenWS, WebSocketServerFactory } from '../../lib/node/autobahn';
-import { serve } from '../../lib/node/server';
-import type { Connection } from '../../lib/streams/connection';
 import { WebSocketServerProtocol } from '../../lib/tiers/server-protocol';
 import { runPythonClient, startPythonServer } from '../helpers/python';
+import { recordingDeflateEcho } from './node-helpers';
 
 // Autobahn|Python (Debian's python3-autobahn, installed by .ci/run) — the library whose
 // WebSocketProtocol our API re-imagines — as an independent peer, with permessage-deflate on.
@@ -13,17 +12,7 @@ const runClient = (url: string): Promise<unknown> => runPythonClient('autobahn-p
 
 describe('interop with Autobahn|Python, permessage-deflate on (real TCP)', () => {
   it('an Autobahn client exchanges compressed messages with our stream-tier echo server', async () => {
-    const compressed: boolean[] = [];
-    const closes: Array<Promise<unknown>> = [];
-    const server = await serve({ host: '127.0.0.1', port: 0, perMessageDeflate: true }, (conn: Connection) => {
-      closes.push(conn.closed);
-      void (async () => {
-        for await (const msg of conn.readable) {
-          compressed.push(msg.compressed);
-          await conn.send(msg);
-        }
-      })().catch(() => undefined);
-    });
+    const { server, compressed, closes } = await recordingDeflateEcho();
     try {
       expect(await runClient(server.url)).toEqual(EXPECTED);
       // Autobahn compresses every message, the frame-by-frame one too.

@@ -159,3 +159,23 @@ export function makeTestCertificate(): { key: string; cert: string } {
 /** Resolves once `socket` has closed. */
 export const closedOf = (socket: Socket): Promise<void> =>
   socket.destroyed && socket.closed ? Promise.resolve() : new Promise((resolve) => socket.once('close', () => resolve()));
+
+/**
+ * A server with permessage-deflate on that echoes every message and records, per message,
+ * whether it came compressed, and each connection's `closed`.
+ */
+export async function recordingDeflateEcho(): Promise<{ server: import('../../lib/node/server').WebSocketServerHandle; compressed: boolean[]; closes: Array<Promise<unknown>> }> {
+  const { serve } = await import('../../lib/node/server');
+  const compressed: boolean[] = [];
+  const closes: Array<Promise<unknown>> = [];
+  const server = await serve({ host: '127.0.0.1', port: 0, perMessageDeflate: true }, (conn) => {
+    closes.push(conn.closed);
+    void (async () => {
+      for await (const msg of conn.readable) {
+        compressed.push(msg.compressed);
+        await conn.send(msg);
+      }
+    })().catch(() => undefined);
+  });
+  return { server, compressed, closes };
+}

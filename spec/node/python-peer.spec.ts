@@ -2,6 +2,7 @@ import { connect } from '../../lib/node/client';
 import { serve } from '../../lib/node/server';
 import type { Connection } from '../../lib/streams/connection';
 import { runPythonClient, startPythonServer } from '../helpers/python';
+import { recordingDeflateEcho } from './node-helpers';
 
 // python3-websockets from Debian (installed by .ci/run): an independent RFC 6455 peer.
 
@@ -22,17 +23,7 @@ describe('interop with python-websockets (real TCP)', () => {
   }, 60_000);
 
   it('serve with perMessageDeflate exchanges compressed messages with a python client that offers deflate', async () => {
-    const closes: Array<Promise<unknown>> = [];
-    const compressed: boolean[] = [];
-    const server = await serve({ host: '127.0.0.1', port: 0, perMessageDeflate: true }, (conn: Connection) => {
-      closes.push(conn.closed);
-      void (async () => {
-        for await (const msg of conn.readable) {
-          compressed.push(msg.compressed);
-          await conn.send(msg);
-        }
-      })().catch(() => undefined);
-    });
+    const { server, compressed, closes } = await recordingDeflateEcho();
     try {
       const out = await runPythonClient('python-peer.py', ['client-deflate', `ws://127.0.0.1:${server.address.port}/`]);
       expect(out).toEqual({
