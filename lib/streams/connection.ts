@@ -190,29 +190,95 @@ export class Connection implements AsyncIterable<IncomingMessage> {
     return rs;
   }
 
-  async #pipeToConnection(rs: ReadableStream<IncomingMessage>, dest: WritableStream<OutgoingMessage>, target: Connection, options: StreamPipeOptions): Promise<void> {
+  #pipeToConnection(rs: ReadableStream<IncomingMessage>, dest: WritableStream<OutgoingMessage>, target: Connection, options: StreamPipeOptions): Promise<void> {
     const reader = rs.getReader();
     const writer = dest.getWriter();
-    try {
-      for (;;) {
-        // A message already received is taken without a promise, and one forwarded whole at
-        // once is not awaited: an echo of small messages runs without a microtask hop each.
-        const m = this.#takeReadyMessage() ?? (await this.nextMessage());
-        if (m === undefined) break;
-        try {
-          const sent = target.#sendPiped(m);
-          if (sent !== undefined) await sent;
-        } catch (err) {
-          if (!options.preventCancel) void this.close(CloseCode.InternalError, 'Pipe destination failed').catch(() => undefined);
-          if (!options.preventAbort) void writer.abort(err).catch(() => undefined);
-          throw err;
+    // The loop of `for (m of this) await target.send(m)`, without a promise per message: a
+    // message already received is taken at once, one forwarded whole at once is not waited
+    // for, and waiting for the next message is a callback resumed in a microtask (as the
+    // promise would resume it). An echo of small messages allocates nothing here.
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const done = (err?: unknown): void => {
+        if (settled) return;
+        settled = true;
+        reader.releaseLock();
+        writer.releaseLock();
+        if (err === undefined) resolve();
+        else reject(err);
+      };
+      const failed = (err: unknown): void => {
+        if (!options.preventCancel) void this.close(CloseCode.InternalError, 'Pipe destination failed').catch(() => undefined);
+        if (!options.preventAbort) void writer.abort(err).catch(() => undefined);
+        done(err);
+      };
+      const ended = (): void => {
+        if (options.preventClose) done();
+        else writer.close().then(() => done(), (err: unknown) => done(err));
+      };
+      const pipe = (first: IncomingMessage | undefined | null): void => {
+        for (let m = first; m !== null; m = this.#pollMessage(waiter)) {
+          if (m === undefined) {
+            ended();
+            return;
+          }
+          let sent: Promise<void> | undefined;
+          try {
+            sent = target.#sendPiped(m);
+          } catch (err) {
+            failed(err);
+            return;
+          }
+          if (sent !== undefined) {
+            sent.then(next, failed);
+            return;
+          }
         }
-      }
-      if (!options.preventClose) await writer.close();
-    } finally {
-      reader.releaseLock();
-      writer.releaseLock();
+      };
+      const next = (): void => {
+        try {
+          pipe(this.#pollMessage(waiter));
+        } catch (err) {
+          done(err);
+        }
+      };
+      let arrived: IncomingMessage | undefined;
+      const resume = (): void => {
+        const m = arrived;
+        arrived = undefined;
+        try {
+          pipe(m);
+        } catch (err) {
+          done(err);
+        }
+      };
+      const waiter = {
+        resolve: (m: IncomingMessage | undefined): void => {
+          arrived = m;
+          queueMicrotask(resume);
+        },
+      };
+      next();
+    });
+  }
+
+  /**
+   * `nextMessage()` for a pipe: the next message, or `undefined` at the end, when known at
+   * once; otherwise `null`, and `waiter` is called (from the pump) when it is known.
+   */
+  #pollMessage(waiter: { resolve(m: IncomingMessage | undefined): void }): IncomingMessage | undefined | null {
+    const prev = this.#current;
+    // Discarding pumps at once, which may already bring the next message in.
+    if (prev !== undefined && this.#currentDelivered && !prev._done) prev._discard();
+    const cur = this.#current;
+    if (cur !== undefined && !this.#currentDelivered) {
+      this.#currentDelivered = true;
+      return cur;
     }
+    if (this.#finalized) return undefined;
+    this.#messageWaiter = waiter;
+    this.#pump();
+    return null;
   }
 
   /**
@@ -234,14 +300,6 @@ export class Connection implements AsyncIterable<IncomingMessage> {
       this.#messageWaiter = { resolve };
       this.#pump();
     });
-  }
-
-  /** The next message if it has already begun arriving (what `nextMessage()` would resolve with at once). */
-  #takeReadyMessage(): IncomingMessage | undefined {
-    const cur = this.#current;
-    if (cur === undefined || this.#currentDelivered || this.#messageWaiter || this.#finalized) return undefined;
-    this.#currentDelivered = true;
-    return cur;
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<IncomingMessage> {

@@ -6,6 +6,9 @@ import { GrowableBuffer } from './growable-buffer';
 import { encodeText, toBytes, type BinaryData } from './outgoing';
 import { WritableStream } from './stream-classes';
 
+/** Every writer's queue starts from this one settled promise (a forwarded echo makes a writer per message). */
+const RESOLVED: Promise<void> = Promise.resolve();
+
 /** What a writer needs from its connection (implemented privately by `Connection`). */
 export interface SendHost {
   /** Encodes one whole data frame and writes it; resolves when below the high-water mark. */
@@ -54,7 +57,7 @@ export class MessageWriter {
   #finSent = false;
   #frameInProgress = false;
   /** Serialises operations when an async encoder is involved. */
-  #tail: Promise<void> = Promise.resolve();
+  #tail: Promise<void> = RESOLVED;
 
   /** @internal */
   constructor(opcode: number, host: SendHost, encoder: { rsv: number; transform: PayloadTransform } | undefined) {
