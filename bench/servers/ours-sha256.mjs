@@ -6,7 +6,8 @@ import { loadOurs, portOf } from './ours-lib.mjs';
 
 lifecycle();
 const { serve } = await loadOurs('serve');
-const server = await serve({ host: '127.0.0.1', port: 0, maxMessageSize: Infinity }, async (conn) => {
+// One 4 GiB frame: both limits lifted (maxFrameSize is checked from the header, before any payload).
+const server = await serve({ host: '127.0.0.1', port: 0, maxFrameSize: Infinity, maxMessageSize: Infinity }, async (conn) => {
   try {
     for await (const msg of conn.readable) {
       const hash = crypto.createHash('sha256');
