@@ -465,6 +465,7 @@ function render(table, infos, minutes, load) {
   lines.push('# Benchmark results', '');
   lines.push(`- Date: ${new Date().toISOString()}`);
   lines.push(`- Machine: ${osName()}; CPU: ${cpuModel()}, ${os.cpus().length} cores; ${Math.round(os.totalmem() / GiB)} GiB RAM; Node ${process.version}`);
+  lines.push(`- Library: ${libraryBuild()}`);
   lines.push(`- Load average (1 min) at the start and end of the run: ${load.map((l) => l.toFixed(2)).join(' → ')}. The machine may be shared (other processes, other test runs): every figure is a median over alternated runs and every ratio is taken within one run, which cancels slow drifts, but not bursts of foreign load.`);
   lines.push(`- Mode: ${quick ? 'quick smoke run (1 run, short durations; not representative)' : `median of ${runs} runs, servers alternated within each run`}; ${fmt(warmupMs)} ms warm-up + ${fmt(durationMs)} ms measured per echo run; took ${minutes.toFixed(1)} min`);
   const bu = infos['ws+bufferutil']?.bufferutil;
@@ -499,6 +500,16 @@ function render(table, infos, minutes, load) {
   }
   lines.push('');
   return lines.join('\n');
+}
+
+/** Which build of ours was measured: the commit, and the copy of dist/ if BENCH_DIST named one. */
+function libraryBuild() {
+  let commit = '?';
+  try {
+    commit = execSync('git describe --always --dirty', { cwd: path.join(here, '..'), stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {}
+  const dist = process.env.BENCH_DIST;
+  return `commit ${commit}${dist ? `, loaded from ${dist} (BENCH_DIST)` : ', dist/'}`;
 }
 
 function readVersion(pkg) {
