@@ -45,7 +45,7 @@ export function zlibEngine(options: ZlibEngineOptions = {}): DeflateEngine {
   };
 }
 
-/** Shared by every engine made without options: the default bound is per process. */
+/** The engine of every `perMessageDeflate` setting that names no `concurrency`: its bound is per process. */
 let shared: DeflateEngine | undefined;
 export function defaultZlibEngine(): DeflateEngine {
   return (shared ??= zlibEngine());

@@ -189,10 +189,9 @@ export class MessageWriter {
     // declared frame goes out as compressed frames of up to ENCODED_PIECE_BYTES of input each
     // (the receiver inflates their concatenation): memory stays bounded whatever `length` is.
     let remaining: FrameLength = length;
-    let pending = new GrowableBuffer(0);
+    const pending = new GrowableBuffer(0);
     const sendPiece = (last: boolean): Promise<void> => {
-      const input = pending.take();
-      pending = new GrowableBuffer(0);
+      const input = pending.take(); // leaves `pending` empty for the next piece
       const isFin = last && fin;
       if (last) this.#frameInProgress = false;
       if (input.length === 0 && !isFin) return this.#tail; // nothing to say yet

@@ -1,5 +1,5 @@
 import { CloseCode, Opcode } from '../codec/constants';
-import { subtractLength, type FrameLength } from '../codec/frame-header';
+import { checkFrameLength, subtractLength, type FrameLength } from '../codec/frame-header';
 import type { Connection } from '../streams/connection';
 import type { IncomingMessage } from '../streams/incoming-message';
 import type { MessageWriter } from '../streams/message-writer';
@@ -176,8 +176,9 @@ export class WebSocketProtocol {
     const w = this.#requireWriter('beginMessageFrame');
     if (this.#frame) throw new TypeError(`beginMessageFrame(): the current frame still needs ${this.#frameRemaining} bytes`);
     this.#frame = w.beginFrame(length, { rsv }).getWriter();
-    this.#frameRemaining = length;
-    if (length === 0 || length === 0n) this.#frame = undefined;
+    // Normalised (a bigint only beyond 2^53 − 1), as the writer counts it.
+    this.#frameRemaining = checkFrameLength(length);
+    if (this.#frameRemaining === 0) this.#frame = undefined;
   }
 
   /** Sends the next bytes of the frame begun with `beginMessageFrame`. More than announced throws. */
