@@ -361,12 +361,15 @@ export class Connection implements AsyncIterable<IncomingMessage> {
   #afterPump(): void {
     if (this.#finalized) return;
     const buffered = this.#protocol.bufferedAmount;
+    // Pause at the mark, resume only once half of it has been consumed: resuming as soon as
+    // one chunk is taken flipped the socket between paused and flowing on every chunk of a
+    // large message (each flip a readStop/readStart, and a TCP window that never opens wide).
     if (buffered >= this.#opts.receiveHighWaterMark) {
       if (!this.#paused) {
         this.#paused = true;
         this.#transport.pause();
       }
-    } else if (this.#paused) {
+    } else if (this.#paused && buffered <= this.#opts.receiveHighWaterMark / 2) {
       this.#paused = false;
       this.#transport.resume();
     }

@@ -156,6 +156,35 @@ describe(`Connection (${usingPonyfill ? 'ponyfill' : 'native'} streams)`, () => 
     await client.close();
   });
 
+  it('Connection resumes a paused transport only once half the receive mark is free, not after every chunk', async () => {
+    const mark = 64 * 1024;
+    const { client, server, serverTransport } = connectionPair({ server: { receiveHighWaterMark: mark }, hwm: 256 * 1024 });
+    let resumes = 0;
+    const resume = serverTransport.resume.bind(serverTransport);
+    serverTransport.resume = () => {
+      resumes++;
+      resume();
+    };
+    const total = 4 * 1024 * 1024;
+    const sending = client.send(new Uint8Array(total).fill(7), { fragmentSize: 16 * 1024 });
+    const reader = (await server.nextMessage())!.stream().getReader();
+    let got = 0;
+    for (;;) {
+      // A slow consumer: the receive mark fills up between reads.
+      await tick();
+      const { done, value } = await reader.read();
+      if (done) break;
+      got += value.length;
+    }
+    await sending;
+    expect(got).toBe(total);
+    // Each resume must let in at least half a mark (32 KiB): resuming as soon as one 16 KiB
+    // chunk is taken would need twice as many.
+    expect(resumes).toBeGreaterThan(0);
+    expect(resumes).toBeLessThanOrEqual(total / (mark / 2) + 8);
+    await client.close();
+  });
+
   it('Connection answers a ping with a pong carrying the same data and reports both', async () => {
     const { client, server } = connectionPair();
     const pings: string[] = [];
