@@ -96,7 +96,8 @@ const SCENARIOS = [
 function startServer(file, serverArgs, env) {
   return new Promise((resolve) => {
     const child = fork(path.join(here, 'servers', file), serverArgs, {
-      execArgv: ['--expose-gc'],
+      // BENCH_SERVER_NODE_ARGS: extra node flags for the servers only (`--cpu-prof`, `--trace-gc`).
+      execArgv: ['--expose-gc', ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)],
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     });

@@ -8,8 +8,12 @@ import { ProtocolViolation, type ViolationKind } from './violation';
 export type ParserEvent =
   /** A data frame begins (text, binary, continuation, or an allowed reserved data opcode). */
   | { readonly type: 'frame-start'; readonly header: FrameHeader }
-  /** A piece of the current data frame's payload, unmasked in place: a view, never empty. */
-  | { readonly type: 'frame-data'; readonly data: Uint8Array }
+  /**
+   * A piece of the current data frame's payload, unmasked in place: a view, never empty.
+   * Only when `next(true)` asked for it, `data` is left masked and `maskKey` (with the key
+   * position of `data[0]`, `maskPhase`) is there for the consumer to unmask while copying.
+   */
+  | { readonly type: 'frame-data'; readonly data: Uint8Array; readonly maskKey?: Uint8Array; readonly maskPhase?: number }
   /** The current data frame's last byte was read (also sent for empty frames). */
   | { readonly type: 'frame-end'; readonly header: FrameHeader }
   /** A whole control frame (at most 125 bytes), in wire order, even between fragments. */
@@ -108,8 +112,11 @@ export class FrameParser {
     if (this.#step !== Step.Failed) this.#queue.push(chunk);
   }
 
-  /** Parses just far enough for one event; `undefined` when more bytes are needed. */
-  next(): ParserEvent | undefined {
+  /**
+   * Parses just far enough for one event; `undefined` when more bytes are needed.
+   * `leaveMasked`: a `frame-data` event may carry its payload still masked (see `ParserEvent`).
+   */
+  next(leaveMasked = false): ParserEvent | undefined {
     const q = this.#queue;
     for (;;) {
       switch (this.#step) {
@@ -173,11 +180,18 @@ export class FrameParser {
           if (q.length === 0) return undefined;
           const data = q.takeUpTo(this.#remaining);
           this.#remaining -= data.length;
-          if (this.#maskKey) this.#phase = maskInPlace(data, this.#maskKey, this.#phase);
           if (this.#remaining === 0) {
             if (this.#beyondWindow === undefined) this.#step = Step.FrameEnd;
             else this.#nextWindow();
           }
+          const key = this.#maskKey;
+          if (key === undefined) return { type: 'frame-data', data };
+          const phase = this.#phase;
+          if (leaveMasked) {
+            this.#phase = (phase + data.length) & 3;
+            return { type: 'frame-data', data, maskKey: key, maskPhase: phase };
+          }
+          this.#phase = maskInPlace(data, key, phase);
           return { type: 'frame-data', data };
         }
         case Step.Control: {

@@ -18,7 +18,8 @@ export type ProtocolEvent =
       /** An extension owns an RSV bit set on this message: its payload must be decoded first. */
       readonly encoded: boolean;
     }
-  | { readonly type: 'frame-data'; readonly data: Uint8Array }
+  /** `maskKey`/`maskPhase`: `data` is still masked (only when `nextEvent(true)` asked; see `FrameParser.next`). */
+  | { readonly type: 'frame-data'; readonly data: Uint8Array; readonly maskKey?: Uint8Array; readonly maskPhase?: number }
   | { readonly type: 'frame-end'; readonly fin: boolean }
   | { readonly type: 'ping'; readonly data: Uint8Array }
   | { readonly type: 'pong'; readonly data: Uint8Array }

@@ -120,11 +120,13 @@ export class Protocol {
 
   /**
    * The next event, parsing just far enough to produce it; `undefined` when more bytes are
-   * needed (or when input is being discarded after a close or a failure).
+   * needed (or when input is being discarded after a close or a failure). `leaveMasked`: the
+   * payload of a `frame-data` event may stay masked, for a consumer that unmasks it while
+   * copying it (never for text the protocol validates as it arrives).
    */
-  nextEvent(): ProtocolEvent | undefined {
+  nextEvent(leaveMasked = false): ProtocolEvent | undefined {
     while (!this.#discarding) {
-      const ev = this.#parser.next();
+      const ev = this.#parser.next(leaveMasked && this.#message?.utf8 === undefined);
       if (ev === undefined) return undefined;
       switch (ev.type) {
         case 'frame-start': {

@@ -342,7 +342,10 @@ export class Connection implements AsyncIterable<IncomingMessage> {
       do {
         this.#pumpAgain = false;
         while (!this.#blocked && !this.#finalized && this.#hasDemand()) {
-          const ev = this.#protocol.nextEvent();
+          // A message being collected whole takes its payload masked and unmasks it on its
+          // way into the message buffer: one pass over the bytes fewer.
+          const m = this.#current;
+          const ev = this.#protocol.nextEvent(m !== undefined && this.#currentDecoder === undefined && m._collecting());
           if (ev === undefined) {
             this.#starved = true;
             break;
@@ -407,7 +410,8 @@ export class Connection implements AsyncIterable<IncomingMessage> {
       }
       case 'frame-data': {
         const d = this.#currentDecoder;
-        if (d === undefined) this.#current!._data(ev.data);
+        if (ev.maskKey !== undefined) this.#current!._maskedData(ev.data, ev.maskKey, ev.maskPhase!);
+        else if (d === undefined) this.#current!._data(ev.data);
         else this.#runDecoder(d.transform(ev.data, this.#emitDecoded));
         return;
       }

@@ -1,3 +1,5 @@
+import { maskInPlace, maskInto } from '../codec/mask';
+
 /**
  * Collects chunks into one contiguous buffer that grows by doubling, so a message of a
  * million tiny fragments costs one buffer, not a million chunk objects. The first chunk is
@@ -37,6 +39,25 @@ export class GrowableBuffer {
     }
     this.#ensure(this.#len + n, false);
     this.#buf!.set(chunk, this.#len);
+    this.#len += n;
+  }
+
+  /**
+   * Appends `chunk` unmasked with `key` from key position `phase`, leaving `chunk` masked
+   * unless it is kept as the whole payload (then it is unmasked in place, as a view).
+   */
+  appendMasked(chunk: Uint8Array, key: Uint8Array, phase: number): void {
+    const n = chunk.length;
+    if (n === 0) return;
+    if (this.#len === 0 && this.#buf === undefined && this.#single === undefined && n >= this.#expected) {
+      // The whole payload in one piece (a small message): no buffer, no copy.
+      maskInPlace(chunk, key, phase);
+      this.#single = chunk;
+      this.#len = n;
+      return;
+    }
+    this.#ensure(this.#len + n, false);
+    maskInto(chunk, key, phase, this.#buf!, this.#len);
     this.#len += n;
   }
 

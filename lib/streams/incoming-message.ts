@@ -211,6 +211,16 @@ export class IncomingMessage {
     }
   }
 
+  /** @internal Whether the payload is collected whole (it may then come masked: `_maskedData`). */
+  _collecting(): boolean {
+    return this.#collector !== undefined;
+  }
+
+  /** @internal A piece of payload still masked, for the collector (`_collecting()` was true). */
+  _maskedData(chunk: Uint8Array, key: Uint8Array, phase: number): void {
+    this.#collector!.buf.appendMasked(chunk, key, phase);
+  }
+
   /** @internal */
   _data(chunk: Uint8Array): void {
     switch (this.#mode) {
