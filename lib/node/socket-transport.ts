@@ -26,18 +26,18 @@ const COALESCE_LIMIT = 4096;
  * callback (see `SocketTransport.write`): one `setImmediate` per turn for every socket of the
  * process, not one per socket.
  */
-let turnEnders: Array<() => void> = [];
+let turnEnders: SocketTransport[] = [];
 let turnEndScheduled = false;
 
 function endTurn(): void {
   turnEndScheduled = false;
   const list = turnEnders;
   turnEnders = [];
-  for (let i = 0; i < list.length; i++) list[i]();
+  for (let i = 0; i < list.length; i++) list[i]._endTurn();
 }
 
-function atEndOfTurn(f: () => void): void {
-  turnEnders.push(f);
+function atEndOfTurn(t: SocketTransport): void {
+  turnEnders.push(t);
   if (!turnEndScheduled) {
     turnEndScheduled = true;
     setImmediate(endTurn);
@@ -60,11 +60,37 @@ function coalesce(chunks: readonly Uint8Array[], total: number): Buffer {
 // still finds the exact first bad byte, so failing fast is unchanged.
 Utf8Validator.setNativeValidator(isUtf8);
 
+/** The transport a socket reports to: the socket's listeners are shared by every socket. */
+const kTransport = Symbol('websocket-streams transport');
+
+interface OwnedSocket extends Socket {
+  [kTransport]?: SocketTransport;
+}
+
+// Node calls a listener with the socket as `this`: one function each for every socket of the
+// process, instead of five bound closures per socket that an idle connection would keep.
+function onSocketData(this: OwnedSocket, chunk: Buffer): void {
+  this[kTransport]?._onData(chunk);
+}
+function onSocketEnd(this: OwnedSocket): void {
+  this[kTransport]?._onEnd();
+}
+function onSocketError(this: OwnedSocket, err: Error): void {
+  this[kTransport]?._onError(err);
+}
+function onSocketDrain(this: OwnedSocket): void {
+  this[kTransport]?._onDrain();
+}
+function onSocketClose(this: OwnedSocket): void {
+  this[kTransport]?._onClose();
+}
+
 /**
  * A `ByteTransport` over a `net.Socket` or `tls.TLSSocket`: pause and resume are the
  * socket's, writes go out corked (one `writev` for a frame header and its payload, no
- * copy), and half-close is ours to decide (`allowHalfOpen`). Handlers are bound once per
- * socket: nothing is allocated per chunk.
+ * copy), and half-close is ours to decide (`allowHalfOpen`). The socket's listeners are
+ * shared by every socket (the socket points to its transport): nothing is allocated per
+ * chunk, and an idle connection keeps no closure of its own here.
  *
  * @example
  * ```ts
@@ -73,7 +99,7 @@ Utf8Validator.setNativeValidator(isUtf8);
  * ```
  */
 export class SocketTransport implements ByteTransport {
-  readonly #socket: Socket;
+  readonly #socket: OwnedSocket;
   readonly #highWaterMark: number;
   #sink: TransportSink | undefined;
   #paused = false;
@@ -101,14 +127,15 @@ export class SocketTransport implements ByteTransport {
     if (this.#sink !== undefined) throw new Error('SocketTransport.attach() was already called');
     this.#sink = sink;
     const s = this.#socket;
-    s.on('data', this.#onData);
-    s.on('end', this.#onEnd);
-    s.on('error', this.#onError);
-    s.on('drain', this.#onDrain);
-    s.on('close', this.#onClose);
+    s[kTransport] = this;
+    s.on('data', onSocketData);
+    s.on('end', onSocketEnd);
+    s.on('error', onSocketError);
+    s.on('drain', onSocketDrain);
+    s.on('close', onSocketClose);
     if (this.#closed) {
       // Already gone (the peer left during the handshake): report it the usual way.
-      queueMicrotask(this.#onClose);
+      queueMicrotask(() => this._onClose());
       return;
     }
     if (this.#paused) s.pause();
@@ -138,7 +165,7 @@ export class SocketTransport implements ByteTransport {
     // When this write reaches our mark but stays under the socket's own, node will not emit
     // 'drain'; the callback of the last chunk (run once it is flushed) stands in for it.
     const reaches = s.writableLength + total >= this.#highWaterMark;
-    const cb = reaches ? this.#onFlushed : undefined;
+    const cb = reaches ? (this.#onFlushed ??= (err?: Error | null) => this.#flushed(err)) : undefined;
     // The first write of an event-loop turn goes out at once: a request answered by one
     // message (1000 clients each waiting for their echo) costs one syscall and no wait. Every
     // later write of the same turn is corked until the check phase, so that an echo server
@@ -146,7 +173,7 @@ export class SocketTransport implements ByteTransport {
     // one syscall per frame (profiling the 16-byte echo showed writev at 47 % of CPU time).
     if (!this.#inTurn) {
       this.#inTurn = true;
-      atEndOfTurn(this.#endTurn);
+      atEndOfTurn(this);
     } else if (!this.#corked) {
       this.#corked = true;
       s.cork();
@@ -169,11 +196,11 @@ export class SocketTransport implements ByteTransport {
     return false;
   }
 
-  /** The turn is over: what was corked leaves now (the delay is at most one loop turn). */
-  readonly #endTurn = (): void => {
+  /** @internal The turn is over: what was corked leaves now (the delay is at most one loop turn). */
+  _endTurn(): void {
     this.#inTurn = false;
     this.#uncork();
-  };
+  }
 
   #uncork(): void {
     if (!this.#corked) return;
@@ -192,7 +219,8 @@ export class SocketTransport implements ByteTransport {
     if (!this.#socket.destroyed) this.#socket.destroy();
   }
 
-  readonly #onData = (chunk: Buffer): void => {
+  /** @internal */
+  _onData(chunk: Buffer): void {
     // The connection never throws for peer input; should a bug make it, this socket is
     // dropped and the error reported to it, rather than thrown out of node's 'data' event
     // (an uncaught exception would take every other connection of the process down).
@@ -202,38 +230,45 @@ export class SocketTransport implements ByteTransport {
       this.#sink?.onError(err instanceof Error ? err : new Error(String(err)));
       this.#socket.destroy();
     }
-  };
+  }
 
-  readonly #onEnd = (): void => {
+  /** @internal */
+  _onEnd(): void {
     this.#sink!.onEnd();
-  };
+  }
 
-  readonly #onError = (err: Error): void => {
+  /** @internal */
+  _onError(err: Error): void {
     this.#sink?.onError(err);
-  };
+  }
 
-  readonly #onDrain = (): void => {
+  /** @internal */
+  _onDrain(): void {
     if (!this.#waitingDrain) return;
     this.#waitingDrain = false;
     this.#sink!.onDrain();
-  };
+  }
 
-  readonly #onFlushed = (err?: Error | null): void => {
+  /** Made on the first write that reaches the mark: the socket's stand-in for 'drain'. */
+  #onFlushed: ((err?: Error | null) => void) | undefined;
+
+  #flushed(err?: Error | null): void {
     if (err || !this.#waitingDrain || this.#closed) return;
-    if (this.#socket.writableLength < this.#highWaterMark) this.#onDrain();
-  };
+    if (this.#socket.writableLength < this.#highWaterMark) this._onDrain();
+  }
 
-  readonly #onClose = (): void => {
+  /** @internal */
+  _onClose(): void {
     if (this.#closed && this.#sink === undefined) return;
     const sink = this.#sink!;
     const s = this.#socket;
-    s.off('data', this.#onData);
-    s.off('end', this.#onEnd);
-    s.off('drain', this.#onDrain);
-    s.off('close', this.#onClose);
+    s.off('data', onSocketData);
+    s.off('end', onSocketEnd);
+    s.off('drain', onSocketDrain);
+    s.off('close', onSocketClose);
     // A late 'error' after 'close' must still have a listener, or node would throw it.
     this.#closed = true;
     this.#sink = undefined;
     sink.onClose();
-  };
+  }
 }

@@ -182,16 +182,14 @@ async function runHandshake(
     clearTimeout(timer);
     socket.write(response);
     switched = true;
-    const handshake: HandshakeInfo = {
-      path,
-      url: info.url,
-      protocol,
-      extensions: negotiated,
-      requestHeaders: headers,
-      responseHeaders: responseHeaderRecord(response),
-      remoteAddress: socket.remoteAddress,
-      remotePort: socket.remotePort,
-    };
+    // The request info reached user code (a hook kept it, maybe): the handshake shares its
+    // headers object, as it always did. Otherwise nobody can see that object, and the
+    // connection keeps the headers as one string until its handshake is asked for.
+    const escaped = options.onRequest !== undefined || typeof options.protocols === 'function';
+    const handshake = lazyHandshake(
+      path, flatString(info.url), protocol, negotiated, escaped ? headers : flatString(JSON.stringify(headers)), response,
+      info.remoteAddress, info.remotePort,
+    );
     const transport = new SocketTransport(socket, { highWaterMark: options.sendHighWaterMark });
     socket.off('error', noop);
     socket.off('end', destroyOnEnd);
@@ -218,6 +216,36 @@ async function runHandshake(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The `HandshakeInfo` of a server connection, built when first asked for: until then only
+ * these values are kept (the response as it was sent), not two objects of small strings.
+ * The closure's context holds nothing but its parameters.
+ */
+function lazyHandshake(
+  path: string, url: string, protocol: string, extensions: string, requestHeaders: Record<string, string> | string,
+  response: string, remoteAddress: string | undefined, remotePort: number | undefined,
+): () => HandshakeInfo {
+  return () => ({
+    path,
+    url,
+    protocol,
+    extensions,
+    requestHeaders: typeof requestHeaders === 'string' ? JSON.parse(requestHeaders) as Record<string, string> : requestHeaders,
+    responseHeaders: responseHeaderRecord(response),
+    remoteAddress,
+    remotePort,
+  });
+}
+
+/**
+ * `s` as one flat string: a string built by concatenation is a tree of pieces in V8, which
+ * a long-lived copy should not keep. Reading a character flattens it in place.
+ */
+function flatString(s: string): string {
+  void s.charCodeAt(0);
+  return s;
 }
 
 function selectProtocol(choice: ServerOptions['protocols'], info: UpgradeRequestInfo): string {
@@ -362,11 +390,15 @@ export function attach(
         return;
       }
       route.pending.add(socket);
-      socket.once('close', () => route.pending.delete(socket));
-      handleUpgrade(req, socket, head, route.options, (conn) => {
+      const leavePending = (): void => {
         route.pending.delete(socket);
-        route.connections.add(conn);
-        void conn.closed.then(() => route.connections.delete(conn));
+      };
+      socket.once('close', leavePending);
+      handleUpgrade(req, socket, head, route.options, (conn) => {
+        // Not kept for the connection's lifetime: an idle connection holds nothing of its handshake.
+        socket.off('close', leavePending);
+        leavePending();
+        conn._trackIn(route.connections);
         route.onConnection(conn);
       });
     };

@@ -66,3 +66,31 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
   for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
   return out;
 }
+
+/** Options resolved for connections, by the options object they came from. */
+const shared = new WeakMap<ConnectionOptions, ResolvedOptions>();
+
+/**
+ * `resolveOptions(options)`, as the very object returned before for the same `options` while
+ * it resolves to the same values: a server's thousands of connections share one resolved
+ * copy of the one options object they are made with, instead of one each. Resolving again
+ * each time keeps a caller's later change of `options` taking effect as it did.
+ */
+export function resolveSharedOptions(options: ConnectionOptions | undefined): ResolvedOptions {
+  const resolved = resolveOptions(options);
+  if (options === undefined) return resolved;
+  const previous = shared.get(options);
+  if (previous !== undefined && sameOptions(previous, resolved)) return previous;
+  shared.set(options, resolved);
+  return resolved;
+}
+
+function sameOptions(a: ResolvedOptions, b: ResolvedOptions): boolean {
+  for (const key of Object.keys(a) as (keyof ResolvedOptions)[]) {
+    if (key === 'allowReservedOpcodes') continue;
+    if (!Object.is(a[key], b[key])) return false;
+  }
+  const x = a.allowReservedOpcodes;
+  const y = b.allowReservedOpcodes;
+  return x.length === y.length && x.every((op, i) => op === y[i]);
+}

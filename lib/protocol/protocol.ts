@@ -1,7 +1,7 @@
 import { CloseCode, MAX_CLOSE_REASON_BYTES, MAX_CONTROL_PAYLOAD, Opcode } from '../codec/constants';
 import { encodeClosePayload, parseClosePayload } from '../codec/close-payload';
 import type { FrameLength } from '../codec/frame-header';
-import { FrameParser } from '../codec/frame-parser';
+import { FrameParser, type FrameParserOptions } from '../codec/frame-parser';
 import { Utf8Validator } from '../codec/utf8-validator';
 import { ProtocolViolation } from '../codec/violation';
 import type { Extension } from './extension';
@@ -50,7 +50,9 @@ const encoder = new TextEncoder();
  */
 export class Protocol {
   readonly role: 'client' | 'server';
-  readonly #parser: FrameParser;
+  /** Made when the first bytes arrive: an idle connection keeps only what makes it. */
+  #parser: FrameParser | undefined;
+  readonly #parserOptions: FrameParserOptions;
   readonly #encoder: FrameEncoder;
   readonly #extensions: readonly Extension[];
   readonly #extensionRsv: number;
@@ -82,12 +84,12 @@ export class Protocol {
     this.#maxMessageSize = options.maxMessageSize ?? Number.MAX_SAFE_INTEGER;
     this.#maxFragments = options.maxFragments ?? Number.MAX_SAFE_INTEGER;
     this.#autoPong = options.autoPong ?? true;
-    this.#parser = new FrameParser({
+    this.#parserOptions = {
       role: options.role,
       maxFrameSize: options.maxFrameSize,
       allowedRsv: owned | (options.allowReservedBits ?? 0),
       allowedOpcodes: opcodes,
-    });
+    };
     this.#encoder = new FrameEncoder({ role: options.role, maskKeySource: options.maskKeySource });
   }
 
@@ -106,7 +108,7 @@ export class Protocol {
   }
   /** Received bytes not yet turned into events. */
   get bufferedAmount(): number {
-    return this.#parser.bufferedAmount;
+    return this.#parser?.bufferedAmount ?? 0;
   }
   /** A data message from the peer is open (its last frame has not ended). */
   get receivingMessage(): boolean {
@@ -115,7 +117,7 @@ export class Protocol {
 
   /** Takes bytes read from the peer. Never throws; parses nothing until `nextEvent()`. */
   receive(chunk: Uint8Array): void {
-    if (!this.#discarding && chunk.length > 0) this.#parser.push(chunk);
+    if (!this.#discarding && chunk.length > 0) (this.#parser ??= new FrameParser(this.#parserOptions)).push(chunk);
   }
 
   /**
@@ -125,8 +127,10 @@ export class Protocol {
    * copying it (never for text the protocol validates as it arrives).
    */
   nextEvent(leaveMasked = false): ProtocolEvent | undefined {
+    const parser = this.#parser;
+    if (parser === undefined) return undefined;
     while (!this.#discarding) {
-      const ev = this.#parser.next(leaveMasked && this.#message?.utf8 === undefined);
+      const ev = parser.next(leaveMasked && this.#message?.utf8 === undefined);
       if (ev === undefined) return undefined;
       switch (ev.type) {
         case 'frame-start': {

@@ -53,7 +53,8 @@ export interface HandshakeInfo {
 
 export interface ConnectionInit {
   readonly role: 'client' | 'server';
-  readonly handshake: HandshakeInfo;
+  /** The handshake, or a function that builds it, called once, when first asked for. */
+  readonly handshake: HandshakeInfo | (() => HandshakeInfo);
   /** Extensions negotiated in the handshake, in the order of the response header. */
   readonly activeExtensions?: readonly Extension[];
   readonly options?: ConnectionOptions;

@@ -3,13 +3,14 @@ import { Utf8Validator } from '../codec/utf8-validator';
 import { ProtocolViolation } from '../codec/violation';
 import type { Extension, PayloadTransform } from '../protocol/extension';
 import type { ProtocolEvent } from '../protocol/events';
-import { resolveOptions, type ResolvedOptions } from '../protocol/options';
+import { resolveSharedOptions, type ResolvedOptions } from '../protocol/options';
 import { InvalidStateError, Protocol } from '../protocol/protocol';
 import { ReadyState } from '../protocol/state';
 import type { ByteTransport, TransportSink } from './byte-transport';
 import type { ConnectionInit, HandshakeInfo } from './connection-init';
 import { connectionLost, WebSocketError, type CloseInfo } from './errors';
 import { forwardDecoded } from './forward-decoded';
+import { ConnectionPipe, type WritableOutcome } from './connection-pipe';
 import { Forwarding, type ForwardHost } from './forwarding';
 import { IncomingMessage } from './incoming-message';
 import type { MessageHost } from './message-host';
@@ -22,6 +23,8 @@ import { ReadableStream, WritableStream } from './stream-classes';
 
 const EMPTY = new Uint8Array(0);
 const resolved = Promise.resolve();
+/** The empty waiter list every connection starts with; replaced by its own array on the first wait. */
+const NONE_WAITING: never[] = Object.freeze([]) as never[];
 
 /** Which connection owns a `writable`: lets `readable.pipeTo()` between connections skip stream plumbing. */
 const writableOwners = new WeakMap<WritableStream<OutgoingMessage>, Connection>();
@@ -40,10 +43,6 @@ const writableOwners = new WeakMap<WritableStream<OutgoingMessage>, Connection>(
  */
 export class Connection implements AsyncIterable<IncomingMessage> {
   readonly role: 'client' | 'server';
-  /** What the opening handshake settled: subprotocol, extensions, headers, addresses. */
-  readonly handshake: HandshakeInfo;
-  /** Resolves once the connection is over, with how it ended. Never rejects. */
-  readonly closed: Promise<CloseInfo>;
   /** Called for every ping received (after the automatic pong, if enabled). */
   onPing: ((data: Uint8Array) => void) | undefined;
   /** Called for every pong received. */
@@ -51,13 +50,21 @@ export class Connection implements AsyncIterable<IncomingMessage> {
   /** Called for reserved control opcodes the user or an extension allowed. */
   onControlFrame: ((opcode: number, rsv: number, data: Uint8Array) => void) | undefined;
 
+  /** The handshake, or what builds it on first use (a server keeps its request compact until asked). */
+  #handshake: HandshakeInfo | (() => HandshakeInfo);
   readonly #transport: ByteTransport;
   readonly #protocol: Protocol;
   readonly #opts: ResolvedOptions;
   readonly #extensions: readonly Extension[];
-  readonly #host: MessageHost;
-  readonly #sendHost: SendHost;
-  #resolveClosed!: (info: CloseInfo) => void;
+  // Made on first use (a message, a send, a decoder, `closed`): an idle connection has none.
+  #host: MessageHost | undefined;
+  #sendHostMade: SendHost | undefined;
+  #emitDecodedFn: ((chunk: Uint8Array) => void | Promise<void>) | undefined;
+  #closed: Promise<CloseInfo> | undefined;
+  #resolveClosed: ((info: CloseInfo) => void) | undefined;
+  #closeResult: CloseInfo | undefined;
+  /** A set this connection leaves once it is over (the server's open connections). */
+  #trackedIn: Set<Connection> | undefined;
 
   // ---- receive side ----
   #current: IncomingMessage | undefined;
@@ -78,14 +85,25 @@ export class Connection implements AsyncIterable<IncomingMessage> {
   #finalized = false;
   #readable: ReadableStream<IncomingMessage> | undefined;
   #writable: WritableStream<OutgoingMessage> | undefined;
+  /** The readable while a pipe out of it holds it weakly (see ConnectionPipe). */
+  #readableRef: WeakRef<ReadableStream<IncomingMessage>> | undefined;
+  #writableRef: WeakRef<WritableStream<OutgoingMessage>> | undefined;
+  /** One of the stream's algorithms ran: a pipe may not let it go. */
+  #readableUsed = false;
+  #writableUsed = false;
+  /** How a pipe left a writable that was collected, for the one rebuilt in its place. */
+  #writableOutcome: WritableOutcome | undefined;
+  /** The pipe out of `readable`, and the one into `writable`, while they run. */
+  #outPipe: ConnectionPipe | undefined;
+  #inPipe: ConnectionPipe | undefined;
 
   // ---- send side ----
   #writer: MessageWriter | undefined;
-  #writerQueue: Array<() => void> = [];
+  #writerQueue: Array<() => void> = NONE_WAITING;
   #frameOpen = false;
   /** The half-written frame is a MessageWriter's, which can send no more of it after a close. */
   #writerFrameOpen = false;
-  #drainWaiters: Array<{ resolve(): void; reject(e: unknown): void }> = [];
+  #drainWaiters: Array<{ resolve(): void; reject(e: unknown): void }> = NONE_WAITING;
   /** What a `Forwarding` needs of this connection; made on the first forwarded message. */
   #forwardHost: ForwardHost | undefined;
 
@@ -101,9 +119,9 @@ export class Connection implements AsyncIterable<IncomingMessage> {
   /** Wraps a transport whose opening handshake is done. Adapters call this; users get connections from them. */
   constructor(transport: ByteTransport, init: ConnectionInit) {
     this.role = init.role;
-    this.handshake = init.handshake;
+    this.#handshake = init.handshake;
     this.#transport = transport;
-    this.#opts = resolveOptions(init.options);
+    this.#opts = resolveSharedOptions(init.options);
     this.#extensions = init.activeExtensions ?? [];
     this.#protocol = new Protocol({
       role: init.role,
@@ -116,25 +134,53 @@ export class Connection implements AsyncIterable<IncomingMessage> {
       allowReservedOpcodes: this.#opts.allowReservedOpcodes,
       maskKeySource: this.#opts.maskKeySource,
     });
-    this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
-    this.#host = {
-      demand: () => {
-        this.#resumeDecoder();
-        this.#pump();
-      },
-    };
-    this.#sendHost = this.#makeSendHost();
-    const sink: TransportSink = {
-      onData: (chunk) => this.#onData(chunk),
-      onEnd: () => this.#onEnd(),
-      onError: (err) => (this.#transportError ??= err),
-      onDrain: () => this.#onDrain(),
-      onClose: () => this.#onTransportClose(),
-    };
     this.#lastInbound = Date.now();
-    transport.attach(sink);
+    transport.attach(new ConnectionSink(this));
     if (init.head && init.head.length > 0) this.#onData(init.head);
     this.#armHeartbeat();
+  }
+
+  /** What the opening handshake settled: subprotocol, extensions, headers, addresses. */
+  get handshake(): HandshakeInfo {
+    const h = this.#handshake;
+    if (typeof h !== 'function') return h;
+    return (this.#handshake = h());
+  }
+
+  /** Resolves once the connection is over, with how it ended. Never rejects. */
+  get closed(): Promise<CloseInfo> {
+    if (this.#closed !== undefined) return this.#closed;
+    const done = this.#closeResult;
+    this.#closed = done !== undefined ? Promise.resolve(done) : new Promise((resolve) => (this.#resolveClosed = resolve));
+    return this.#closed;
+  }
+
+  /** @internal Adds this connection to `set`, which it leaves once it is over (in the microtask `closed` would settle in). */
+  _trackIn(set: Set<Connection>): void {
+    set.add(this);
+    if (this.#closeResult !== undefined) void resolved.then(() => set.delete(this));
+    else this.#trackedIn = set;
+  }
+
+  /** @internal The transport's reports (see ConnectionSink). */
+  _transportData(chunk: Uint8Array): void {
+    this.#onData(chunk);
+  }
+  /** @internal */
+  _transportEnd(): void {
+    this.#onEnd();
+  }
+  /** @internal */
+  _transportError(err: Error): void {
+    this.#transportError ??= err;
+  }
+  /** @internal */
+  _transportDrain(): void {
+    this.#onDrain();
+  }
+  /** @internal */
+  _transportClose(): void {
+    this.#onTransportClose();
   }
 
   /** Negotiated subprotocol, `''` when none. */
@@ -161,14 +207,33 @@ export class Connection implements AsyncIterable<IncomingMessage> {
   /** Incoming messages, one after another. Cancelling it closes the connection (1000). */
   get readable(): ReadableStream<IncomingMessage> {
     if (this.#readable) return this.#readable;
+    const held = this.#readableRef?.deref();
+    if (held !== undefined) return held;
+    const rs = this.#makeReadable();
+    const pipe = this.#outPipe;
+    if (pipe !== undefined) {
+      // The stream a running pipe locked was collected: this one is locked the same way.
+      pipe.adoptReader(rs.getReader());
+      this.#readableRef = new WeakRef(rs);
+    } else {
+      this.#readableRef = undefined;
+      this.#readable = rs;
+    }
+    return rs;
+  }
+
+  #makeReadable(): ReadableStream<IncomingMessage> {
     const rs = new ReadableStream<IncomingMessage>(
       {
-        pull: (c) =>
-          this.nextMessage().then((m) => {
+        pull: (c) => {
+          this.#pinReadable();
+          return this.nextMessage().then((m) => {
             if (m) c.enqueue(m);
             else c.close();
-          }),
+          });
+        },
         cancel: () => {
+          this.#pinReadable();
           void this.close(CloseCode.Normal).catch(() => undefined);
         },
       },
@@ -186,88 +251,70 @@ export class Connection implements AsyncIterable<IncomingMessage> {
         return this.#pipeToConnection(rs, dest as WritableStream<OutgoingMessage>, target, options);
       },
     });
-    this.#readable = rs;
     return rs;
   }
 
+  /**
+   * One of the readable's algorithms ran: it has a state of its own from now on, so the
+   * connection keeps it (a rebuilt one would differ).
+   */
+  #pinReadable(): void {
+    this.#readableUsed = true;
+    if (this.#readableRef === undefined) return;
+    this.#readable = this.#readableRef.deref();
+    this.#readableRef = undefined;
+  }
+
+  #pinWritable(): void {
+    this.#writableUsed = true;
+    if (this.#writableRef === undefined) return;
+    this.#writable = this.#writableRef.deref();
+    this.#writableRef = undefined;
+  }
+
   #pipeToConnection(rs: ReadableStream<IncomingMessage>, dest: WritableStream<OutgoingMessage>, target: Connection, options: StreamPipeOptions): Promise<void> {
-    const reader = rs.getReader();
-    const writer = dest.getWriter();
-    // The loop of `for (m of this) await target.send(m)`, without a promise per message: a
-    // message already received is taken at once, one forwarded whole at once is not waited
-    // for, and waiting for the next message is a callback resumed in a microtask (as the
-    // promise would resume it). An echo of small messages allocates nothing here.
-    return new Promise<void>((resolve, reject) => {
-      let settled = false;
-      const done = (err?: unknown): void => {
-        if (settled) return;
-        settled = true;
-        reader.releaseLock();
-        writer.releaseLock();
-        if (err === undefined) resolve();
-        else reject(err);
-      };
-      const failed = (err: unknown): void => {
-        if (!options.preventCancel) void this.close(CloseCode.InternalError, 'Pipe destination failed').catch(() => undefined);
-        if (!options.preventAbort) void writer.abort(err).catch(() => undefined);
-        done(err);
-      };
-      const ended = (): void => {
-        if (options.preventClose) done();
-        else writer.close().then(() => done(), (err: unknown) => done(err));
-      };
-      const pipe = (first: IncomingMessage | undefined | null): void => {
-        for (let m = first; m !== null; m = this.#pollMessage(waiter)) {
-          if (m === undefined) {
-            ended();
-            return;
-          }
-          let sent: Promise<void> | undefined;
-          try {
-            sent = target.#sendPiped(m);
-          } catch (err) {
-            failed(err);
-            return;
-          }
-          if (sent !== undefined) {
-            sent.then(next, failed);
-            return;
-          }
-        }
-      };
-      const next = (): void => {
-        try {
-          pipe(this.#pollMessage(waiter));
-        } catch (err) {
-          done(err);
-        }
-      };
-      let arrived: IncomingMessage | undefined;
-      const resume = (): void => {
-        const m = arrived;
-        arrived = undefined;
-        try {
-          pipe(m);
-        } catch (err) {
-          done(err);
-        }
-      };
-      const waiter = {
-        resolve: (m: IncomingMessage | undefined): void => {
-          arrived = m;
-          // A reaction on a settled promise: node's queueMicrotask costs an AsyncResource and a bind.
-          void resolved.then(resume);
-        },
-      };
-      next();
-    });
+    const pipe = new ConnectionPipe(this, target, rs.getReader(), dest.getWriter(), options);
+    this.#outPipe = pipe;
+    target.#inPipe = pipe;
+    // Locked and never used, neither stream can change until the pipe ends: the pipe and the
+    // connections hold them weakly (see ConnectionPipe), the user may hold them strongly.
+    if (!this.#readableUsed && this.#readable === rs) {
+      this.#readableRef = new WeakRef(rs);
+      this.#readable = undefined;
+    }
+    if (!target.#writableUsed && target.#writable === dest) {
+      target.#writableRef = new WeakRef(dest);
+      target.#writable = undefined;
+    }
+    pipe.start();
+    return pipe.promise;
+  }
+
+  /** @internal The pipe out of this connection's readable ended: a stream still alive is kept again. */
+  _outPipeEnded(): void {
+    this.#outPipe = undefined;
+    if (this.#readableRef === undefined) return;
+    this.#readable = this.#readableRef.deref();
+    this.#readableRef = undefined;
   }
 
   /**
-   * `nextMessage()` for a pipe: the next message, or `undefined` at the end, when known at
-   * once; otherwise `null`, and `waiter` is called (from the pump) when it is known.
+   * @internal The pipe into this connection's writable ended. A writable still alive is kept
+   * again; a collected one is rebuilt in the state `outcome` says when it is asked for.
    */
-  #pollMessage(waiter: { resolve(m: IncomingMessage | undefined): void }): IncomingMessage | undefined | null {
+  _inPipeEnded(outcome: WritableOutcome | undefined): void {
+    this.#inPipe = undefined;
+    if (this.#writableRef === undefined) return;
+    this.#writable = this.#writableRef.deref();
+    this.#writableRef = undefined;
+    if (this.#writable === undefined) this.#writableOutcome = outcome;
+  }
+
+  /**
+   * @internal `nextMessage()` for a pipe: the next message, or `undefined` at the end, when
+   * known at once; otherwise `null`, and `waiter` is called (from the pump) when it is known.
+   */
+  _pollMessage(waiter: { resolve(m: IncomingMessage | undefined): void }): IncomingMessage | undefined | null {
     const prev = this.#current;
     // Discarding pumps at once, which may already bring the next message in.
     if (prev !== undefined && this.#currentDelivered && !prev._done) prev._discard();
@@ -395,7 +442,7 @@ export class Connection implements AsyncIterable<IncomingMessage> {
           const ext = ev.encoded ? this.#extensions.find((e) => (e.rsvBits & ev.messageRsv) !== 0) : undefined;
           this.#currentDecoder = ext?.createDecoder(ev.messageRsv, Math.min(this.#opts.maxMessageSize, Number.MAX_SAFE_INTEGER));
           this.#currentUtf8 = ev.encoded && ev.messageOpcode === Opcode.Text ? new Utf8Validator() : undefined;
-          const msg = new IncomingMessage(ev.header, ev.messageOpcode, ev.encoded, this.#host);
+          const msg = new IncomingMessage(ev.header, ev.messageOpcode, ev.encoded, this.#host ??= this.#makeHost());
           this.#current = msg;
           this.#currentDelivered = false;
           const w = this.#messageWaiter;
@@ -412,13 +459,13 @@ export class Connection implements AsyncIterable<IncomingMessage> {
         const d = this.#currentDecoder;
         if (ev.maskKey !== undefined) this.#current!._maskedData(ev.data, ev.maskKey, ev.maskPhase!);
         else if (d === undefined) this.#current!._data(ev.data);
-        else this.#runDecoder(d.transform(ev.data, this.#emitDecoded));
+        else this.#runDecoder(d.transform(ev.data, this.#emitDecoded()));
         return;
       }
       case 'frame-end': {
         const d = this.#currentDecoder;
         if (d === undefined) this.#endFrame(ev.fin);
-        else this.#runDecoder(d.flush(ev.fin, this.#emitDecoded), () => this.#endFrame(ev.fin));
+        else this.#runDecoder(d.flush(ev.fin, this.#emitDecoded()), () => this.#endFrame(ev.fin));
         return;
       }
       case 'ping':
@@ -455,7 +502,20 @@ export class Connection implements AsyncIterable<IncomingMessage> {
     }
   }
 
-  readonly #emitDecoded = (chunk: Uint8Array): void | Promise<void> => {
+  #makeHost(): MessageHost {
+    return {
+      demand: () => {
+        this.#resumeDecoder();
+        this.#pump();
+      },
+    };
+  }
+
+  #emitDecoded(): (chunk: Uint8Array) => void | Promise<void> {
+    return (this.#emitDecodedFn ??= (chunk) => this.#emitDecodedChunk(chunk));
+  }
+
+  #emitDecodedChunk(chunk: Uint8Array): void | Promise<void> {
     const utf8 = this.#currentUtf8;
     if (utf8 !== undefined && utf8.push(chunk) !== -1) {
       throw new ProtocolViolation(CloseCode.InvalidPayload, 'INVALID_UTF8', 'Text message is not valid UTF-8');
@@ -469,7 +529,7 @@ export class Connection implements AsyncIterable<IncomingMessage> {
     return new Promise<void>((resolve) => {
       this.#decodeDemand = resolve;
     });
-  };
+  }
 
   /** The consumer wants data again: let a paused decoder go on. */
   #resumeDecoder(): void {
@@ -576,11 +636,22 @@ export class Connection implements AsyncIterable<IncomingMessage> {
     this.#messageWaiter = undefined;
     w?.resolve(undefined);
     const lost = this.#lostError();
-    for (const d of this.#drainWaiters.splice(0)) d.reject(lost);
+    const drainWaiters = this.#drainWaiters;
+    this.#drainWaiters = NONE_WAITING;
+    for (const d of drainWaiters) d.reject(lost);
     this.#writer?._abort();
     this.#writer = undefined;
-    for (const next of this.#writerQueue.splice(0)) next();
-    this.#resolveClosed(this.#closeInfo());
+    const writerQueue = this.#writerQueue;
+    this.#writerQueue = NONE_WAITING;
+    for (const next of writerQueue) next();
+    const info = this.#closeInfo();
+    this.#closeResult = info;
+    const set = this.#trackedIn;
+    this.#trackedIn = undefined;
+    // Queued before `closed`'s reactions, as the `closed.then()` this replaces was registered first.
+    if (set !== undefined) void resolved.then(() => set.delete(this));
+    this.#resolveClosed?.(info);
+    this.#resolveClosed = undefined;
   }
 
   #closeInfo(): CloseInfo {
@@ -599,28 +670,61 @@ export class Connection implements AsyncIterable<IncomingMessage> {
 
   /** Messages written here are sent in order. Closing it starts the close handshake (1000). */
   get writable(): WritableStream<OutgoingMessage> {
-    this.#writable ??= new WritableStream<OutgoingMessage>(
+    if (this.#writable) return this.#writable;
+    const held = this.#writableRef?.deref();
+    if (held !== undefined) return held;
+    const outcome = this.#writableOutcome;
+    const ws = outcome === undefined ? this.#makeWritable() : rebuiltWritable(outcome);
+    writableOwners.set(ws, this);
+    const pipe = this.#inPipe;
+    if (pipe !== undefined) {
+      // The stream a running pipe locked was collected: this one is locked the same way.
+      pipe.adoptWriter(ws.getWriter());
+      this.#writableRef = new WeakRef(ws);
+    } else {
+      this.#writableRef = undefined;
+      this.#writable = ws;
+    }
+    return ws;
+  }
+
+  #makeWritable(): WritableStream<OutgoingMessage> {
+    return new WritableStream<OutgoingMessage>(
       {
-        write: (msg) => this.#sendFromWritable(msg),
+        write: (msg) => {
+          this.#pinWritable();
+          return this.#sendFromWritable(msg);
+        },
         close: () => {
-          void this.close(CloseCode.Normal).catch(() => undefined);
+          this.#pinWritable();
+          this._writableClosed();
         },
         abort: () => {
-          void this.close(CloseCode.InternalError, 'Sender aborted').catch(() => undefined);
+          this.#pinWritable();
+          this._writableAborted();
         },
       },
       { highWaterMark: 1 },
     );
-    writableOwners.set(this.#writable, this);
-    return this.#writable;
+  }
+
+  /** @internal What closing `writable` does to the connection. */
+  _writableClosed(): void {
+    void this.close(CloseCode.Normal).catch(() => undefined);
+  }
+
+  /** @internal What aborting `writable` does to the connection. */
+  _writableAborted(): void {
+    void this.close(CloseCode.InternalError, 'Sender aborted').catch(() => undefined);
   }
 
   /**
    * What `#sendFromWritable(msg)` does for a piped message, without a promise when the message
    * can be forwarded as it is (no compression either way, no other message being sent) and
    * was forwarded whole at once; otherwise the promise to wait for.
+   * @internal
    */
-  #sendPiped(msg: IncomingMessage): Promise<void> | undefined {
+  _sendPiped(msg: IncomingMessage): Promise<void> | undefined {
     if (msg.compressed || this.#extensions.length > 0 || this.#writer !== undefined || this.#writerQueue.length > 0 ||
         msg.opcode !== (msg.type === 'text' ? Opcode.Text : Opcode.Binary)) {
       return this.#sendFromWritable(msg);
@@ -642,7 +746,7 @@ export class Connection implements AsyncIterable<IncomingMessage> {
     );
   }
 
-  /** As `#withWriter` and `#sendFromWritable` handle a failed message, for `#sendPiped`. */
+  /** As `#withWriter` and `#sendFromWritable` handle a failed message, for `_sendPiped`. */
   #pipedFailed(w: MessageWriter, err: unknown): Promise<void> {
     this.#abandonWriter(w);
     return this.#isOwnFailure(err) ? resolved : Promise.reject(err);
@@ -823,13 +927,14 @@ export class Connection implements AsyncIterable<IncomingMessage> {
 
   #acquire(): Promise<void> {
     if (this.#writer === undefined && this.#writerQueue.length === 0) return resolved;
+    if (this.#writerQueue === NONE_WAITING) this.#writerQueue = [];
     return new Promise((resolve) => this.#writerQueue.push(resolve));
   }
 
   #release(w: MessageWriter): void {
     if (this.#writer !== w) return;
     this.#writer = undefined;
-    const next = this.#writerQueue.shift();
+    const next = this.#writerQueue.length > 0 ? this.#writerQueue.shift() : undefined;
     next?.();
   }
 
@@ -837,6 +942,10 @@ export class Connection implements AsyncIterable<IncomingMessage> {
     const v = new ProtocolViolation(code as CloseCode, 'EXTENSION_ERROR', reason);
     this.#protocol.fail(v);
     return v;
+  }
+
+  get #sendHost(): SendHost {
+    return (this.#sendHostMade ??= this.#makeSendHost());
   }
 
   #makeSendHost(): SendHost {
@@ -865,11 +974,14 @@ export class Connection implements AsyncIterable<IncomingMessage> {
   #write(chunks: readonly Uint8Array[]): Promise<void> | undefined {
     if (this.#finalized) return Promise.reject(this.#lostError());
     if (this.#transport.write(chunks)) return undefined;
+    if (this.#drainWaiters === NONE_WAITING) this.#drainWaiters = [];
     return new Promise((resolve, reject) => this.#drainWaiters.push({ resolve, reject }));
   }
 
   #onDrain(): void {
-    for (const d of this.#drainWaiters.splice(0)) d.resolve();
+    const drainWaiters = this.#drainWaiters;
+    this.#drainWaiters = NONE_WAITING;
+    for (const d of drainWaiters) d.resolve();
   }
 
   /** Sends control frames the protocol owes, unless a streamed frame is half written. */
@@ -1026,4 +1138,46 @@ async function forwardMessage(msg: IncomingMessage, w: MessageWriter): Promise<v
     await frame.data.pipeTo(out);
   }
   if (!w.ended) await w.end();
+}
+
+/**
+ * A writable in the state a pipe left the collected one in: closed, or errored with the pipe's
+ * error. Nothing written to it reaches the connection, as nothing would have.
+ */
+function rebuiltWritable(outcome: WritableOutcome): WritableStream<OutgoingMessage> {
+  const ws = new WritableStream<OutgoingMessage>({}, { highWaterMark: 1 });
+  if (outcome.closed) {
+    const w = ws.getWriter();
+    void w.close();
+    w.releaseLock();
+  } else {
+    void ws.abort(outcome.error);
+  }
+  return ws;
+}
+
+/**
+ * What the transport reports to, as one small object with shared methods instead of five
+ * closures per connection.
+ */
+class ConnectionSink implements TransportSink {
+  readonly #conn: Connection;
+  constructor(conn: Connection) {
+    this.#conn = conn;
+  }
+  onData(chunk: Uint8Array): void {
+    this.#conn._transportData(chunk);
+  }
+  onEnd(): void {
+    this.#conn._transportEnd();
+  }
+  onError(err: Error): void {
+    this.#conn._transportError(err);
+  }
+  onDrain(): void {
+    this.#conn._transportDrain();
+  }
+  onClose(): void {
+    this.#conn._transportClose();
+  }
 }

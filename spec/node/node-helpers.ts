@@ -5,7 +5,7 @@ import { connect as netConnect, createServer as createNetServer, type Server as 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ByteTransport } from '../../lib/streams/byte-transport';
-import type { ConnectionInit } from '../../lib/streams/connection-init';
+import type { ConnectionInit, HandshakeInfo } from '../../lib/streams/connection-init';
 
 /** The RFC 6455 §1.2 request, to a given path, with extra header lines. */
 export function upgradeRequest(path = '/', extra: string[] = [], host = '127.0.0.1'): string {
@@ -108,10 +108,14 @@ export class FakeConnection {
   #resolve!: (v: { wasClean: boolean; code: number; reason: string }) => void;
   ended = false;
 
+  /** The init as given, its handshake built if it came as a function (as a Connection builds it on first use). */
+  readonly init: ConnectionInit & { readonly handshake: HandshakeInfo };
+
   constructor(
     readonly transport: ByteTransport,
-    readonly init: ConnectionInit,
+    init: ConnectionInit,
   ) {
+    this.init = { ...init, handshake: typeof init.handshake === 'function' ? init.handshake() : init.handshake };
     FakeConnection.made.push(this);
     this.closed = new Promise((r) => (this.#resolve = r));
     transport.attach({
@@ -128,8 +132,14 @@ export class FakeConnection {
     if (init.head) this.received.push(Buffer.from(init.head));
   }
 
-  get handshake(): ConnectionInit['handshake'] {
+  get handshake(): HandshakeInfo {
     return this.init.handshake;
+  }
+
+  /** As Connection's: in `set` until closed. */
+  _trackIn(set: Set<unknown>): void {
+    set.add(this);
+    void this.closed.then(() => set.delete(this));
   }
 
   close(code?: number, reason?: string): Promise<{ wasClean: boolean; code: number; reason: string }> {

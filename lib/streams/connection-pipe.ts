@@ -1,0 +1,169 @@
+import { CloseCode } from '../codec/constants';
+import type { Connection } from './connection';
+import type { IncomingMessage } from './incoming-message';
+import type { OutgoingMessage } from './outgoing';
+
+const resolved = Promise.resolve();
+const noop = (): void => undefined;
+
+/** What the pipe did to the destination writable at its end, for a writable rebuilt later. */
+export type WritableOutcome = { readonly closed: true } | { readonly closed: false; readonly error: unknown };
+
+/**
+ * `source.readable.pipeTo(target.writable)` between two connections (an echo server, a proxy):
+ * the loop of `for (m of source) await target.send(m)` without a stream read and write nor a
+ * promise per message. A message already received is taken at once, one forwarded whole at
+ * once is not waited for, and waiting for the next message is this object's `resolve`, resumed
+ * in a microtask (as a promise would resume it).
+ *
+ * The pipe locks both streams as the standard pipeTo does, but holds its reader and writer
+ * weakly: an idle echo connection would otherwise keep two WHATWG streams, a reader and a
+ * writer alive (about 8 KB in Node) that nobody can use while they are locked. Whoever holds
+ * a stream (the user, or the connection once one of the stream's algorithms ran) keeps it and
+ * its lock alive; a stream nobody holds is unobservable, so the pipe then applies its close
+ * or abort to the connection directly, and the connection rebuilds a stream in that state if
+ * one is asked for later.
+ */
+export class ConnectionPipe {
+  /** Settles as the standard pipeTo's promise does. */
+  readonly promise: Promise<void>;
+  readonly #source: Connection;
+  readonly #target: Connection;
+  readonly #preventClose: boolean;
+  readonly #preventAbort: boolean;
+  readonly #preventCancel: boolean;
+  #reader: WeakRef<ReadableStreamDefaultReader<IncomingMessage>>;
+  #writer: WeakRef<WritableStreamDefaultWriter<OutgoingMessage>>;
+  #resolvePromise!: () => void;
+  #rejectPromise!: (err: unknown) => void;
+  #settled = false;
+  #arrived: IncomingMessage | undefined;
+  #outcome: WritableOutcome | undefined;
+  // Made on first use: an idle pipe allocates none of them.
+  #onSent: (() => void) | undefined;
+  #onSendFailed: ((err: unknown) => void) | undefined;
+  #onResume: (() => void) | undefined;
+
+  constructor(
+    source: Connection,
+    target: Connection,
+    reader: ReadableStreamDefaultReader<IncomingMessage>,
+    writer: WritableStreamDefaultWriter<OutgoingMessage>,
+    options: StreamPipeOptions,
+  ) {
+    this.#source = source;
+    this.#target = target;
+    this.#preventClose = options.preventClose === true;
+    this.#preventAbort = options.preventAbort === true;
+    this.#preventCancel = options.preventCancel === true;
+    this.#reader = new WeakRef(reader);
+    this.#writer = new WeakRef(writer);
+    this.promise = new Promise<void>((resolve, reject) => {
+      this.#resolvePromise = resolve;
+      this.#rejectPromise = reject;
+    });
+  }
+
+  /** Takes the first message (or starts waiting for it). */
+  start(): void {
+    this.#next();
+  }
+
+  /** A readable rebuilt during the pipe is locked again by this reader. */
+  adoptReader(reader: ReadableStreamDefaultReader<IncomingMessage>): void {
+    this.#reader = new WeakRef(reader);
+  }
+
+  /** A writable rebuilt during the pipe is locked again by this writer. */
+  adoptWriter(writer: WritableStreamDefaultWriter<OutgoingMessage>): void {
+    this.#writer = new WeakRef(writer);
+  }
+
+  /** The source's message waiter: the next message, or `undefined` at its end. */
+  resolve(m: IncomingMessage | undefined): void {
+    this.#arrived = m;
+    // A reaction on a settled promise: node's queueMicrotask costs an AsyncResource and a bind.
+    void resolved.then(this.#onResume ??= () => this.#resume());
+  }
+
+  #resume(): void {
+    const m = this.#arrived;
+    this.#arrived = undefined;
+    try {
+      this.#pipe(m);
+    } catch (err) {
+      this.#done(err);
+    }
+  }
+
+  #next(): void {
+    try {
+      this.#pipe(this.#source._pollMessage(this));
+    } catch (err) {
+      this.#done(err);
+    }
+  }
+
+  #pipe(first: IncomingMessage | undefined | null): void {
+    for (let m = first; m !== null; m = this.#source._pollMessage(this)) {
+      if (m === undefined) {
+        this.#ended();
+        return;
+      }
+      let sent: Promise<void> | undefined;
+      try {
+        sent = this.#target._sendPiped(m);
+      } catch (err) {
+        this.#failed(err);
+        return;
+      }
+      if (sent !== undefined) {
+        sent.then(this.#onSent ??= () => this.#next(), this.#onSendFailed ??= (err: unknown) => this.#failed(err));
+        return;
+      }
+    }
+  }
+
+  #failed(err: unknown): void {
+    if (!this.#preventCancel) void this.#source.close(CloseCode.InternalError, 'Pipe destination failed').catch(noop);
+    if (!this.#preventAbort) {
+      const writer = this.#writer.deref();
+      if (writer !== undefined) {
+        void writer.abort(err).catch(noop);
+      } else {
+        // What aborting the (collected) writable would have done.
+        this.#target._writableAborted();
+        this.#outcome = { closed: false, error: err };
+      }
+    }
+    this.#done(err);
+  }
+
+  #ended(): void {
+    if (this.#preventClose) {
+      this.#done();
+      return;
+    }
+    const writer = this.#writer.deref();
+    if (writer !== undefined) {
+      writer.close().then(() => this.#done(), (err: unknown) => this.#done(err));
+      return;
+    }
+    // What closing the (collected) writable would have done; it was never used, so its
+    // close could not have failed.
+    this.#target._writableClosed();
+    this.#outcome = { closed: true };
+    void resolved.then(() => this.#done());
+  }
+
+  #done(err?: unknown): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#reader.deref()?.releaseLock();
+    this.#writer.deref()?.releaseLock();
+    this.#source._outPipeEnded();
+    this.#target._inPipeEnded(this.#outcome);
+    if (err === undefined) this.#resolvePromise();
+    else this.#rejectPromise(err);
+  }
+}
