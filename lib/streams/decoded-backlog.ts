@@ -1,12 +1,12 @@
 // What an extension decoded (inflated) ahead of the consumer of the message, in order.
 
 /**
- * Decoded bytes a message may hold ahead of its consumer: enough that a whole 64 KiB message,
- * or the next 256 KiB frame a decoded message is forwarded in plus the chunk after it (which
- * tells forward-decoded.ts that the frame is not the last), is ready when the consumer comes
- * back for it.
+ * Decoded bytes a message may hold ahead of its consumer: enough that the next message (up to
+ * 1 MiB, the default receiveHighWaterMark), or the next 256 KiB frame a decoded message is
+ * forwarded in plus the chunk after it (which tells forward-decoded.ts that the frame is not
+ * the last), is ready when the consumer comes back for it.
  */
-export const DECODED_BACKLOG_BYTES = 512 * 1024;
+export const DECODED_BACKLOG_BYTES = 1024 * 1024;
 
 /** A decoded piece, the end of a frame, or a decoder failure, as it happened. */
 export type BacklogEntry =
