@@ -8,7 +8,7 @@ import { InvalidStateError, Protocol } from '../protocol/protocol';
 import { ReadyState } from '../protocol/state';
 import type { ByteTransport, TransportSink } from './byte-transport';
 import type { ConnectionInit, HandshakeInfo } from './connection-init';
-import { DecodedBacklog } from './decoded-backlog';
+import { DecodedBacklog, type BacklogEntry } from './decoded-backlog';
 import { connectionLost, WebSocketError, type CloseInfo } from './errors';
 import { forwardDecoded } from './forward-decoded';
 import { Forwarding, type ForwardHost } from './forwarding';
@@ -22,6 +22,8 @@ import {
 import { ReadableStream, WritableStream } from './stream-classes';
 
 const EMPTY = new Uint8Array(0);
+/** The backlog of every connection that has not decoded ahead yet (never pushed to). */
+const NO_BACKLOG = new DecodedBacklog();
 const resolved = Promise.resolve();
 
 /** Which connection owns a `writable`: lets `readable.pipeTo()` between connections skip stream plumbing. */
@@ -70,8 +72,11 @@ export class Connection implements AsyncIterable<IncomingMessage> {
   #pumpAgain = false;
   /** A decoder waits for the backlog to go below its bound. */
   #decodeDemand: (() => void) | undefined;
-  /** Decoded events of the current message its consumer has not taken yet. */
-  readonly #backlog = new DecodedBacklog();
+  /**
+   * Decoded events of the current message its consumer has not taken yet. Made on first use:
+   * a connection that never decodes ahead (no compression) pays nothing for it.
+   */
+  #backlog = NO_BACKLOG;
   /** A frame-start was routed and its frame-end not yet: the next events are its data and end. */
   #inFrame = false;
   /** An asynchronous decoder step is running: events wait for it, in order. */
@@ -478,7 +483,7 @@ export class Connection implements AsyncIterable<IncomingMessage> {
     // order, up to a bound. One compressed chunk can inflate to megabytes: beyond the bound
     // the decoder stops producing until the consumer takes some, as the wire does when
     // nobody reads.
-    this.#backlog.push({ kind: 'data', chunk });
+    this.#keep({ kind: 'data', chunk });
     if (!this.#backlog.full) return undefined;
     return new Promise<void>((resolve) => {
       this.#decodeDemand = resolve;
@@ -497,7 +502,12 @@ export class Connection implements AsyncIterable<IncomingMessage> {
   #decodedEnd(fin: boolean): void {
     const m = this.#current;
     if ((this.#backlog.isEmpty && this.#currentDelivered) || m === undefined || m._done) this.#endFrame(fin);
-    else this.#backlog.push({ kind: 'end', fin });
+    else this.#keep({ kind: 'end', fin });
+  }
+
+  #keep(entry: BacklogEntry): void {
+    if (this.#backlog === NO_BACKLOG) this.#backlog = new DecodedBacklog();
+    this.#backlog.push(entry);
   }
 
   /**
@@ -555,7 +565,7 @@ export class Connection implements AsyncIterable<IncomingMessage> {
         // Decoded ahead of its consumer, a failure comes after what was decoded before it (a
         // message already failed or dropped fails the connection at once, as before).
         const m = this.#current;
-        if ((!this.#backlog.isEmpty || !this.#currentDelivered) && m !== undefined && !m._done) this.#backlog.push({ kind: 'failed', err });
+        if ((!this.#backlog.isEmpty || !this.#currentDelivered) && m !== undefined && !m._done) this.#keep({ kind: 'failed', err });
         else this.#decoderFailed(err);
         this.#pump();
       },
