@@ -8,6 +8,7 @@ import { InvalidStateError, Protocol } from '../protocol/protocol';
 import { ReadyState } from '../protocol/state';
 import type { ByteTransport, TransportSink } from './byte-transport';
 import type { ConnectionInit, HandshakeInfo } from './connection-init';
+import { DecodedBacklog, type BacklogEntry } from './decoded-backlog';
 import { connectionLost, WebSocketError, type CloseInfo } from './errors';
 import { forwardDecoded } from './forward-decoded';
 import { ConnectionPipe, type WritableOutcome } from './connection-pipe';
@@ -22,6 +23,8 @@ import {
 import { ReadableStream, WritableStream } from './stream-classes';
 
 const EMPTY = new Uint8Array(0);
+/** The backlog of every connection that has not decoded ahead yet (never pushed to). */
+const NO_BACKLOG = new DecodedBacklog();
 const resolved = Promise.resolve();
 /** The empty waiter list every connection starts with; replaced by its own array on the first wait. */
 const NONE_WAITING: never[] = Object.freeze([]) as never[];
@@ -74,8 +77,15 @@ export class Connection implements AsyncIterable<IncomingMessage> {
   #messageWaiter: { resolve(m: IncomingMessage | undefined): void } | undefined;
   #pumping = false;
   #pumpAgain = false;
-  /** A decoder waits for the consumer to want more of the current message. */
+  /** A decoder waits for the backlog to go below its bound. */
   #decodeDemand: (() => void) | undefined;
+  /**
+   * Decoded events of the current message its consumer has not taken yet. Made on first use:
+   * a connection that never decodes ahead (no compression) pays nothing for it.
+   */
+  #backlog = NO_BACKLOG;
+  /** A frame-start was routed and its frame-end not yet: the next events are its data and end. */
+  #inFrame = false;
   /** An asynchronous decoder step is running: events wait for it, in order. */
   #blocked = false;
   #paused = false;
@@ -388,7 +398,19 @@ export class Connection implements AsyncIterable<IncomingMessage> {
     try {
       do {
         this.#pumpAgain = false;
-        while (!this.#blocked && !this.#finalized && this.#hasDemand()) {
+        while (!this.#finalized) {
+          const demand = this.#hasDemand();
+          if (!this.#backlog.isEmpty) {
+            // Decoded events go first, and only as the consumer asks, as they would have come.
+            if (demand) {
+              this.#takeBacklog();
+              continue;
+            }
+            if (!this.#mayDecodeAhead()) break;
+          } else if (!demand && !this.#mayDecodeAhead()) {
+            break;
+          }
+          if (this.#blocked) break;
           // A message being collected whole takes its payload masked and unmasks it on its
           // way into the message buffer: one pass over the bytes fewer.
           const m = this.#current;
@@ -424,7 +446,7 @@ export class Connection implements AsyncIterable<IncomingMessage> {
       this.#transport.resume();
     }
     // Input is over and nothing parseable is left: nothing more can arrive.
-    if ((this.#inputEnded || this.#transportClosed) && this.#starved && !this.#blocked) {
+    if ((this.#inputEnded || this.#transportClosed) && this.#starved && !this.#blocked && this.#backlog.isEmpty) {
       this.#endOfInput();
     }
     if (this.#messageWaiter && this.#protocol.state !== ReadyState.Open && this.#current === undefined) {
@@ -452,6 +474,7 @@ export class Connection implements AsyncIterable<IncomingMessage> {
             w.resolve(msg);
           }
         }
+        this.#inFrame = true;
         this.#current!._frameStart(ev.header);
         return;
       }
@@ -463,9 +486,10 @@ export class Connection implements AsyncIterable<IncomingMessage> {
         return;
       }
       case 'frame-end': {
+        this.#inFrame = false;
         const d = this.#currentDecoder;
         if (d === undefined) this.#endFrame(ev.fin);
-        else this.#runDecoder(d.flush(ev.fin, this.#emitDecoded()), () => this.#endFrame(ev.fin));
+        else this.#runDecoder(d.flush(ev.fin, this.#emitDecoded()), () => this.#decodedEnd(ev.fin));
         return;
       }
       case 'ping':
@@ -516,27 +540,76 @@ export class Connection implements AsyncIterable<IncomingMessage> {
   }
 
   #emitDecodedChunk(chunk: Uint8Array): void | Promise<void> {
-    const utf8 = this.#currentUtf8;
-    if (utf8 !== undefined && utf8.push(chunk) !== -1) {
-      throw new ProtocolViolation(CloseCode.InvalidPayload, 'INVALID_UTF8', 'Text message is not valid UTF-8');
-    }
     const m = this.#current;
     if (m === undefined) return undefined;
-    m._data(chunk);
-    // One compressed chunk can inflate to megabytes: the decoder stops producing until the
-    // consumer asks for more, as the wire does when nobody reads.
-    if (m._done || m._wantsData()) return undefined;
+    if (this.#backlog.isEmpty && this.#currentDelivered && (m._done || m._wantsData())) {
+      this.#deliverDecoded(m, chunk);
+      return undefined;
+    }
+    // The consumer is not taking data now (busy, or not yet given the message): keep it, in
+    // order, up to a bound. One compressed chunk can inflate to megabytes: beyond the bound
+    // the decoder stops producing until the consumer takes some, as the wire does when
+    // nobody reads.
+    this.#keep({ kind: 'data', chunk });
+    if (!this.#backlog.full) return undefined;
     return new Promise<void>((resolve) => {
       this.#decodeDemand = resolve;
     });
   }
 
-  /** The consumer wants data again: let a paused decoder go on. */
+  #deliverDecoded(m: IncomingMessage, chunk: Uint8Array): void {
+    const utf8 = this.#currentUtf8;
+    if (utf8 !== undefined && utf8.push(chunk) !== -1) {
+      throw new ProtocolViolation(CloseCode.InvalidPayload, 'INVALID_UTF8', 'Text message is not valid UTF-8');
+    }
+    m._data(chunk);
+  }
+
+  /** A decoder's frame ended: behind what the backlog holds, if anything. */
+  #decodedEnd(fin: boolean): void {
+    const m = this.#current;
+    if ((this.#backlog.isEmpty && this.#currentDelivered) || m === undefined || m._done) this.#endFrame(fin);
+    else this.#keep({ kind: 'end', fin });
+  }
+
+  #keep(entry: BacklogEntry): void {
+    if (this.#backlog === NO_BACKLOG) this.#backlog = new DecodedBacklog();
+    this.#backlog.push(entry);
+  }
+
+  /**
+   * Whether the next event may be decoded before the consumer asks for it: only the data and
+   * end of the frame being received (no control frame or next frame is acted on early), of a
+   * message an extension decodes, while the backlog has room.
+   */
+  #mayDecodeAhead(): boolean {
+    const m = this.#current;
+    return this.#inFrame && this.#currentDecoder !== undefined && m !== undefined && !m._done &&
+      !this.#backlog.full && !this.#backlog.failed;
+  }
+
+  /** Hands the consumer the oldest backlog entry (it asked for data). */
+  #takeBacklog(): void {
+    const e = this.#backlog.shift();
+    if (e.kind === 'data') {
+      const m = this.#current!;
+      try {
+        this.#deliverDecoded(m, e.chunk);
+      } catch (err) {
+        this.#decoderFailed(err);
+      }
+    } else if (e.kind === 'end') {
+      this.#endFrame(e.fin);
+    } else {
+      this.#decoderFailed(e.err);
+    }
+    this.#resumeDecoder();
+  }
+
+  /** The backlog has room again: let a paused decoder go on. */
   #resumeDecoder(): void {
     const r = this.#decodeDemand;
-    if (r === undefined) return;
-    const m = this.#current;
-    if (m !== undefined && !m._done && !m._wantsData()) return;
+    if (r === undefined || this.#backlog.full) return;
     this.#decodeDemand = undefined;
     r();
   }
@@ -556,13 +629,21 @@ export class Connection implements AsyncIterable<IncomingMessage> {
       },
       (err: unknown) => {
         this.#blocked = false;
-        const v = err instanceof ProtocolViolation
-          ? err
-          : new ProtocolViolation(CloseCode.InvalidPayload, 'EXTENSION_ERROR', `Could not decode message: ${(err as Error)?.message ?? String(err)}`);
-        this.#onFailed(this.#protocol.fail(v).type === 'failed' ? v : v);
+        // Decoded ahead of its consumer, a failure comes after what was decoded before it (a
+        // message already failed or dropped fails the connection at once, as before).
+        const m = this.#current;
+        if ((!this.#backlog.isEmpty || !this.#currentDelivered) && m !== undefined && !m._done) this.#keep({ kind: 'failed', err });
+        else this.#decoderFailed(err);
         this.#pump();
       },
     );
+  }
+
+  #decoderFailed(err: unknown): void {
+    const v = err instanceof ProtocolViolation
+      ? err
+      : new ProtocolViolation(CloseCode.InvalidPayload, 'EXTENSION_ERROR', `Could not decode message: ${(err as Error)?.message ?? String(err)}`);
+    this.#onFailed(this.#protocol.fail(v).type === 'failed' ? v : v);
   }
 
   #onPeerClose(code: number, reason: string): void {
@@ -590,6 +671,8 @@ export class Connection implements AsyncIterable<IncomingMessage> {
 
   #dropCurrent(): void {
     this.#currentDecoder?.dispose();
+    this.#backlog.clear();
+    this.#inFrame = false;
     this.#decodeDemand = undefined;
     this.#currentDecoder = undefined;
     this.#currentUtf8 = undefined;
@@ -630,6 +713,7 @@ export class Connection implements AsyncIterable<IncomingMessage> {
     const m = this.#current;
     if (m && !m._done) m._error(this.#lostError());
     this.#currentDecoder?.dispose();
+    this.#backlog.clear();
     this.#current = undefined;
     for (const ext of this.#extensions) ext.close();
     const w = this.#messageWaiter;

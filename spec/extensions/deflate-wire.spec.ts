@@ -10,6 +10,7 @@ import { serve, type WebSocketServerHandle } from '../../lib/node/server';
 import { zlibEngine } from '../../lib/node/zlib-engine';
 import type { ServerOptions } from '../../lib/node/upgrade';
 import type { Connection } from '../../lib/streams/connection';
+import { DECODED_BACKLOG_BYTES } from '../../lib/streams/decoded-backlog';
 import { hex, toHex } from '../helpers/connection-pair';
 
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
@@ -227,10 +228,8 @@ describe('permessage-deflate on the wire', () => {
     const total = 32 * 1024 * 1024;
     let produced = 0;
     const counting = countingEngine(zlibEngine(), (n) => (produced += n));
-    let readSome!: () => void;
-    const paused = new Promise<void>((r) => (readSome = r));
-    let resume!: () => void;
-    const resumed = new Promise<void>((r) => (resume = r));
+    const [paused, readSome] = signal();
+    const [resumed, resume] = signal();
     let received = 0;
     const port = await server({}, (conn) => {
       void (async () => {
@@ -249,13 +248,93 @@ describe('permessage-deflate on the wire', () => {
     c.send(frame(2, compress(new Uint8Array(total)), { rsv1: true }));
     await paused;
     await new Promise((r) => setTimeout(r, 300));
-    // zlib stops within a couple of its 16 KiB output chunks of what was asked for.
-    expect(produced).toBeLessThan(256 * 1024);
+    // The decoder runs ahead of the reader by at most the backlog's bound, and zlib stops
+    // within a couple of its 64 KiB output chunks of that.
+    expect(produced).toBeLessThan(DECODED_BACKLOG_BYTES + 256 * 1024);
     resume();
     const frames = await c.waitFrames(1);
     expect(Buffer.from(frames[0].payload, 'hex').toString()).toBe(String(total));
   });
+
+  describe('decoding ahead of a busy consumer', () => {
+    const enc = (t: string): Uint8Array => new TextEncoder().encode(t);
+    const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+    /** A server whose consumer stays busy after the first message until `release()`. */
+    async function busyServer(then: (conn: Connection, first: string) => Promise<void> = async () => undefined) {
+      let produced = 0;
+      const counting = countingEngine(zlibEngine(), (n) => (produced += n));
+      const [isBusy, busy] = signal();
+      const [released, release] = signal();
+      const got: string[] = [];
+      const port = await server({}, (conn) => {
+        void (async () => {
+          for await (const msg of conn.readable) {
+            got.push(await msg.text());
+            if (got.length === 1) {
+              busy();
+              await released;
+              await then(conn, got[0]);
+            }
+          }
+        })().catch(() => undefined);
+      }, { extensions: [new PerMessageDeflate(counting)], perMessageDeflate: false });
+      return { port, got, isBusy, release, produced: () => produced };
+    }
+
+    it('inflates the next message while the consumer is busy with the previous one, and hands it over in order', async () => {
+      const s = await busyServer();
+      const c = client(s.port);
+      await c.response;
+      const a = 'a'.repeat(40_000);
+      const b = 'b'.repeat(50_000);
+      c.send(frame(1, compress(enc(a)), { rsv1: true }), frame(1, compress(enc(b)), { rsv1: true }));
+      await s.isBusy;
+      for (let i = 0; i < 300 && s.produced() < a.length + b.length; i++) await sleep(10);
+      expect(s.produced()).toBe(a.length + b.length);
+      expect(s.got).toEqual([a]);
+      s.release();
+      for (let i = 0; i < 300 && s.got.length < 2; i++) await sleep(10);
+      expect(s.got).toEqual([a, b]);
+    });
+
+    it('runs ahead by at most its bound, and acts on no control frame before its turn', async () => {
+      const s = await busyServer();
+      const c = client(s.port);
+      await c.response;
+      const big = 8 * 1024 * 1024;
+      c.send(frame(1, compress(HELLO), { rsv1: true }), frame(2, compress(new Uint8Array(big)), { rsv1: true }), frame(9, enc('p')));
+      await s.isBusy;
+      await sleep(300);
+      expect(s.produced()).toBeLessThan(HELLO.length + DECODED_BACKLOG_BYTES + 256 * 1024);
+      expect(c.frames).toEqual([]); // the ping behind the second message is not answered yet
+      s.release();
+      const frames = await c.waitFrames(1);
+      expect(frames[0]).toEqual({ opcode: 10, rsv: 0, fin: true, payload: toHex(enc('p')) });
+      expect(s.got.map((t) => t.length)).toEqual([HELLO.length, big]);
+    });
+
+    it('a message that does not inflate, decoded ahead, fails the connection only after the one before it', async () => {
+      const s = await busyServer((conn, first) => conn.send(`got ${first}`));
+      const c = client(s.port);
+      await c.response;
+      c.send(frame(1, compress(HELLO), { rsv1: true }), frame(2, hex('ff ff ff ff 12 34'), { rsv1: true }));
+      await s.isBusy;
+      await sleep(200);
+      expect(c.frames).toEqual([]);
+      s.release();
+      expect(await c.closeCode()).toBe(1007);
+      expect(c.frames[0]).toEqual({ opcode: 1, rsv: 0, fin: true, payload: toHex(enc('got Hello')) });
+    });
+  });
 });
+
+/** A promise and the function that resolves it. */
+function signal(): [Promise<void>, () => void] {
+  let fire!: () => void;
+  const wait = new Promise<void>((r) => (fire = r));
+  return [wait, fire];
+}
 
 /** Wraps an engine to count the bytes its inflaters produce. */
 function countingEngine(inner: DeflateEngine, count: (n: number) => void): DeflateEngine {
