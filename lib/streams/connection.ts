@@ -723,7 +723,7 @@ export class Connection implements AsyncIterable<IncomingMessage> {
     const drainWaiters = this.#drainWaiters;
     this.#drainWaiters = NONE_WAITING;
     for (const d of drainWaiters) d.reject(lost);
-    this.#writer?._abort();
+    this.#writer?._abort(lost);
     this.#writer = undefined;
     const writerQueue = this.#writerQueue;
     this.#writerQueue = NONE_WAITING;
@@ -832,7 +832,7 @@ export class Connection implements AsyncIterable<IncomingMessage> {
 
   /** As `#withWriter` and `#sendFromWritable` handle a failed message, for `_sendPiped`. */
   #pipedFailed(w: MessageWriter, err: unknown): Promise<void> {
-    this.#abandonWriter(w);
+    this.#abandonWriter(w, err);
     return this.#isOwnFailure(err) ? resolved : Promise.reject(err);
   }
 
@@ -927,7 +927,7 @@ export class Connection implements AsyncIterable<IncomingMessage> {
       await body(w);
       if (!w.ended) await w.end();
     } catch (err) {
-      this.#abandonWriter(w);
+      this.#abandonWriter(w, err);
       throw err;
     }
   }
@@ -936,9 +936,9 @@ export class Connection implements AsyncIterable<IncomingMessage> {
    * A message's source failed. If the writer had not ended, the frames already sent promised
    * more: fail the connection rather than leave the peer waiting for a message that never ends.
    */
-  #abandonWriter(w: MessageWriter): void {
+  #abandonWriter(w: MessageWriter, err: unknown): void {
     if (w.ended) return;
-    w._abort();
+    w._abort(err);
     if (this.#protocol.closeSent === undefined) {
       this.#onFailed(this.#failLocally(CloseCode.InternalError, 'Message source failed'));
     }

@@ -58,6 +58,7 @@ export class MessageWriter {
   #frameInProgress = false;
   /** Serialises operations when an async encoder is involved. */
   #tail: Promise<void> = RESOLVED;
+  #abortReason: unknown;
 
   /** @internal */
   constructor(opcode: number, host: SendHost, encoder: { rsv: number; transform: PayloadTransform } | undefined) {
@@ -178,9 +179,10 @@ export class MessageWriter {
     this.#host.release(this);
   }
 
-  /** @internal Abandon: the connection closed under this writer. */
-  _abort(): void {
+  /** @internal Abandon: the connection closed under this writer, for `reason`. */
+  _abort(reason: unknown): void {
     this.#ended = true;
+    this.#abortReason = reason;
     this.#encoder?.transform.dispose();
   }
 
@@ -227,11 +229,18 @@ export class MessageWriter {
   }
 
   async #encode(input: Uint8Array, fin: boolean): Promise<Uint8Array> {
+    if (this.#abortReason !== undefined) throw this.#abortReason;
     const out = new GrowableBuffer(0);
     const emit = (b: Uint8Array): void => out.append(new Uint8Array(b));
     const t = this.#encoder!.transform;
-    if (input.length > 0) await t.transform(input, emit);
-    await t.flush(fin, emit);
+    try {
+      if (input.length > 0) await t.transform(input, emit);
+      await t.flush(fin, emit);
+    } catch (err) {
+      // The connection went away mid-encode and disposed of the encoder: the sender learns why
+      // the connection went (what every other pending send gets), not how the codec noticed.
+      throw this.#abortReason ?? err;
+    }
     return out.take();
   }
 

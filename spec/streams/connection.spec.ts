@@ -1,6 +1,7 @@
 import { Connection } from '../../lib/streams/connection';
 import { WebSocketError } from '../../lib/streams/errors';
 import { ReadableStream, WritableStream, usingPonyfill } from '../../lib/streams/stream-classes';
+import type { Extension } from '../../lib/protocol/extension';
 import { connectionPair, concat, hex, rawServer, readAll, toHex } from '../helpers/connection-pair';
 
 const enc = new TextEncoder();
@@ -272,6 +273,35 @@ describe(`Connection (${usingPonyfill ? 'ponyfill' : 'native'} streams)`, () => 
     clientTransport.destroy();
     await expect(reading).rejects.toMatchObject({ code: 1006, kind: 'CONNECTION_LOST' });
     expect(await server.closed).toEqual({ wasClean: false, code: 1006, reason: '' });
+  });
+
+  it('Connection rejects a send whose encoder is disposed mid-message with the 1006 the connection was lost with', async () => {
+    // An asynchronous encoder (as zlib is) that fails once disposed, as a closed codec does.
+    let started!: () => void;
+    const encoding = new Promise<void>((r) => (started = r));
+    let fail: ((err: Error) => void) | undefined;
+    const slowEncoder: Extension = {
+      name: 'x-slow', rsvBits: 0b100,
+      checkIncomingFrame: () => undefined,
+      createDecoder: () => undefined,
+      createEncoder: () => ({
+        rsv: 0b100,
+        transform: {
+          transform: () => new Promise<void>((_, reject) => {
+            fail = reject;
+            started();
+          }),
+          flush: () => undefined,
+          dispose: () => fail?.(new Error('The codec was closed')),
+        },
+      }),
+      close: () => undefined,
+    };
+    const { client, clientTransport } = connectionPair({ clientExtensions: [slowEncoder] });
+    const sending = client.send('a message being compressed');
+    await encoding;
+    clientTransport.destroy();
+    await expect(sending).rejects.toMatchObject({ name: 'WebSocketError', code: 1006, kind: 'CONNECTION_LOST' });
   });
 
   it('Connection drops the transport when the peer never answers the close', async () => {
