@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { Socket } from 'node:net';
 import { Utf8Validator } from '../codec/utf8-validator';
+import { GrowableBuffer } from '../streams/growable-buffer';
 import type { ByteTransport, TransportSink } from '../streams/byte-transport';
 
 /** Options of a `SocketTransport`. */
@@ -59,6 +60,12 @@ function coalesce(chunks: readonly Uint8Array[], total: number): Buffer {
 // native check for the complete part of large chunks (several GB/s). On `false` the JS DFA
 // still finds the exact first bad byte, so failing fast is unchanged.
 Utf8Validator.setNativeValidator(isUtf8);
+
+// Messages collected whole (`bytes()`, the Autobahn tier's onMessage) go into memory that is
+// not zero-filled first: the collector writes every byte it hands out and zeroes the rest.
+// `allocUnsafeSlow`, not `allocUnsafe`: a buffer of its own, never a slice of node's shared
+// pool; and a plain Uint8Array over it, as the default gives.
+GrowableBuffer.setUnsafeAllocator((size) => new Uint8Array(Buffer.allocUnsafeSlow(size).buffer, 0, size));
 
 /** The transport a socket reports to: the socket's listeners are shared by every socket. */
 const kTransport = Symbol('websocket-streams transport');

@@ -1,0 +1,69 @@
+import { once } from 'node:events';
+import WebSocket from 'ws';
+import { listenWS, WebSocketServerFactory } from '../../lib/node/autobahn';
+import { WebSocketServerProtocol } from '../../lib/tiers/server-protocol';
+
+// The Node adapter collects whole messages into Buffer.allocUnsafeSlow memory (no zero fill).
+// Here that memory is dirtied first (0xa5 everywhere, as reused heap memory may hold another
+// connection's data): a payload the Autobahn tier delivers must carry none of it, in the view
+// or anywhere else in its ArrayBuffer.
+
+const DIRTY = 0xa5;
+
+function strayBytes(out: Uint8Array): number {
+  const all = new Uint8Array(out.buffer);
+  let n = 0;
+  for (let i = 0; i < all.length; i++) if ((i < out.byteOffset || i >= out.byteOffset + out.length) && all[i] !== 0) n++;
+  return n;
+}
+
+const payloadOf = (n: number, seed: number) => Buffer.from(new Uint8Array(n).map((_, i) => ((i * 131 + seed) & 0xff) | 1));
+
+describe('the Node adapter collects messages into unzeroed memory', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  it('allocates with Buffer.allocUnsafeSlow, and no dirty byte reaches onMessage', async () => {
+    const real = Buffer.allocUnsafeSlow.bind(Buffer);
+    const sizes: number[] = [];
+    jest.spyOn(Buffer, 'allocUnsafeSlow').mockImplementation((size: number) => {
+      sizes.push(size);
+      return real(size).fill(DIRTY);
+    });
+    const got: Uint8Array[] = [];
+    let all!: () => void;
+    const done = new Promise<void>((r) => (all = r));
+    class Collect extends WebSocketServerProtocol {
+      override onMessage(payload: Uint8Array): void {
+        got.push(payload);
+        if (got.length === 3) all();
+      }
+    }
+    const factory = new WebSocketServerFactory('ws://127.0.0.1:0');
+    factory.protocol = Collect;
+    const server = await listenWS(factory);
+    const big = payloadOf(300_000, 1);
+    const frags = [payloadOf(10, 2), payloadOf(10, 3), payloadOf(100, 4)];
+    try {
+      const ws = new WebSocket(server.url);
+      await once(ws, 'open');
+      ws.send(big); // one frame, larger than a socket read: collected from several chunks
+      ws.send(frags[0], { fin: false }); // fragments: the buffer grows and keeps a tail
+      ws.send(frags[1], { fin: false });
+      ws.send(frags[2], { fin: true });
+      ws.send(payloadOf(70_000, 5));
+      await done;
+      ws.close();
+      await once(ws, 'close');
+    } finally {
+      await server.close();
+    }
+    expect(sizes).toContain(300_000);
+    expect(Buffer.from(got[0]!).equals(big)).toBe(true);
+    expect(Buffer.from(got[1]!).equals(Buffer.concat(frags))).toBe(true);
+    expect(got[1]!.buffer.byteLength).toBeGreaterThan(got[1]!.length);
+    for (const p of got) {
+      expect(p.constructor).toBe(Uint8Array);
+      expect(strayBytes(p)).toBe(0);
+    }
+  });
+});
