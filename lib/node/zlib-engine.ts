@@ -29,16 +29,16 @@ export function zlibEngine(options: ZlibEngineOptions = {}): DeflateEngine {
   // Reset codecs of connections without context takeover, by parameters, for any connection to
   // take. At most `concurrency` of each kind: more could not be busy at once anyway.
   const pool = new Map<string, ZlibCodec[]>();
-  const take = (key: string, make: () => DeflateRaw | InflateRaw): ZlibCodec =>
-    pool.get(key)?.pop() ?? new ZlibCodec(key, make, limiter);
+  const take = (key: string, make: () => DeflateRaw | InflateRaw, handsOutOutput: boolean): ZlibCodec =>
+    pool.get(key)?.pop() ?? new ZlibCodec(key, make, limiter, handsOutOutput);
   return {
     // zlib has no 256-byte window for raw deflate; with 512 it never reaches back more than
     // 512 − 262 = 250 bytes (its MAX_DIST), so its output fits an agreed window of 8 bits.
     createDeflater: (o: DeflaterOptions) => take(`d${o.windowBits}.${o.level}.${o.memLevel}`,
-      () => createDeflateRaw({ windowBits: Math.max(9, o.windowBits), level: o.level, memLevel: o.memLevel, flush: constants.Z_SYNC_FLUSH, chunkSize: CHUNK_BYTES })),
+      () => createDeflateRaw({ windowBits: Math.max(9, o.windowBits), level: o.level, memLevel: o.memLevel, flush: constants.Z_SYNC_FLUSH, chunkSize: CHUNK_BYTES }), false),
     createInflater: (windowBits: number) => take(`i${windowBits}`,
       // A larger window decodes anything a smaller one made; 8 is zlib's smallest for inflate.
-      () => createInflateRaw({ windowBits: Math.max(8, windowBits), flush: constants.Z_SYNC_FLUSH, chunkSize: CHUNK_BYTES })),
+      () => createInflateRaw({ windowBits: Math.max(8, windowBits), flush: constants.Z_SYNC_FLUSH, chunkSize: CHUNK_BYTES }), true),
     recycle: (codec: RawCodec) => {
       if (!(codec instanceof ZlibCodec) || !codec.reset()) {
         codec.close();
@@ -50,6 +50,19 @@ export function zlibEngine(options: ZlibEngineOptions = {}): DeflateEngine {
       else codec.close();
     },
   };
+}
+
+/**
+ * A chunk in memory of its own. Node's zlib writes its output chunks one after another into a
+ * larger buffer it does not zero (Buffer.allocUnsafe), and one codec serves many connections
+ * in turn: through a view's `.buffer` a user could read uninitialised heap memory, or another
+ * connection's messages. One copy is small next to inflating.
+ */
+function ownedCopy(chunk: Buffer): Uint8Array {
+  if (chunk.byteOffset === 0 && chunk.length === chunk.buffer.byteLength) return new Uint8Array(chunk.buffer, 0, chunk.length);
+  const out = new Uint8Array(Buffer.allocUnsafeSlow(chunk.length).buffer, 0, chunk.length);
+  out.set(chunk);
+  return out;
 }
 
 /** The engine of every `perMessageDeflate` setting that names no `concurrency`: its bound is per process. */
@@ -107,6 +120,7 @@ class ZlibCodec implements RawCodec {
   readonly key: string;
   readonly #make: () => DeflateRaw | InflateRaw;
   readonly #limiter: Limiter;
+  readonly #handsOutOutput: boolean;
   #z: DeflateRaw | InflateRaw | undefined;
   #sink: CodecSink = noSink;
   #error: unknown;
@@ -123,10 +137,15 @@ class ZlibCodec implements RawCodec {
   #idleWaiters: Array<{ resolve(): void; reject(err: unknown): void }> = [];
   #drainWaiter: { resolve(): void; reject(err: unknown): void } | undefined;
 
-  constructor(key: string, make: () => DeflateRaw | InflateRaw, limiter: Limiter) {
+  /**
+   * An inflater's output is what the user receives; a deflater's only goes to the wire.
+   * @param handsOutOutput the output reaches the user: give each chunk memory of its own
+   */
+  constructor(key: string, make: () => DeflateRaw | InflateRaw, limiter: Limiter, handsOutOutput: boolean) {
     this.key = key;
     this.#make = make;
     this.#limiter = limiter;
+    this.#handsOutOutput = handsOutOutput;
   }
 
   write(input: Uint8Array, sink: CodecSink): void | Promise<void> {
@@ -238,7 +257,7 @@ class ZlibCodec implements RawCodec {
     if (this.#error !== undefined) return;
     let wait: void | Promise<void>;
     try {
-      wait = this.#sink(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
+      wait = this.#sink(this.#handsOutOutput ? ownedCopy(chunk) : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
     } catch (err) {
       this.#fail(err);
       return;

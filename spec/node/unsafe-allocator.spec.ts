@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import WebSocket from 'ws';
 import { listenWS, WebSocketServerFactory } from '../../lib/node/autobahn';
+import { serve } from '../../lib/node/server';
 import { WebSocketServerProtocol } from '../../lib/tiers/server-protocol';
 
 // The Node adapter collects whole messages into Buffer.allocUnsafeSlow memory (no zero fill).
@@ -65,5 +66,41 @@ describe('the Node adapter collects messages into unzeroed memory', () => {
       expect(p.constructor).toBe(Uint8Array);
       expect(strayBytes(p)).toBe(0);
     }
+  });
+
+  it('hands out inflated data in memory of its own: nothing of the unzeroed zlib output buffer is reachable', async () => {
+    // Node's zlib writes its output chunks one after another into a 64 KiB Buffer.allocUnsafe
+    // buffer; dirty those, as reused heap memory may hold another connection's data.
+    const real = Buffer.allocUnsafe.bind(Buffer);
+    let outputBuffers = 0;
+    jest.spyOn(Buffer, 'allocUnsafe').mockImplementation((size: number) => {
+      if (size === 64 * 1024) outputBuffers++;
+      return real(size).fill(DIRTY);
+    });
+    const whole: Uint8Array[] = [];
+    const chunks: Uint8Array[] = [];
+    const server = await serve({ host: '127.0.0.1', port: 0, perMessageDeflate: true }, async (conn) => {
+      let n = 0;
+      for await (const msg of conn.readable) {
+        if (n++ % 2 === 0) whole.push(await msg.bytes());
+        else for await (const c of msg.stream()) chunks.push(c);
+      }
+    });
+    const json = (i: number) => JSON.stringify({ i, items: Array.from({ length: 40 }, (_, k) => ({ k, name: `item-${k}` })) });
+    const sent = [json(1), json(2), 'x'.repeat(200_000), json(3)];
+    try {
+      const ws = new WebSocket(server.url, { perMessageDeflate: { threshold: 0 } });
+      await once(ws, 'open');
+      for (const m of sent) ws.send(m);
+      ws.close();
+      await once(ws, 'close');
+    } finally {
+      await server.close();
+    }
+    expect(outputBuffers).toBeGreaterThan(0);
+    const text = (parts: Uint8Array[]) => Buffer.concat(parts).toString();
+    expect(whole.map((p) => Buffer.from(p).toString())).toEqual([sent[0], sent[2]]);
+    expect(text(chunks)).toBe(sent[1]! + sent[3]!);
+    for (const p of [...whole, ...chunks]) expect(strayBytes(p)).toBe(0);
   });
 });
