@@ -13,9 +13,13 @@ import { Worker } from 'node:worker_threads';
 const BLOCK = 256 * 1024;
 const BLOCKS = 8;
 // Control words: [0] blocks published, [1] blocks hashed; then per block: [2 + 2b] hash id,
-// [3 + 2b] length, or -1 for "digest this id now".
+// [3 + 2b] length, or -1 for "digest this id now"; last, SLEEPING.
 const PUBLISHED = 0;
 const HASHED = 1;
+// Set by the worker while it sleeps in Atomics.wait: a notify (a futex wake) only then. The worker
+// sets it before waiting and the writer reads it after publishing (both sequentially consistent),
+// so one of them always sees the other: Atomics.wait returns at once if a block came meanwhile.
+const SLEEPING = 2 + 2 * BLOCKS;
 
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -25,7 +29,11 @@ const ctrl = new Int32Array(ctrlBuffer);
 const hashes = new Map();
 let next = 0;
 for (;;) {
-  while (Atomics.load(ctrl, ${PUBLISHED}) === next) Atomics.wait(ctrl, ${PUBLISHED}, next);
+  while (Atomics.load(ctrl, ${PUBLISHED}) === next) {
+    Atomics.store(ctrl, ${SLEEPING}, 1);
+    Atomics.wait(ctrl, ${PUBLISHED}, next);
+    Atomics.store(ctrl, ${SLEEPING}, 0);
+  }
   const b = next % BLOCKS;
   const id = ctrl[2 + 2 * b];
   const len = ctrl[3 + 2 * b];
@@ -48,7 +56,7 @@ for (;;) {
  */
 export class HashWorker {
   #ring = new SharedArrayBuffer(BLOCK * BLOCKS);
-  #ctrl = new Int32Array(new SharedArrayBuffer(4 * (2 + 2 * BLOCKS)));
+  #ctrl = new Int32Array(new SharedArrayBuffer(4 * (3 + 2 * BLOCKS)));
   #worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ring: this.#ring, ctrl: this.#ctrl.buffer, BLOCK, BLOCKS } });
   #published = 0;
   #digests = new Map();
@@ -96,7 +104,7 @@ export class HashWorker {
     this.#ctrl[2 + 2 * b] = id;
     this.#ctrl[3 + 2 * b] = len;
     Atomics.store(this.#ctrl, PUBLISHED, ++this.#published);
-    Atomics.notify(this.#ctrl, PUBLISHED);
+    if (Atomics.load(this.#ctrl, SLEEPING) === 1) Atomics.notify(this.#ctrl, PUBLISHED);
   }
 
   /** Publishes a "digest now" for `id`, resolving with its hex digest. */
