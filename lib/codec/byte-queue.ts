@@ -31,6 +31,21 @@ export class ByteQueue {
     return this.#chunks[at]![k]!;
   }
 
+  /**
+   * Drops `n` bytes (n ≤ length) from the front without making a view of them: a frame
+   * header read with `peekByte` costs no object (a view of a node Buffer is a Buffer, built
+   * by node's JavaScript `subarray` for every 2-byte header and 4-byte mask key).
+   */
+  drop(n: number): void {
+    this.#length -= n;
+    let k = this.#offset + n;
+    while (this.#head < this.#chunks.length && k >= this.#chunks[this.#head]!.length) {
+      k -= this.#chunks[this.#head]!.length;
+      this.#shift();
+    }
+    this.#offset = k;
+  }
+
   /** Up to `n` bytes from the front of the first chunk, as a view. */
   takeUpTo(n: number): Uint8Array {
     if (n === 0 || this.#length === 0) return new Uint8Array(0);

@@ -122,9 +122,9 @@ export class FrameParser {
       switch (this.#step) {
         case Step.Head: {
           if (q.length < 2) return undefined;
-          const pair = q.take(2);
-          const b0 = pair[0]!;
-          const b1 = pair[1]!;
+          const b0 = q.peekByte(0);
+          const b1 = q.peekByte(1);
+          q.drop(2);
           this.#fin = (b0 & HeaderBits.Fin) !== 0;
           this.#rsv = (b0 >> 4) & 0b111;
           this.#opcode = b0 & HeaderBits.Opcode;
@@ -142,11 +142,12 @@ export class FrameParser {
         }
         case Step.Len16: {
           if (q.length < 2) return undefined;
-          const b = q.take(2);
+          const b = q.peekByte(0) << 8 | q.peekByte(1);
+          q.drop(2);
           // Non-minimal encodings (126 for a length under 126) break RFC 6455 §5.2's "the
           // minimal number of bytes MUST be used", but are harmless and accepted by ws,
           // Autobahn and browsers; refusing them would only break interop.
-          const e = this.#setLength((b[0]! << 8) | b[1]!);
+          const e = this.#setLength(b);
           if (e) return e;
           continue;
         }
@@ -170,7 +171,11 @@ export class FrameParser {
         }
         case Step.MaskKey: {
           if (q.length < 4) return undefined;
-          this.#maskKey = q.take(4).slice();
+          // A copy of its own: the key outlives the chunk it came in (headers, masked payloads).
+          const key = new Uint8Array(4);
+          for (let i = 0; i < 4; i++) key[i] = q.peekByte(i);
+          q.drop(4);
+          this.#maskKey = key;
           this.#phase = 0;
           const ev = this.#startFrame();
           if (ev) return ev;

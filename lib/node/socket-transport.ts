@@ -23,6 +23,16 @@ const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
 const COALESCE_LIMIT = 4096;
 
 /**
+ * A single chunk that is not a Buffer and at most this size is copied into a Buffer from
+ * node's pool rather than handed to the socket as it is. V8 keeps typed arrays this small
+ * inside its heap (`--typed-array-max-size-in-heap`, 64 by default), and node's conversion of
+ * a Uint8Array to a Buffer reads its `.buffer`, which moves the bytes out to a new backing
+ * store: the Autobahn tier's 32-byte echo (one `new Uint8Array` frame per message) spent more
+ * on that than on this copy.
+ */
+const IN_HEAP_LIMIT = 64;
+
+/**
  * Transports that wrote during this event-loop turn, ended together by one check-phase
  * callback (see `SocketTransport.write`): one `setImmediate` per turn for every socket of the
  * process, not one per socket.
@@ -185,7 +195,7 @@ export class SocketTransport implements ByteTransport {
       this.#corked = true;
       s.cork();
     }
-    if (n === 1) {
+    if (n === 1 && (total > IN_HEAP_LIMIT || Buffer.isBuffer(chunks[0]))) {
       s.write(chunks[0], cb);
     } else if (total <= COALESCE_LIMIT) {
       s.write(coalesce(chunks, total), cb);

@@ -365,7 +365,8 @@ export class Connection implements AsyncIterable<IncomingMessage> {
   }
 
   #onData(chunk: Uint8Array): void {
-    this.#lastInbound = Date.now();
+    // Only the heartbeat reads it: a clock read per chunk is saved when it is off (the default).
+    if (this.#opts.autoPingInterval > 0) this.#lastInbound = Date.now();
     this.#awaitingPong = false;
     this.#protocol.receive(chunk);
     this.#pump();
@@ -881,16 +882,7 @@ export class Connection implements AsyncIterable<IncomingMessage> {
     const opcode = type === 'text' ? Opcode.Text : Opcode.Binary;
     if (typeof data === 'string' || (!isBlob(data) && !isReadableStream(data) && !(data instanceof IncomingMessage))) {
       const bytes = typeof data === 'string' ? encodeText(data) : toBytes(data as BinaryData);
-      // Fast path: nothing in the way, no extension: encode and write now.
-      if (this.#writer === undefined && this.#writerQueue.length === 0 && fragmentSize === undefined &&
-          (this.#extensions.length === 0 || options.compress === false)) {
-        try {
-          this.#sendHost.assertCanSend();
-        } catch (err) {
-          return Promise.reject(err);
-        }
-        return this.#sendHost.sendWholeFrame(opcode, bytes, true, 0) ?? resolved;
-      }
+      if (fragmentSize === undefined && this.#maySendNow(options.compress !== false)) return this.#sendNow(opcode, bytes);
       return this.#withWriter(opcode, bytes.length, options, async (w) => {
         const size = fragmentSize ?? Math.max(bytes.length, 1);
         for (let at = 0; at < bytes.length || at === 0; at += size) {
@@ -918,6 +910,30 @@ export class Connection implements AsyncIterable<IncomingMessage> {
       }
       await w.end();
     });
+  }
+
+  /**
+   * @internal `send(bytes, { binary, compress })` in one frame, as the Autobahn tier's
+   * `sendMessage` calls it for every message: the same path without the message and options
+   * objects, nor the checks of what kind of data it is.
+   */
+  _sendBytes(opcode: number, bytes: Uint8Array, compress: boolean): Promise<void> {
+    if (this.#maySendNow(compress)) return this.#sendNow(opcode, bytes);
+    return this.send({ type: opcode === Opcode.Text ? 'text' : 'binary', data: bytes }, { compress });
+  }
+
+  /** Nothing in the way (no message being sent), and no extension to encode: a whole frame can be written now. */
+  #maySendNow(compress: boolean): boolean {
+    return this.#writer === undefined && this.#writerQueue.length === 0 && (this.#extensions.length === 0 || !compress);
+  }
+
+  #sendNow(opcode: number, bytes: Uint8Array): Promise<void> {
+    try {
+      this.#sendHost.assertCanSend();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#sendHost.sendWholeFrame(opcode, bytes, true, 0) ?? resolved;
   }
 
   async #withWriter(opcode: number, sizeHint: number | undefined, options: SendOptions, body: (w: MessageWriter) => Promise<void>): Promise<void> {

@@ -148,6 +148,7 @@ export class WebSocketProtocol {
    */
   sendMessage(payload: BinaryData | string, isBinary = false, fragmentSize?: number, _sync = false, doNotCompress = false): Promise<void> {
     const bytes = typeof payload === 'string' ? encodeText(payload) : toBytes(payload);
+    if (fragmentSize === undefined) return this.connection._sendBytes(isBinary ? Opcode.Binary : Opcode.Text, bytes, !doNotCompress);
     return this.connection.send({ type: isBinary ? 'binary' : 'text', data: bytes }, { fragmentSize, compress: !doNotCompress });
   }
 

@@ -153,6 +153,17 @@ describe('FrameParser: every RFC 6455 §5 rule, with its close code', () => {
     expect(data.buffer).toBe(bytes.buffer);
     expect(data.every((x) => x === 5)).toBe(true);
   });
+  it('keeps a mask key of its own, also from a node Buffer (whose slice() is a view)', () => {
+    const bytes = Buffer.from(masked(2, new Uint8Array(8).fill(5)));
+    const parser = new FrameParser(server);
+    parser.push(bytes);
+    const start = parser.next() as { type: 'frame-start'; header: { maskKey: Uint8Array } };
+    expect(start.type).toBe('frame-start');
+    bytes.fill(0, 2, 6); // the key's bytes in the chunk it came in
+    expect(toHex(start.header.maskKey)).toBe(toHex(KEY));
+    const ev = parser.next(true) as { type: 'frame-data'; maskKey: Uint8Array };
+    expect(toHex(ev.maskKey)).toBe(toHex(KEY));
+  });
 });
 
 describe('FrameParser properties', () => {

@@ -92,6 +92,33 @@ describe('SocketTransport', () => {
     expect([...Buffer.concat(got)]).toEqual([0x82, 3, 1, 2, 3, 9]);
   });
 
+  it('SocketTransport copies a small lone Uint8Array (kept in V8\'s heap) instead of handing it to the socket', async () => {
+    const { ours, peer } = await pair();
+    const t = new SocketTransport(ours);
+    t.attach(recorder());
+    const got: Buffer[] = [];
+    peer.on('data', (c: Buffer) => got.push(c));
+    const written: unknown[] = [];
+    const write = ours.write.bind(ours) as (chunk: unknown, cb?: unknown) => boolean;
+    ours.write = ((chunk: unknown, cb?: unknown) => {
+      written.push(chunk);
+      return write(chunk, cb);
+    }) as typeof ours.write;
+    const small = new Uint8Array([0x82, 2, 1, 2]);
+    const large = new Uint8Array(65).fill(7);
+    const buffer = Buffer.from([0x82, 1, 5]);
+    expect(t.write([small])).toBe(true);
+    expect(t.write([large])).toBe(true);
+    expect(t.write([buffer])).toBe(true);
+    // The small one went out as a Buffer copy; beyond 64 bytes, or already a Buffer, as it was.
+    expect(written[0]).not.toBe(small);
+    expect(Buffer.isBuffer(written[0])).toBe(true);
+    expect(written[1]).toBe(large);
+    expect(written[2]).toBe(buffer);
+    await until(() => Buffer.concat(got).length === 4 + 65 + 3);
+    expect([...Buffer.concat(got)]).toEqual([0x82, 2, 1, 2, ...new Array(65).fill(7), 0x82, 1, 5]);
+  });
+
   it('SocketTransport returns false at its high-water mark and reports a drain when under the socket mark', async () => {
     const { ours, peer } = await pair();
     const t = new SocketTransport(ours, { highWaterMark: 1000 });

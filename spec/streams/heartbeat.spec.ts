@@ -40,6 +40,27 @@ describe('Connection heartbeat', () => {
     await client.close();
   });
 
+  it('Connection sends no ping while the peer keeps sending data', async () => {
+    const { client, server, serverTransport } = connectionPair({ server: { autoPingInterval: 40, autoPingTimeout: 1000 } });
+    let pings = 0;
+    client.onPing = () => pings++;
+    const reading = (async () => {
+      for (let m = await server.nextMessage(); m; m = await server.nextMessage()) await m.bytes();
+    })();
+    try {
+      for (let i = 0; i < 30; i++) {
+        await client.send('tick');
+        await sleep(10);
+      }
+      // 300 ms are several intervals, but data came in every 10 ms: the peer was never idle.
+      expect(pings).toBe(0);
+      expect(serverTransport.closed).toBe(false);
+    } finally {
+      await client.close();
+      await reading;
+    }
+  });
+
   it('Connection leaves no timer behind once closed', async () => {
     const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
     const before = timers();

@@ -143,6 +143,27 @@ describe('WebSocketProtocol tiers (in-memory connections)', () => {
     await running;
   });
 
+  it('sendMessage while a message begun with beginMessage is open goes out after that message ends', async () => {
+    const { client, server } = connectionPair();
+    class P extends WebSocketProtocol {}
+    const p = new P();
+    const running = p.run(server);
+    p.beginMessage(false);
+    await p.sendMessageFrame('first ');
+    const queued = p.sendMessage(new Uint8Array([1, 2, 3]), true);
+    await p.sendMessageFrame('message');
+    await p.endMessage();
+    await queued;
+    const m1 = (await client.nextMessage())!;
+    expect(m1.type).toBe('text');
+    expect(await m1.text()).toBe('first message');
+    const m2 = (await client.nextMessage())!;
+    expect(m2.type).toBe('binary');
+    expect(Array.from(await m2.bytes())).toEqual([1, 2, 3]);
+    await client.close(1000);
+    await running;
+  });
+
   it('misuse throws errors that name the rule', async () => {
     const { server } = connectionPair();
     const p = new WebSocketProtocol();
