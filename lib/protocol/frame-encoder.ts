@@ -1,5 +1,6 @@
 import { encodeFrameHeader, headerSize, type FrameLength } from '../codec/frame-header';
 import { createMaskKey, maskInPlace } from '../codec/mask';
+import { carve } from '../codec/slab';
 
 export interface FrameEncoderOptions {
   /** A client masks every frame (RFC 6455 §5.3); a server never does. */
@@ -38,7 +39,7 @@ export class FrameEncoder {
     const hs = headerSize(n, key !== undefined);
     if (n <= MERGE_LIMIT || key !== undefined) {
       // A client must copy the payload to mask it, so the header shares the buffer.
-      const out = new Uint8Array(hs + n);
+      const out = carve(hs + n);
       encodeFrameHeader(out, 0, fin, rsv, opcode, n, key);
       if (n > 0) {
         out.set(payload, hs);
