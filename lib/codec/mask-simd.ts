@@ -104,25 +104,13 @@ function scratchStart(byteOffset: number): number {
  * copies at memory speed are cheaper than masking it in JavaScript.
  */
 export function simdMaskInPlace(data: Uint8Array, keyWord: number): boolean {
-  const k = getKernel();
-  if (k === null) return false;
-  const n = data.length;
-  const mem = k.memory;
-  for (let at = 0; at < n; at += SIMD_SLICE) {
-    // Whole slices keep the key word's rotation: SIMD_SLICE is a multiple of 4.
-    const piece = data.subarray(at, Math.min(n, at + SIMD_SLICE));
-    const s = scratchStart(piece.byteOffset);
-    mem.set(piece, s);
-    k.xor(s, s + piece.length, keyWord);
-    piece.set(mem.subarray(s, s + piece.length));
-  }
-  return true;
+  return simdMaskInto(data, keyWord, data, 0);
 }
 
 /**
- * Writes `data` XORed with `keyWord` into `target` at `offset`, leaving `data` as it is: one
- * copy fewer than masking in place and then copying (how a message is collected). Returns
- * false, doing nothing, where the kernel cannot run.
+ * Writes `data` XORed with `keyWord` into `target` at `offset`, leaving `data` as it is unless
+ * it is `target` itself: one copy fewer than masking in place and then copying (how a message
+ * is collected). Returns false, doing nothing, where the kernel cannot run.
  */
 export function simdMaskInto(data: Uint8Array, keyWord: number, target: Uint8Array, offset: number): boolean {
   const k = getKernel();
@@ -130,6 +118,7 @@ export function simdMaskInto(data: Uint8Array, keyWord: number, target: Uint8Arr
   const n = data.length;
   const mem = k.memory;
   for (let at = 0; at < n; at += SIMD_SLICE) {
+    // Whole slices keep the key word's rotation: SIMD_SLICE is a multiple of 4.
     const len = Math.min(SIMD_SLICE, n - at);
     const s = scratchStart(target.byteOffset + offset + at);
     mem.set(data.subarray(at, at + len), s);

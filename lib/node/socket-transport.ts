@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import { Utf8Validator } from '../codec/utf8-validator';
 import { GrowableBuffer } from '../streams/growable-buffer';
 import type { ByteTransport, TransportSink } from '../streams/byte-transport';
+import { unzeroedBytes } from './unzeroed';
 
 /** Options of a `SocketTransport`. */
 export interface SocketTransportOptions {
@@ -73,9 +74,7 @@ Utf8Validator.setNativeValidator(isUtf8);
 
 // Messages collected whole (`bytes()`, the Autobahn tier's onMessage) go into memory that is
 // not zero-filled first: the collector writes every byte it hands out and zeroes the rest.
-// `allocUnsafeSlow`, not `allocUnsafe`: a buffer of its own, never a slice of node's shared
-// pool; and a plain Uint8Array over it, as the default gives.
-GrowableBuffer.setUnsafeAllocator((size) => new Uint8Array(Buffer.allocUnsafeSlow(size).buffer, 0, size));
+GrowableBuffer.setUnsafeAllocator(unzeroedBytes);
 
 /** The transport a socket reports to: the socket's listeners are shared by every socket. */
 const kTransport = Symbol('websocket-streams transport');

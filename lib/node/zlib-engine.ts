@@ -3,6 +3,7 @@
 // and unbounded concurrent inflate/deflate is a known cause of memory blow-up in Node servers.
 import { constants, createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw } from 'node:zlib';
 import type { CodecSink, DeflateEngine, DeflaterOptions, RawCodec } from '../extensions/permessage-deflate/deflate-engine';
+import { unzeroedBytes } from './unzeroed';
 
 /**
  * zlib's output chunk (node's default is 16 KiB). Every chunk is a round trip between the
@@ -60,7 +61,7 @@ export function zlibEngine(options: ZlibEngineOptions = {}): DeflateEngine {
  */
 function ownedCopy(chunk: Buffer): Uint8Array {
   if (chunk.byteOffset === 0 && chunk.length === chunk.buffer.byteLength) return new Uint8Array(chunk.buffer, 0, chunk.length);
-  const out = new Uint8Array(Buffer.allocUnsafeSlow(chunk.length).buffer, 0, chunk.length);
+  const out = unzeroedBytes(chunk.length);
   out.set(chunk);
   return out;
 }
