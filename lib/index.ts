@@ -13,7 +13,7 @@ export type { ConnectionOptions, ConnectionInit, HandshakeInfo } from './streams
 export { Protocol, InvalidStateError, type ProtocolOptions } from './protocol/protocol';
 export type { ProtocolEvent } from './protocol/events';
 export { ReadyState } from './protocol/state';
-export { DEFAULT_OPTIONS } from './protocol/options';
+export { DEFAULT_OPTIONS } from './streams/connection-options';
 // Layer 3: the stream tier
 export { Connection } from './streams/connection';
 export { IncomingMessage } from './streams/incoming-message';

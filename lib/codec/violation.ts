@@ -18,6 +18,7 @@ export type ViolationKind =
   | 'FRAME_TOO_BIG'
   | 'MESSAGE_TOO_BIG'
   | 'INVALID_UTF8'
+  | 'PING_FLOOD'
   | 'INVALID_CLOSE_PAYLOAD'
   | 'INVALID_CLOSE_CODE'
   | 'CLOSE_REASON_TOO_LONG'

@@ -6,7 +6,7 @@ import { buildClientRequest, validateServerResponse, type ClientRequest } from '
 import { HandshakeError } from '../handshake/errors';
 import type { ExtensionFactory } from '../protocol/extension';
 import { extensionFactories, type PerMessageDeflateSetting } from './deflate-option';
-import { resolveOptions } from '../protocol/options';
+import { resolveOptions } from '../streams/connection-options';
 import { Connection } from '../streams/connection';
 import type { ConnectionOptions, HandshakeInfo } from '../streams/connection-init';
 import { computeAcceptSync } from './http-util';

@@ -9,7 +9,7 @@ import {
 } from '../handshake/server-handshake';
 import type { Extension, ExtensionFactory, ExtensionOffer } from '../protocol/extension';
 import { extensionFactories, type PerMessageDeflateSetting } from './deflate-option';
-import { resolveOptions } from '../protocol/options';
+import { resolveOptions } from '../streams/connection-options';
 import { Connection } from '../streams/connection';
 import type { ConnectionOptions, HandshakeInfo } from '../streams/connection-init';
 import { computeAcceptSync, reportError } from './http-util';

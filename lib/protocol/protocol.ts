@@ -65,6 +65,8 @@ export class Protocol {
   #output: Uint8Array[] = [];
   #message: IncomingMessageState | undefined;
   #frameFin = false;
+  /** Our close frame for a failure is queued and not yet taken. */
+  #closeInOutput = false;
   /** Set once input must be ignored: after the peer's close or after we failed. */
   #discarding = false;
 
@@ -254,6 +256,7 @@ export class Protocol {
       const reason = truncateUtf8(violation.message, MAX_CLOSE_REASON_BYTES);
       this.#close.sent = { code: violation.closeCode, reason };
       this.#output.push(...this.#encoder.encodeFrame(Opcode.Close, encodeClosePayload(violation.closeCode, reason), true, 0));
+      this.#closeInOutput = true;
     }
     this.#state = ReadyState.Closing;
     return { type: 'failed', violation };
@@ -268,6 +271,7 @@ export class Protocol {
 
   /** Control frames (pongs, close echoes, failure closes) owed to the peer, oldest first. */
   takeOutput(): Uint8Array[] {
+    this.#closeInOutput = false;
     if (this.#output.length === 0) return this.#output;
     const out = this.#output;
     this.#output = [];
@@ -334,7 +338,9 @@ export class Protocol {
   }
 
   #assertCanSendData(): void {
-    if (this.#close.sent !== undefined) {
+    // Data may still go before our close frame while it waits in the output: a connection
+    // holds a failure's close back until the application has answered the messages before it.
+    if (this.#close.sent !== undefined && !this.#closeInOutput) {
       throw new InvalidStateError('Cannot send data after the close frame was sent');
     }
   }

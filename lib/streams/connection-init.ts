@@ -1,36 +1,30 @@
 // What an adapter hands to `new Connection(transport, init)`.
 import type { Extension } from '../protocol/extension';
+import type { ProtocolLimits } from '../protocol/limits';
+import type { Clock } from './clock';
 
-/** Limits and timings of one connection. Every field has a documented default. */
-export interface ConnectionOptions {
+/** Limits and timings of one connection: the protocol's limits and what the streams add. Every field has a documented default. */
+export interface ConnectionOptions extends ProtocolLimits {
   /**
-   * Largest frame payload accepted, checked from the header (1009). Default 64 MiB.
-   * `Infinity` (with `maxMessageSize: Infinity`) also accepts frames declared longer than
-   * 2^53 − 1 bytes, up to RFC 6455's 2^63 − 1: their `IncomingFrame.length` is a `bigint`.
+   * Bytes received and not yet read that the connection holds: it parses ahead of its
+   * consumer up to this many bytes of unread data (acting on control frames found behind
+   * them at once), then stops reading the transport. Default 1 MiB.
    */
-  maxFrameSize?: number;
-  /** Largest message accepted, counted as it streams in, after decompression (1009). Default 64 MiB. `Infinity` for none. */
-  maxMessageSize?: number;
-  /** Most frames one message may have (1009 past it): bounds per-frame overhead. Default 100 000. */
-  maxFragments?: number;
-  /** Bytes read from the peer and held unread before the transport is paused. Default 1 MiB. */
   receiveHighWaterMark?: number;
   /** Bytes queued in the transport before `send()`/`write()` wait. Default 1 MiB. */
   sendHighWaterMark?: number;
-  /** How long to wait for the peer's close frame, then for TCP to end, before dropping it. Default 5000 ms. */
+  /**
+   * How long to wait for the peer's close frame, then for TCP to end, before dropping it; also
+   * the longest a failure's close frame waits for the consumer to read the messages received
+   * before it. Default 5000 ms.
+   */
   closeTimeout?: number;
   /** Send a ping after this many ms without inbound traffic; 0 disables. Default 0. */
   autoPingInterval?: number;
   /** Abort (1006) when no inbound traffic for this long after an auto ping. Default = autoPingInterval. */
   autoPingTimeout?: number;
-  /** Answer pings with pongs automatically. Default true. */
-  autoPong?: boolean;
-  /** RSV bits the user accepts on incoming data frames without an extension owning them. Default 0. */
-  allowReservedBits?: number;
-  /** Reserved opcodes the user accepts as data messages without an extension defining them. Default none. */
-  allowReservedOpcodes?: readonly number[];
-  /** Injectable mask-key source for byte-exact tests (client role). Default crypto.getRandomValues. */
-  maskKeySource?: () => Uint8Array;
+  /** Time and timers of the connection (heartbeat, close timeout), for tests. Default the runtime's. */
+  clock?: Clock;
 }
 
 /** Everything a connection knows from its opening handshake. */

@@ -1,5 +1,4 @@
 import { CloseCode } from '../codec/constants';
-import type { Connection } from './connection';
 import type { IncomingMessage } from './incoming-message';
 import type { OutgoingMessage } from './outgoing';
 
@@ -8,6 +7,22 @@ const noop = (): void => undefined;
 
 /** What the pipe did to the destination writable at its end, for a writable rebuilt later. */
 export type WritableOutcome = { readonly closed: true } | { readonly closed: false; readonly error: unknown };
+
+/** A connection's stream facade, as a pipe between two of them sees it (see `ConnectionStreams`). */
+export interface PipeEnd {
+  /** The next message, `undefined` at the end, or `null`: then `waiter.resolve` is called later. */
+  pollMessage(waiter: ConnectionPipe): IncomingMessage | undefined | null;
+  /** Sends a piped message: `undefined` when it was sent whole at once, else the promise to wait for. */
+  sendPiped(msg: IncomingMessage): Promise<void> | undefined;
+  /** What closing the writable does to the connection. */
+  writableClosed(): void;
+  /** What aborting the writable does to the connection. */
+  writableAborted(): void;
+  /** Cancels the readable's source: closes the connection. */
+  cancelSource(code: number, reason: string): void;
+  outPipeEnded(): void;
+  inPipeEnded(outcome: WritableOutcome | undefined): void;
+}
 
 /**
  * `source.readable.pipeTo(target.writable)` between two connections (an echo server, a proxy):
@@ -27,8 +42,8 @@ export type WritableOutcome = { readonly closed: true } | { readonly closed: fal
 export class ConnectionPipe {
   /** Settles as the standard pipeTo's promise does. */
   readonly promise: Promise<void>;
-  readonly #source: Connection;
-  readonly #target: Connection;
+  readonly #source: PipeEnd;
+  readonly #target: PipeEnd;
   readonly #preventClose: boolean;
   readonly #preventAbort: boolean;
   readonly #preventCancel: boolean;
@@ -45,8 +60,8 @@ export class ConnectionPipe {
   #onResume: (() => void) | undefined;
 
   constructor(
-    source: Connection,
-    target: Connection,
+    source: PipeEnd,
+    target: PipeEnd,
     reader: ReadableStreamDefaultReader<IncomingMessage>,
     writer: WritableStreamDefaultWriter<OutgoingMessage>,
     options: StreamPipeOptions,
@@ -98,21 +113,21 @@ export class ConnectionPipe {
 
   #next(): void {
     try {
-      this.#pipe(this.#source._pollMessage(this));
+      this.#pipe(this.#source.pollMessage(this));
     } catch (err) {
       this.#done(err);
     }
   }
 
   #pipe(first: IncomingMessage | undefined | null): void {
-    for (let m = first; m !== null; m = this.#source._pollMessage(this)) {
+    for (let m = first; m !== null; m = this.#source.pollMessage(this)) {
       if (m === undefined) {
         this.#ended();
         return;
       }
       let sent: Promise<void> | undefined;
       try {
-        sent = this.#target._sendPiped(m);
+        sent = this.#target.sendPiped(m);
       } catch (err) {
         this.#failed(err);
         return;
@@ -125,14 +140,14 @@ export class ConnectionPipe {
   }
 
   #failed(err: unknown): void {
-    if (!this.#preventCancel) void this.#source.close(CloseCode.InternalError, 'Pipe destination failed').catch(noop);
+    if (!this.#preventCancel) this.#source.cancelSource(CloseCode.InternalError, 'Pipe destination failed');
     if (!this.#preventAbort) {
       const writer = this.#writer.deref();
       if (writer !== undefined) {
         void writer.abort(err).catch(noop);
       } else {
         // What aborting the (collected) writable would have done.
-        this.#target._writableAborted();
+        this.#target.writableAborted();
         this.#outcome = { closed: false, error: err };
       }
     }
@@ -151,7 +166,7 @@ export class ConnectionPipe {
     }
     // What closing the (collected) writable would have done; it was never used, so its
     // close could not have failed.
-    this.#target._writableClosed();
+    this.#target.writableClosed();
     this.#outcome = { closed: true };
     void resolved.then(() => this.#done());
   }
@@ -161,8 +176,8 @@ export class ConnectionPipe {
     this.#settled = true;
     this.#reader.deref()?.releaseLock();
     this.#writer.deref()?.releaseLock();
-    this.#source._outPipeEnded();
-    this.#target._inPipeEnded(this.#outcome);
+    this.#source.outPipeEnded();
+    this.#target.inPipeEnded(this.#outcome);
     if (err === undefined) this.#resolvePromise();
     else this.#rejectPromise(err);
   }

@@ -1,7 +1,7 @@
 // Issue #4: frames up to RFC 6455's 2^63 − 1 bytes, as Autobahn's streaming demo declares.
 import { checkFrameLength, encodeFrameHeader, headerSize, MAX_FRAME_LENGTH, subtractLength } from '../../lib/codec/frame-header';
 import { FrameParser, type ParserEvent } from '../../lib/codec/frame-parser';
-import { resolveOptions } from '../../lib/protocol/options';
+import { resolveOptions } from '../../lib/streams/connection-options';
 import { Protocol } from '../../lib/protocol/protocol';
 import { FrameEncoder } from '../../lib/protocol/frame-encoder';
 import { hex, toHex } from './helpers';

@@ -79,12 +79,16 @@ describe('the Node adapter collects messages into unzeroed memory', () => {
     });
     const whole: Uint8Array[] = [];
     const chunks: Uint8Array[] = [];
+    let handled!: () => void;
+    // The close is answered at once, before the handler has read the messages queued ahead of it.
+    const handlerDone = new Promise<void>((r) => (handled = r));
     const server = await serve({ host: '127.0.0.1', port: 0, perMessageDeflate: true }, async (conn) => {
       let n = 0;
       for await (const msg of conn.readable) {
         if (n++ % 2 === 0) whole.push(await msg.bytes());
         else for await (const c of msg.stream()) chunks.push(c);
       }
+      handled();
     });
     const json = (i: number) => JSON.stringify({ i, items: Array.from({ length: 40 }, (_, k) => ({ k, name: `item-${k}` })) });
     const sent = [json(1), json(2), 'x'.repeat(200_000), json(3)];
@@ -94,6 +98,7 @@ describe('the Node adapter collects messages into unzeroed memory', () => {
       for (const m of sent) ws.send(m);
       ws.close();
       await once(ws, 'close');
+      await handlerDone;
     } finally {
       await server.close();
     }

@@ -1,0 +1,600 @@
+import { CloseCode, Opcode } from '../codec/constants';
+import { Utf8Validator } from '../codec/utf8-validator';
+import { ProtocolViolation } from '../codec/violation';
+import type { PayloadTransform } from '../protocol/extension';
+import type { ProtocolEvent } from '../protocol/events';
+import { ReadyState } from '../protocol/state';
+import type { ConnectionParts } from './core';
+import { DecodedBacklog, type BacklogEntry } from './decoded-backlog';
+import { WebSocketError } from './errors';
+import { IncomingMessage } from './incoming-message';
+import type { MessageHost } from './message-host';
+import { ReadAheadQueue, type ReadAheadEntry } from './read-ahead';
+
+/** The backlog of every inbound that has not decoded ahead yet (never pushed to). */
+const NO_BACKLOG = new DecodedBacklog();
+/** The read-ahead queue of every inbound that has not read ahead yet (never pushed to). */
+const NO_QUEUE = new ReadAheadQueue();
+
+/**
+ * Pings a peer may send while our writes to it are behind (the transport holds bytes it
+ * could not hand to the operating system) before the connection fails with 1008: a peer
+ * that floods pings and never reads its pongs. Pongs are coalesced meanwhile (RFC 6455
+ * §5.5.3), so this bounds time, not memory.
+ */
+export const MAX_PINGS_WHILE_BEHIND = 1024;
+
+/** A first frame of a message an extension decodes. */
+function startsEncoded(e: ReadAheadEntry | ProtocolEvent): boolean {
+  return e.type === 'frame-start' && e.first && e.encoded;
+}
+
+/** Who waits for the next message: a `nextMessage()` promise or a pipe. */
+export interface MessageWaiter {
+  resolve(m: IncomingMessage | undefined): void;
+}
+
+/**
+ * The receive side of a connection: feeds protocol events to the message being read, in wire
+ * order, as its consumer asks (the pump), and reads ahead of the consumer so that control
+ * frames are never stuck behind unread data.
+ *
+ * - Reading ahead: while nobody asks for data, the received bytes are still parsed, up to
+ *   `receiveHighWaterMark` of unread payload; data is queued in order (`ReadAheadQueue`),
+ *   pings, pongs and the peer's close are acted on at once. At the mark the transport is
+ *   paused and everything waits: that is backpressure.
+ * - A new message starts only when someone asks for one (`nextMessage`, a pipe): what the
+ *   application sends in answer to a message goes out before a protocol failure found behind
+ *   it, whose close frame is held until the consumer asks past it (at most `closeTimeout`).
+ * - A local close discards unread data and everything incoming (`discard`).
+ * - Decoding (permessage-deflate), UTF-8 validation after it, and the decoded backlog.
+ * It alone pauses and resumes the transport.
+ */
+export class Inbound implements MessageHost {
+  readonly #parts: ConnectionParts;
+  #current: IncomingMessage | undefined;
+  /** The current message was handed to a consumer (a compressed one may start decoding before). */
+  #currentDelivered = false;
+  #currentDecoder: PayloadTransform | undefined;
+  #currentUtf8: Utf8Validator | undefined;
+  #messageWaiter: MessageWaiter | undefined;
+  #pumping = false;
+  #pumpAgain = false;
+  /** A decoder waits for the backlog to go below its bound. */
+  #decodeDemand: (() => void) | undefined;
+  #emitDecodedFn: ((chunk: Uint8Array) => void | Promise<void>) | undefined;
+  /** Decoded events of the current message its consumer has not taken yet (made on first use). */
+  #backlog = NO_BACKLOG;
+  /** Events parsed ahead of the consumer (made on first use). */
+  #ahead = NO_QUEUE;
+  /** A frame-start was routed and its frame-end not yet: the next events are its data and end. */
+  #inFrame = false;
+  /** An asynchronous decoder step is running: events wait for it, in order. */
+  #blocked = false;
+  #paused = false;
+  #inputEnded = false;
+  #inputOverReported = false;
+  #overReported = false;
+  /** The last parse found no complete event in the received bytes. */
+  #starved = false;
+  /** The connection is over: nothing more comes from the protocol; what is queued is all. */
+  #over = false;
+  /** After a local close: data is dropped as it is parsed. */
+  #discarding = false;
+  /** A failure is queued behind unread data; its close frame waits (see `#hold`). */
+  #held: ProtocolViolation | undefined;
+  #holdTimer: unknown;
+  #pingsWhileBehind = 0;
+
+  constructor(parts: ConnectionParts) {
+    this.#parts = parts;
+  }
+
+  /** A failure's close frame is held until the messages before it are read. */
+  get holding(): boolean {
+    return this.#held !== undefined;
+  }
+
+  /** The transport's read side is paused by us (our consumer is behind). */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  // ---- what the transport reports ----
+
+  data(chunk: Uint8Array): void {
+    if (this.#pingsWhileBehind !== 0 && this.#parts.transport.bufferedAmount === 0) this.#pingsWhileBehind = 0;
+    this.#parts.protocol.receive(chunk);
+    this.#pump();
+  }
+
+  inputEnded(): void {
+    this.#inputEnded = true;
+    this.#pump();
+  }
+
+  // ---- the consumer ----
+
+  /** `MessageHost`: a consumer wants data now. */
+  demand(): void {
+    this.#resumeDecoder();
+    this.#pump();
+  }
+
+  /**
+   * The next message when known at once, `undefined` when none will come, or `null`: then
+   * `waiter` is called (from the pump) when it is known. Discards the unread rest of the
+   * previous message.
+   */
+  poll(waiter: MessageWaiter): IncomingMessage | undefined | null {
+    if (this.#messageWaiter) throw new TypeError('nextMessage() is already waiting for a message');
+    const prev = this.#current;
+    // Discarding pumps at once, which may already bring the next message in.
+    if (prev !== undefined && this.#currentDelivered && !prev._done) prev._discard();
+    const cur = this.#current;
+    if (cur !== undefined && !this.#currentDelivered) {
+      this.#currentDelivered = true;
+      return cur;
+    }
+    if (this.#noMoreMessages()) return undefined;
+    this.#messageWaiter = waiter;
+    this.#pump();
+    return null;
+  }
+
+  // ---- lifecycle ----
+
+  /** A local close: unread messages and everything incoming are dropped, control frames still count. */
+  discard(reason: WebSocketError): void {
+    if (this.#discarding) return;
+    this.#discarding = true;
+    this.#release();
+    const m = this.#current;
+    // The message being read stays readable if it is all here (and needs no decoding).
+    const keep = m !== undefined && this.#currentDelivered && !m._done && this.#currentDecoder === undefined ? this.#ahead.lengthThroughFin() : 0;
+    if (m !== undefined && keep === 0) {
+      if (!m._done) m._error(reason);
+      this.#dropCurrent();
+      if (!this.#currentDelivered) this.#current = undefined;
+    }
+    if (this.#ahead !== NO_QUEUE) this.#ahead.truncate(keep);
+    this.#pump();
+  }
+
+  /** The transport closed: queued messages stay readable, then what was open fails with `lost`. */
+  connectionOver(lost: WebSocketError): void {
+    this.#over = true;
+    this.#release();
+    this.#endAfterQueued(lost);
+    this.#pump();
+  }
+
+  // ---- the pump ----
+
+  /** Whether routing the next event in order is wanted now. */
+  #hasDemand(): boolean {
+    const m = this.#current;
+    // A new message starts only when someone asks for one.
+    if (m === undefined || m._done) return this.#messageWaiter !== undefined;
+    if (!this.#currentDelivered) return false;
+    return m._wantsData();
+  }
+
+  /**
+   * Feeds events to consumers while they want them, and parses ahead while they do not.
+   * Coalesced and never re-entrant, in the manner of the streams standard's CallPullIfNeeded.
+   */
+  #pump(): void {
+    if (this.#pumping) {
+      this.#pumpAgain = true;
+      return;
+    }
+    this.#pumping = true;
+    try {
+      do {
+        this.#pumpAgain = false;
+        this.#run();
+      } while (this.#pumpAgain);
+      this.#parts.core._flushControl();
+      this.#afterPump();
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  #run(): void {
+    const protocol = this.#parts.protocol;
+    for (;;) {
+      const demand = this.#hasDemand();
+      if (demand && !this.#backlog.isEmpty) {
+        // Decoded events go first, and only as the consumer asks, as they would have come.
+        this.#takeBacklog();
+        continue;
+      }
+      if (!this.#blocked && ((demand && this.#backlog.isEmpty) || this.#mayDecodeAhead())) {
+        if (!this.#ahead.isEmpty) {
+          this.#routeQueued(this.#ahead.shift());
+          continue;
+        }
+        if (!this.#over && !this.#discarding) {
+          // A message being collected whole takes its payload masked and unmasks it on its
+          // way into the message buffer: one pass over the bytes fewer.
+          const m = this.#current;
+          const ev = protocol.nextEvent(m !== undefined && this.#currentDecoder === undefined && m._collecting());
+          if (ev === undefined) {
+            this.#starved = true;
+            return;
+          }
+          this.#starved = false;
+          this.#route(ev);
+          continue;
+        }
+      }
+      if (this.#current === undefined && !this.#ahead.isEmpty && this.#ahead.peek().type === 'end') {
+        // The end, with no message open to fail: nothing to wait for.
+        this.#routeQueued(this.#ahead.shift());
+        continue;
+      }
+      if (this.#current === undefined && !this.#ahead.isEmpty && startsEncoded(this.#ahead.peek())) {
+        // A compressed message may be decoded before anyone asks for it (see #mayDecodeAhead).
+        this.#routeQueued(this.#ahead.shift());
+        continue;
+      }
+      if (!this.#readAhead()) return;
+    }
+  }
+
+  /** Parses one event nobody asked for yet: data is queued, control frames are acted on. */
+  #readAhead(): boolean {
+    if (this.#over) return false;
+    if (!this.#discarding && this.#ahead.bytes >= this.#parts.opts.receiveHighWaterMark) return false;
+    const ev = this.#parts.protocol.nextEvent(false);
+    if (ev === undefined) {
+      this.#starved = true;
+      return false;
+    }
+    this.#starved = false;
+    switch (ev.type) {
+      case 'frame-start':
+        if (this.#discarding) return true;
+        if (this.#current === undefined && this.#ahead.isEmpty && startsEncoded(ev)) this.#route(ev);
+        else this.#queue(ev);
+        return true;
+      case 'frame-data':
+      case 'frame-end':
+        if (!this.#discarding) this.#queue(ev);
+        return true;
+      case 'failed':
+        if (this.#discarding) this.#applyFailure(ev.violation);
+        else this.#hold(ev);
+        return true;
+      case 'close':
+        this.#parts.core._peerClosed();
+        this.#endAfterQueued(new WebSocketError(`The peer closed the connection (${ev.code}) before the message ended`, ev.code, ev.reason, 'CLOSED'));
+        return true;
+      default:
+        this.#route(ev);
+        return true;
+    }
+  }
+
+  #queue(e: ReadAheadEntry): void {
+    if (this.#ahead === NO_QUEUE) this.#ahead = new ReadAheadQueue();
+    this.#ahead.push(e);
+  }
+
+  /**
+   * A failure found behind unread data: queued in wire order. Its close frame waits until the
+   * consumer asks past the messages before it, so that its answers to them go out first, but
+   * no longer than `closeTimeout`.
+   */
+  #hold(ev: Extract<ReadAheadEntry, { type: 'failed' }>): void {
+    this.#queue(ev);
+    this.#held = ev.violation;
+    const clock = this.#parts.opts.clock;
+    this.#holdTimer = clock.setTimeout(() => this.#holdExpired(), this.#parts.opts.closeTimeout);
+  }
+
+  #holdExpired(): void {
+    this.#holdTimer = undefined;
+    const v = this.#held;
+    if (v === undefined) return;
+    this.#held = undefined;
+    this.#parts.core._failed(v);
+  }
+
+  /** Lets a held close frame go (the failure was reached, or the connection is closing anyway). */
+  #release(): void {
+    if (this.#held === undefined) return;
+    this.#held = undefined;
+    if (this.#holdTimer !== undefined) this.#parts.opts.clock.clearTimeout(this.#holdTimer);
+    this.#holdTimer = undefined;
+  }
+
+  /** Where input ended (the peer's close): in order, behind what is queued. */
+  #endAfterQueued(error: WebSocketError): void {
+    // A message still being decoded, or not handed out yet, may yet complete: after it.
+    if (this.#ahead.isEmpty && !this.#blocked && this.#backlog.isEmpty && (this.#current === undefined || this.#currentDelivered)) this.#end(error);
+    else this.#queue({ type: 'end', error });
+  }
+
+  /** Nothing more comes: the message still open fails with `error`. */
+  #end(error: WebSocketError): void {
+    const m = this.#current;
+    if (m !== undefined && !m._done) m._error(error);
+    this.#dropCurrent();
+  }
+
+  #routeQueued(e: ReadAheadEntry): void {
+    if (e.type === 'end') {
+      this.#end(e.error);
+      return;
+    }
+    if (e.type === 'failed') {
+      const held = this.#held !== undefined;
+      this.#release();
+      this.#failMessage(e.violation);
+      if (held) this.#parts.core._failed(e.violation);
+      return;
+    }
+    this.#route(e);
+  }
+
+  #route(ev: ProtocolEvent): void {
+    switch (ev.type) {
+      case 'frame-start': {
+        if (ev.first) {
+          const opts = this.#parts.opts;
+          const ext = ev.encoded ? this.#parts.extensions.find((e) => (e.rsvBits & ev.messageRsv) !== 0) : undefined;
+          this.#currentDecoder = ext?.createDecoder(ev.messageRsv, Math.min(opts.maxMessageSize, Number.MAX_SAFE_INTEGER));
+          this.#currentUtf8 = ev.encoded && ev.messageOpcode === Opcode.Text ? new Utf8Validator() : undefined;
+          const msg = new IncomingMessage(ev.header, ev.messageOpcode, ev.encoded, this);
+          this.#current = msg;
+          const w = this.#messageWaiter;
+          this.#currentDelivered = w !== undefined;
+          this.#messageWaiter = undefined;
+          w?.resolve(msg);
+        }
+        this.#inFrame = true;
+        this.#current!._frameStart(ev.header);
+        return;
+      }
+      case 'frame-data': {
+        const d = this.#currentDecoder;
+        if (ev.maskKey !== undefined) this.#current!._maskedData(ev.data, ev.maskKey, ev.maskPhase!);
+        else if (d === undefined) this.#current!._data(ev.data);
+        else this.#runDecoder(d.transform(ev.data, this.#emitDecoded()));
+        return;
+      }
+      case 'frame-end': {
+        this.#inFrame = false;
+        const d = this.#currentDecoder;
+        if (d === undefined) this.#endFrame(ev.fin);
+        else this.#runDecoder(d.flush(ev.fin, this.#emitDecoded()), () => this.#decodedEnd(ev.fin));
+        return;
+      }
+      case 'ping': {
+        // A peer that keeps pinging while our writes to it are behind does not read its pongs.
+        const core = this.#parts.core;
+        if ((core._writeBehind || this.#parts.transport.bufferedAmount > 0) && ++this.#pingsWhileBehind > MAX_PINGS_WHILE_BEHIND) {
+          this.fail(new ProtocolViolation(CloseCode.PolicyViolation, 'PING_FLOOD',
+            `More than ${MAX_PINGS_WHILE_BEHIND} pings while the peer does not read its pongs`));
+          return;
+        }
+        core.onPing?.(ev.data);
+        return;
+      }
+      case 'pong':
+        this.#parts.core.onPong?.(ev.data);
+        return;
+      case 'control':
+        this.#parts.core.onControlFrame?.(ev.opcode, ev.rsv, ev.data);
+        return;
+      case 'close':
+        this.#parts.core._peerClosed();
+        this.#end(new WebSocketError(`The peer closed the connection (${ev.code}) before the message ended`, ev.code, ev.reason, 'CLOSED'));
+        return;
+      case 'failed':
+        this.#applyFailure(ev.violation);
+        return;
+    }
+  }
+
+  #endFrame(fin: boolean): void {
+    if (fin && this.#currentUtf8 && !this.#currentUtf8.end()) {
+      this.fail(new ProtocolViolation(CloseCode.InvalidPayload, 'INVALID_UTF8', 'Text message ends inside a UTF-8 sequence'));
+      return;
+    }
+    const m = this.#current!;
+    m._frameEnd(fin);
+    if (fin) {
+      this.#currentDecoder = undefined;
+      this.#currentUtf8 = undefined;
+      if (this.#currentDelivered) this.#current = undefined;
+    }
+  }
+
+  // ---- failing ----
+
+  /** Fails the connection for `v`, found now in wire order (after a decoder, after inflate). */
+  fail(v: ProtocolViolation): void {
+    this.#parts.protocol.fail(v);
+    this.#applyFailure(this.#parts.protocol.failure ?? v);
+  }
+
+  /** A failure reached in order: the open message fails, later input is dropped, the close goes. */
+  #applyFailure(v: ProtocolViolation): void {
+    this.#release();
+    this.#failMessage(v);
+    this.#parts.core._failed(v);
+  }
+
+  #failMessage(v: ProtocolViolation): void {
+    const m = this.#current;
+    if (m !== undefined && !m._done) m._error(new WebSocketError(v.message, v.closeCode, v.message, v.kind, { cause: v }));
+    this.#dropCurrent();
+    // Nothing after a failure is processed (RFC 6455 §7.1.7).
+    this.#ahead.clear();
+  }
+
+  #dropCurrent(): void {
+    this.#currentDecoder?.dispose();
+    this.#backlog.clear();
+    this.#inFrame = false;
+    this.#decodeDemand = undefined;
+    this.#currentDecoder = undefined;
+    this.#currentUtf8 = undefined;
+    if (this.#current !== undefined && this.#current._done) this.#current = undefined;
+  }
+
+  // ---- decoding (permessage-deflate) ----
+
+  #emitDecoded(): (chunk: Uint8Array) => void | Promise<void> {
+    return (this.#emitDecodedFn ??= (chunk) => this.#emitDecodedChunk(chunk));
+  }
+
+  #emitDecodedChunk(chunk: Uint8Array): void | Promise<void> {
+    const m = this.#current;
+    if (m === undefined) return undefined;
+    if (this.#backlog.isEmpty && this.#currentDelivered && (m._done || m._wantsData())) {
+      this.#deliverDecoded(m, chunk);
+      return undefined;
+    }
+    // The consumer is not taking data now: keep it, in order, up to a bound. One compressed
+    // chunk can inflate to megabytes: beyond the bound the decoder stops producing until the
+    // consumer takes some, as the wire does when nobody reads.
+    this.#keep({ kind: 'data', chunk });
+    if (!this.#backlog.full) return undefined;
+    return new Promise<void>((resolve) => {
+      this.#decodeDemand = resolve;
+    });
+  }
+
+  #deliverDecoded(m: IncomingMessage, chunk: Uint8Array): void {
+    const utf8 = this.#currentUtf8;
+    if (utf8 !== undefined && utf8.push(chunk) !== -1) {
+      throw new ProtocolViolation(CloseCode.InvalidPayload, 'INVALID_UTF8', 'Text message is not valid UTF-8');
+    }
+    m._data(chunk);
+  }
+
+  /** A decoder's frame ended: behind what the backlog holds, if anything. */
+  #decodedEnd(fin: boolean): void {
+    const m = this.#current;
+    if ((this.#backlog.isEmpty && this.#currentDelivered) || m === undefined || m._done) this.#endFrame(fin);
+    else this.#keep({ kind: 'end', fin });
+  }
+
+  #keep(entry: BacklogEntry): void {
+    if (this.#backlog === NO_BACKLOG) this.#backlog = new DecodedBacklog();
+    this.#backlog.push(entry);
+  }
+
+  /**
+   * Whether the next event may be decoded before the consumer asks for it: only the data and
+   * end of the frame being received, of a message an extension decodes, while the backlog has room.
+   */
+  #mayDecodeAhead(): boolean {
+    const m = this.#current;
+    return this.#inFrame && this.#currentDecoder !== undefined && m !== undefined && !m._done &&
+      !this.#backlog.full && !this.#backlog.failed;
+  }
+
+  /** Hands the consumer the oldest backlog entry (it asked for data). */
+  #takeBacklog(): void {
+    const e = this.#backlog.shift();
+    if (e.kind === 'data') {
+      try {
+        this.#deliverDecoded(this.#current!, e.chunk);
+      } catch (err) {
+        this.#decoderFailed(err);
+      }
+    } else if (e.kind === 'end') {
+      this.#endFrame(e.fin);
+    } else {
+      this.#decoderFailed(e.err);
+    }
+    this.#resumeDecoder();
+  }
+
+  /** The backlog has room again: let a paused decoder go on. */
+  #resumeDecoder(): void {
+    const r = this.#decodeDemand;
+    if (r === undefined || this.#backlog.full) return;
+    this.#decodeDemand = undefined;
+    r();
+  }
+
+  /** Runs a decoder step; events after it wait until it settles, so order is kept. */
+  #runDecoder(step: void | Promise<void>, then?: () => void): void {
+    if (step === undefined) {
+      then?.();
+      return;
+    }
+    this.#blocked = true;
+    step.then(
+      () => {
+        this.#blocked = false;
+        if (!this.#parts.core._finalized || this.#current !== undefined) then?.();
+        this.#pump();
+      },
+      (err: unknown) => {
+        this.#blocked = false;
+        // Decoded ahead of its consumer, a failure comes after what was decoded before it.
+        const m = this.#current;
+        if ((!this.#backlog.isEmpty || !this.#currentDelivered) && m !== undefined && !m._done) this.#keep({ kind: 'failed', err });
+        else this.#decoderFailed(err);
+        this.#pump();
+      },
+    );
+  }
+
+  #decoderFailed(err: unknown): void {
+    this.fail(err instanceof ProtocolViolation
+      ? err
+      : new ProtocolViolation(CloseCode.InvalidPayload, 'EXTENSION_ERROR', `Could not decode message: ${(err as Error)?.message ?? String(err)}`));
+  }
+
+  // ---- after each pump ----
+
+  #noMoreMessages(): boolean {
+    const m = this.#current;
+    if (!this.#ahead.isEmpty || (m !== undefined && (!m._done || !this.#currentDelivered))) return false;
+    return this.#over || this.#discarding || this.#parts.protocol.state !== ReadyState.Open;
+  }
+
+  #afterPump(): void {
+    const w = this.#messageWaiter;
+    if (w !== undefined && this.#noMoreMessages()) {
+      this.#messageWaiter = undefined;
+      w.resolve(undefined);
+    }
+    if (this.#over) {
+      // Everything queued before the end was read (or dropped): the decoders may go.
+      if (!this.#overReported && this.#ahead.isEmpty && !this.#blocked && (this.#current === undefined || this.#current._done)) {
+        this.#overReported = true;
+        this.#parts.core._inboundOver();
+      }
+      return;
+    }
+    const opts = this.#parts.opts;
+    const held = this.#parts.protocol.bufferedAmount + this.#ahead.bytes;
+    // Pause at the mark, resume only once half of it has been consumed: resuming as soon as
+    // one chunk is taken flipped the socket between paused and flowing on every chunk of a
+    // large message. After a local close nothing is held for anyone: never pause.
+    if (!this.#discarding && held >= opts.receiveHighWaterMark) {
+      if (!this.#paused) {
+        this.#paused = true;
+        this.#parts.transport.pause();
+      }
+    } else if (this.#paused && (this.#discarding || held <= opts.receiveHighWaterMark / 2)) {
+      this.#paused = false;
+      this.#parts.transport.resume();
+    }
+    // Input is over and nothing parseable is left: nothing more can arrive.
+    if (this.#inputEnded && this.#starved && !this.#blocked && this.#backlog.isEmpty && !this.#inputOverReported) {
+      this.#inputOverReported = true;
+      this.#parts.core._inputOver();
+    }
+  }
+}

@@ -1,0 +1,393 @@
+import { CloseCode, Opcode } from '../codec/constants';
+import type { FrameLength } from '../codec/frame-header';
+import type { PayloadTransform } from '../protocol/extension';
+import { InvalidStateError } from '../protocol/protocol';
+import type { ConnectionParts } from './core';
+import { WebSocketError } from './errors';
+import { Forwarding, type ForwardHost } from './forwarding';
+import { forwardMessage } from './forward-message';
+import { IncomingMessage } from './incoming-message';
+import { MessageWriter, type SendHost } from './message-writer';
+import {
+  blobChunks, encodeText, isBlob, isReadableStream, toBytes,
+  type BinaryData, type OutgoingData, type OutgoingMessage, type SendOptions,
+} from './outgoing';
+
+const resolved = Promise.resolve();
+const noop = (): void => undefined;
+/** The empty waiter list every outbound starts with; replaced by its own array on the first wait. */
+const NONE_WAITING: never[] = Object.freeze([]) as never[];
+
+/**
+ * Marks a promise's rejection as handled, as WHATWG streams do for their internal promises:
+ * `for (const c of conns) void c.send(x)` with one peer gone must not end the process with an
+ * unhandled rejection. Awaiting it still rejects; the loss itself is reported by `closed`.
+ */
+function handled<T>(p: Promise<T>): Promise<T> {
+  p.catch(noop);
+  return p;
+}
+
+/**
+ * Everything a connection sends, and the only writer to its transport: whole messages,
+ * messages frame by frame (`MessageWriter`), received messages forwarded as they arrive, and
+ * the control frames the protocol owes. One message at a time (a queue of writers), control
+ * frames between frames but never inside one. Made on a connection's first send.
+ *
+ * It is its writers' `SendHost` and its forwardings' `ForwardHost` itself (prototype methods,
+ * no closures per connection).
+ */
+export class Outbound implements SendHost, ForwardHost {
+  readonly #parts: ConnectionParts;
+  #writer: MessageWriter | undefined;
+  #writerQueue: Array<() => void> = NONE_WAITING;
+  /** A frame's header is written and its payload is not all written yet. */
+  #frameOpen = false;
+  /** The half-written frame is a MessageWriter's, which can send no more of it after a close. */
+  #writerFrameOpen = false;
+  /** The transport said it is above its mark, and has not drained since. */
+  #behind = false;
+  /** A frame could not be completed: nothing more may be written (see `abandon`). */
+  #wireAbandoned = false;
+  #drainWaiters: Array<{ resolve(): void; reject(e: unknown): void }> = NONE_WAITING;
+
+  constructor(parts: ConnectionParts) {
+    this.#parts = parts;
+  }
+
+  /** Above the transport's mark, or inside a frame: control frames wait. */
+  get writeBehind(): boolean {
+    return this.#behind || this.#frameOpen;
+  }
+
+  // ---- sending messages ----
+
+  send(message: OutgoingMessage, options: SendOptions): Promise<void> {
+    let data: OutgoingData;
+    let type: 'text' | 'binary';
+    if (isTyped(message)) {
+      data = message.data;
+      type = message.type;
+    } else {
+      data = message as OutgoingData;
+      type = typeof data === 'string' ? 'text' : data instanceof IncomingMessage ? data.type : 'binary';
+    }
+    if (options.binary !== undefined) type = options.binary ? 'binary' : 'text';
+    const fragmentSize = options.fragmentSize;
+    if (fragmentSize !== undefined && (!Number.isSafeInteger(fragmentSize) || fragmentSize < 1)) {
+      throw new RangeError(`fragmentSize must be a positive integer, got ${fragmentSize}`);
+    }
+    const opcode = type === 'text' ? Opcode.Text : Opcode.Binary;
+    if (typeof data === 'string' || (!isBlob(data) && !isReadableStream(data) && !(data instanceof IncomingMessage))) {
+      const bytes = typeof data === 'string' ? encodeText(data) : toBytes(data as BinaryData);
+      if (fragmentSize === undefined && this.#maySendNow(options.compress !== false)) return this.#sendNow(opcode, bytes);
+      return handled(this.#withWriter(opcode, bytes.length, options, async (w) => {
+        const size = fragmentSize ?? Math.max(bytes.length, 1);
+        for (let at = 0; at < bytes.length || at === 0; at += size) {
+          const end = Math.min(bytes.length, at + size);
+          await w.sendFrame(bytes.subarray(at, end), { fin: end >= bytes.length });
+          if (end >= bytes.length) break;
+        }
+      }));
+    }
+    if (data instanceof IncomingMessage) {
+      const msg = data;
+      if (!msg.compressed && (this.#parts.extensions.length === 0 || options.compress === false) && msg.opcode === opcode) {
+        return handled(this.#withWriter(opcode, undefined, options, async (w) => {
+          await this.#forward(msg);
+          w._complete();
+        }));
+      }
+      return handled(this.#withWriter(opcode, undefined, options, (w) => forwardMessage(msg, w)));
+    }
+    const source = isBlob(data) ? blobChunks(data) : iterateStream(data as ReadableStream<Uint8Array>);
+    return handled(this.#withWriter(opcode, isBlob(data) ? data.size : undefined, options, async (w) => {
+      for await (const chunk of source) {
+        const bytes = toBytes(chunk as BinaryData);
+        if (bytes.length > 0) await w.sendFrame(bytes);
+      }
+      await w.end();
+    }));
+  }
+
+  /** `send(bytes, { binary, compress })` in one frame, without the message and options objects. */
+  sendBytes(opcode: number, bytes: Uint8Array, compress: boolean): Promise<void> {
+    if (this.#maySendNow(compress)) return this.#sendNow(opcode, bytes);
+    return this.send({ type: opcode === Opcode.Text ? 'text' : 'binary', data: bytes }, { compress });
+  }
+
+  /** Nothing in the way (no message being sent), and no extension to encode: a whole frame can be written now. */
+  #maySendNow(compress: boolean): boolean {
+    return this.#writer === undefined && this.#writerQueue.length === 0 && (this.#parts.extensions.length === 0 || !compress);
+  }
+
+  #sendNow(opcode: number, bytes: Uint8Array): Promise<void> {
+    try {
+      this.assertCanSend();
+    } catch (err) {
+      return handled(Promise.reject(err));
+    }
+    return this.sendWholeFrame(opcode, bytes, true, 0) ?? resolved;
+  }
+
+  async #withWriter(opcode: number, sizeHint: number | undefined, options: SendOptions, body: (w: MessageWriter) => Promise<void>): Promise<void> {
+    await this.#acquire();
+    const w = this.#newWriter(opcode, sizeHint, options.compress !== false);
+    try {
+      await body(w);
+      if (!w.ended) await w.end();
+    } catch (err) {
+      this.#abandonWriter(w, err);
+      throw err;
+    }
+  }
+
+  /**
+   * A message's source failed. If the writer had not ended, the frames already sent promised
+   * more: fail the connection rather than leave the peer waiting for a message that never ends.
+   */
+  #abandonWriter(w: MessageWriter, err: unknown): void {
+    if (w.ended) return;
+    w._abort(err);
+    if (this.#parts.protocol.closeSent === undefined) this.#parts.core._failLocally(CloseCode.InternalError, 'Message source failed');
+    this.release(w);
+  }
+
+  beginMessage(opcode: number, compress: boolean): MessageWriter {
+    if (this.#writer !== undefined || this.#writerQueue.length > 0) {
+      throw new TypeError('Cannot begin a message: the previous message has not ended (call end() on its writer first)');
+    }
+    this.assertCanSend();
+    return this.#newWriter(opcode, undefined, compress);
+  }
+
+  #newWriter(opcode: number, sizeHint: number | undefined, compress: boolean): MessageWriter {
+    let encoder: { rsv: number; transform: PayloadTransform } | undefined;
+    if (compress) {
+      for (const ext of this.#parts.extensions) {
+        encoder = ext.createEncoder(opcode, sizeHint);
+        if (encoder) break;
+      }
+    }
+    const w = new MessageWriter(opcode, this, encoder);
+    this.#writer = w;
+    return w;
+  }
+
+  /**
+   * Sends a received message frame for frame as its bytes arrive, with no stream objects
+   * (see `Forwarding`); reading waits while this transport is above its mark.
+   */
+  #forward(msg: IncomingMessage): Promise<void> | undefined {
+    const f = new Forwarding(this, msg);
+    msg._forward(f);
+    return f.outcome();
+  }
+
+  /**
+   * What sending a piped message (`readable.pipeTo(writable)` between connections) costs:
+   * nothing when it can be forwarded as it is (no compression either way, no other message
+   * being sent) and was forwarded whole at once; otherwise the promise to wait for.
+   */
+  sendPiped(msg: IncomingMessage): Promise<void> | undefined {
+    if (msg.compressed || this.#parts.extensions.length > 0 || this.#writer !== undefined || this.#writerQueue.length > 0 ||
+        msg.opcode !== (msg.type === 'text' ? Opcode.Text : Opcode.Binary)) {
+      return this.sendFromWritable(msg);
+    }
+    const w = this.#newWriter(msg.opcode, undefined, false);
+    let forwarding: Promise<void> | undefined;
+    try {
+      forwarding = this.#forward(msg);
+    } catch (err) {
+      return this.#pipedFailed(w, err);
+    }
+    if (forwarding === undefined) {
+      w._complete();
+      return undefined;
+    }
+    return forwarding.then(
+      () => w._complete(),
+      (err: unknown) => this.#pipedFailed(w, err),
+    );
+  }
+
+  #pipedFailed(w: MessageWriter, err: unknown): Promise<void> {
+    this.#abandonWriter(w, err);
+    return this.#isOwnFailure(err) ? resolved : Promise.reject(err);
+  }
+
+  /** A message written to `writable`: a failure of this very connection is reported by `closed` instead. */
+  async sendFromWritable(msg: OutgoingMessage): Promise<void> {
+    try {
+      await this.send(msg, {});
+    } catch (err) {
+      if (!this.#isOwnFailure(err)) throw err;
+    }
+  }
+
+  #isOwnFailure(err: unknown): boolean {
+    return (this.#parts.protocol.closeSent !== undefined || this.#parts.core._finalized) && err instanceof WebSocketError;
+  }
+
+  #acquire(): Promise<void> {
+    if (this.#writer === undefined && this.#writerQueue.length === 0) return resolved;
+    if (this.#writerQueue === NONE_WAITING) this.#writerQueue = [];
+    return new Promise((resolve) => this.#writerQueue.push(resolve));
+  }
+
+  // ---- SendHost (for MessageWriter) ----
+
+  sendWholeFrame(opcode: number, payload: Uint8Array, fin: boolean, rsv: number): Promise<void> | undefined {
+    return this.#write(this.#parts.protocol.encodeDataFrame(opcode, payload, fin, rsv));
+  }
+
+  openFrame(opcode: number, length: FrameLength, fin: boolean, rsv: number): (chunk: Uint8Array) => Uint8Array {
+    const { header, mask } = this.#parts.protocol.beginDataFrame(opcode, length, fin, rsv);
+    this.#frameOpen = this.#writerFrameOpen = true;
+    void this.#write([header]);
+    return mask;
+  }
+
+  writePiece(bytes: Uint8Array): Promise<void> | undefined {
+    return this.#write([bytes]);
+  }
+
+  closeFrame(): void {
+    this.#frameOpen = this.#writerFrameOpen = false;
+    this.flushControl();
+  }
+
+  release(w: MessageWriter): void {
+    if (this.#writer !== w) return;
+    this.#writer = undefined;
+    const next = this.#writerQueue.length > 0 ? this.#writerQueue.shift() : undefined;
+    next?.();
+  }
+
+  assertCanSend(): void {
+    if (this.#parts.core._finalized) throw new InvalidStateError('Cannot send: the connection is closed');
+    if (this.#parts.protocol.closeSent !== undefined && !this.#parts.core._controlHeld) {
+      throw new InvalidStateError('Cannot send data after the close frame was sent');
+    }
+  }
+
+  // ---- ForwardHost (for Forwarding) ----
+
+  beginFrame(opcode: number, length: FrameLength, fin: boolean, rsv: number): { header: Uint8Array; mask(chunk: Uint8Array): Uint8Array } {
+    const f = this.#parts.protocol.beginDataFrame(opcode, length, fin, rsv);
+    if (length !== 0) this.#frameOpen = true;
+    return f;
+  }
+
+  write(chunks: Uint8Array[]): Promise<void> | undefined {
+    return this.#write(chunks);
+  }
+
+  frameDone(): void {
+    this.#frameOpen = false;
+    this.flushControl();
+  }
+
+  abandon(failed: boolean): void {
+    if (!this.#frameOpen) return;
+    // A header promised bytes that will never come. RFC 6455 §5.2/§5.4: no frame may go inside
+    // another, so no close frame can follow: ending TCP is the only clean way out (the peer
+    // sees 1006), and nothing more is written.
+    this.#frameOpen = false;
+    if (failed) this.#abandonWire(new Error('A forwarded frame could not be completed: its source failed'));
+  }
+
+  #abandonWire(reason: Error): void {
+    this.#wireAbandoned = true;
+    this.#parts.core._abandonWire(reason);
+  }
+
+  // ---- the transport ----
+
+  /** Writes chunks; resolves at once unless the transport is above its high-water mark. */
+  #write(chunks: readonly Uint8Array[]): Promise<void> | undefined {
+    if (this.#parts.core._finalized || this.#wireAbandoned) return handled(Promise.reject(this.#parts.core._lostError()));
+    if (this.#parts.transport.write(chunks)) return undefined;
+    this.#behind = true;
+    if (this.#drainWaiters === NONE_WAITING) this.#drainWaiters = [];
+    return handled(new Promise((resolve, reject) => this.#drainWaiters.push({ resolve, reject })));
+  }
+
+  /** The transport went back below its mark. */
+  drained(): void {
+    this.#behind = false;
+    const drainWaiters = this.#drainWaiters;
+    this.#drainWaiters = NONE_WAITING;
+    for (const d of drainWaiters) d.resolve();
+    this.flushControl();
+  }
+
+  /**
+   * Sends the control frames the protocol owes, unless a frame is half written (they go when
+   * it ends) or the inbound part holds a failure back (it goes after the messages before it).
+   */
+  flushControl(): void {
+    const p = this.#parts.protocol;
+    if (this.#frameOpen) {
+      // A close frame is owed while a writer's streamed frame is half written: its header
+      // promised bytes that can no longer be sent (no data after a close), and a close frame
+      // cannot go inside a frame (RFC 6455 §5.2, §5.4). Ending TCP is the only way out (the
+      // peer sees 1006); waiting would only hold both sides for closeTimeout. This is how a
+      // frame of 2^63 − 1 bytes ends. (A forwarded frame still completes, then the close goes.)
+      if (this.#writerFrameOpen && p.closeSent !== undefined && !this.#parts.core._controlHeld) {
+        this.#abandonWire(new Error('The close frame could not be sent: a frame begun with beginFrame() was unfinished'));
+      }
+      return;
+    }
+    if (!p.hasOutput || this.#parts.core._controlHeld || this.#wireAbandoned || this.#parts.core._finalized) return;
+    if (!this.#parts.transport.write(p.takeOutput())) this.#behind = true;
+    this.#parts.core._controlWritten();
+  }
+
+  /** The connection is over: every pending send fails with `lost`. */
+  finalize(lost: WebSocketError): void {
+    const drainWaiters = this.#drainWaiters;
+    this.#drainWaiters = NONE_WAITING;
+    for (const d of drainWaiters) d.reject(lost);
+    this.#writer?._abort(lost);
+    this.#writer = undefined;
+    const writerQueue = this.#writerQueue;
+    this.#writerQueue = NONE_WAITING;
+    for (const next of writerQueue) next();
+  }
+
+  // ---- control frames the user sends ----
+
+  ping(data: BinaryData | string): void {
+    this.#parts.protocol.ping(typeof data === 'string' ? encodeText(data) : toBytes(data));
+    this.flushControl();
+  }
+
+  pong(data: BinaryData | string): void {
+    this.#parts.protocol.pong(typeof data === 'string' ? encodeText(data) : toBytes(data));
+    this.flushControl();
+  }
+
+  sendControlFrame(opcode: number, data: BinaryData | string): void {
+    this.#parts.protocol.sendReservedControl(opcode, typeof data === 'string' ? encodeText(data) : toBytes(data));
+    this.flushControl();
+  }
+}
+
+function isTyped(m: OutgoingMessage): m is { type: 'text' | 'binary'; data: OutgoingData } {
+  return typeof m === 'object' && m !== null && !(m instanceof IncomingMessage) && !ArrayBuffer.isView(m) &&
+    !isBlob(m) && !isReadableStream(m) && 'data' in m && 'type' in m;
+}
+
+async function* iterateStream(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}

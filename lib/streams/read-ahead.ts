@@ -1,0 +1,75 @@
+// What the connection parsed ahead of its consumer: data of messages nobody has read yet, in
+// wire order, so that control frames behind them can be acted on at once.
+import type { ProtocolEvent } from '../protocol/events';
+import type { WebSocketError } from './errors';
+
+/** A data event parsed ahead, a failure found behind them, or where the input ended. */
+export type ReadAheadEntry =
+  | Extract<ProtocolEvent, { readonly type: 'frame-start' | 'frame-data' | 'frame-end' | 'failed' }>
+  /** No more events: a message still open when this is reached fails with `error`. */
+  | { readonly type: 'end'; readonly error: WebSocketError };
+
+/**
+ * A FIFO of read-ahead entries that counts the payload bytes it holds (counted against the
+ * connection's `receiveHighWaterMark`, with what the parser holds). Made on first use.
+ */
+export class ReadAheadQueue {
+  #entries: ReadAheadEntry[] = [];
+  #head = 0;
+  /** Payload bytes held. */
+  bytes = 0;
+
+  get isEmpty(): boolean {
+    return this.#head === this.#entries.length;
+  }
+
+  push(e: ReadAheadEntry): void {
+    if (e.type === 'frame-data') this.bytes += e.data.length;
+    this.#entries.push(e);
+  }
+
+  /** The oldest entry, left in place; the queue must not be empty. */
+  peek(): ReadAheadEntry {
+    return this.#entries[this.#head]!;
+  }
+
+  /** The oldest entry; the queue must not be empty. */
+  shift(): ReadAheadEntry {
+    const e = this.#entries[this.#head]!;
+    this.#entries[this.#head++] = undefined!;
+    if (e.type === 'frame-data') this.bytes -= e.data.length;
+    if (this.#head === this.#entries.length) {
+      this.#entries.length = 0;
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#entries.length) {
+      this.#entries = this.#entries.slice(this.#head);
+      this.#head = 0;
+    }
+    return e;
+  }
+
+  /** Keeps the first `n` entries and drops the rest. */
+  truncate(n: number): void {
+    const kept = this.#entries.slice(this.#head, this.#head + n);
+    this.#entries = kept;
+    this.#head = 0;
+    this.bytes = 0;
+    for (const e of kept) if (e.type === 'frame-data') this.bytes += e.data.length;
+  }
+
+  /** How many entries come before the final frame-end of the message being read, plus one; 0 if it is not here. */
+  lengthThroughFin(): number {
+    for (let i = this.#head; i < this.#entries.length; i++) {
+      const e = this.#entries[i]!;
+      if (e.type === 'frame-end' && e.fin) return i - this.#head + 1;
+      if (e.type !== 'frame-data' && e.type !== 'frame-end' && e.type !== 'frame-start') return 0;
+    }
+    return 0;
+  }
+
+  clear(): void {
+    this.#entries.length = 0;
+    this.#head = 0;
+    this.bytes = 0;
+  }
+}
