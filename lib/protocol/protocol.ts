@@ -222,8 +222,7 @@ export class Protocol {
         this.#close.received = { code: parsed.code, reason: parsed.reason };
         // RFC 6455 §5.5.1: after sending a Close frame, "the endpoint MUST NOT send any more
         // data frames" and the peer's data after its Close is not to be processed.
-        this.#discarding = true;
-        this.#message = undefined;
+        this.#discard();
         if (this.#close.sent === undefined) {
           // RFC 6455 §5.5.1: "If an endpoint receives a Close frame and did not previously send
           // a Close frame, the endpoint MUST send a Close frame in response." Echo the received
@@ -277,8 +276,7 @@ export class Protocol {
 
   #failWith(violation: ProtocolViolation): ProtocolEvent {
     this.#failure ??= violation;
-    this.#discarding = true;
-    this.#message = undefined;
+    this.#discard();
     if (this.#close.sent === undefined && this.#close.received === undefined) {
       const reason = truncateUtf8(violation.message, MAX_CLOSE_REASON_BYTES);
       this.#close.sent = { code: violation.closeCode, reason };
@@ -288,10 +286,21 @@ export class Protocol {
     return { type: 'failed', violation };
   }
 
-  /** The transport ended or broke: nothing more will arrive. */
-  receiveEnd(): void {
+  /**
+   * From now on input is ignored. What was received and not yet parsed never will be: the
+   * parser goes with it, so those bytes are not held and `bufferedAmount` drops to 0. (The
+   * parser clears its own queue on the violations it finds; the peer's close, UTF-8, size
+   * limits, extensions, `fail()` and `receiveEnd()` end the input above it.)
+   */
+  #discard(): void {
     this.#discarding = true;
     this.#message = undefined;
+    this.#parser = undefined;
+  }
+
+  /** The transport ended or broke: nothing more will arrive. */
+  receiveEnd(): void {
+    this.#discard();
     this.#state = ReadyState.Closed;
   }
 
