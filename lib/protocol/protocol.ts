@@ -36,6 +36,13 @@ interface IncomingMessageState {
   bytes: number;
 }
 
+/** A control frame owed to the peer, encoded (and, for a client, masked) by `takeOutput()`. */
+interface OwedFrame {
+  readonly opcode: number;
+  /** Owned by the protocol: never a view of something the user or the parser may change. */
+  payload: Uint8Array;
+}
+
 const EMPTY = new Uint8Array(0);
 const encoder = new TextEncoder();
 
@@ -62,7 +69,12 @@ export class Protocol {
   #state: ReadyState = ReadyState.Open;
   readonly #close: CloseState = { sent: undefined, received: undefined };
   #failure: ProtocolViolation | undefined;
-  #output: Uint8Array[] = [];
+  /** Control frames owed to the peer, oldest first, unencoded until `takeOutput()`. */
+  #output: OwedFrame[] = [];
+  /** Index in `#output` of the automatic pong owed, or −1: at most one is owed at a time. */
+  #owedPong = -1;
+  /** Pings answered by replacing the owed automatic pong's payload since the last `takeOutput()`. */
+  #coalescedPings = 0;
   #message: IncomingMessageState | undefined;
   #frameFin = false;
   /** Our close frame for a failure is queued and not yet taken. */
@@ -212,15 +224,14 @@ export class Protocol {
         this.#close.received = { code: parsed.code, reason: parsed.reason };
         // RFC 6455 §5.5.1: after sending a Close frame, "the endpoint MUST NOT send any more
         // data frames" and the peer's data after its Close is not to be processed.
-        this.#discarding = true;
-        this.#message = undefined;
+        this.#discard();
         if (this.#close.sent === undefined) {
           // RFC 6455 §5.5.1: "If an endpoint receives a Close frame and did not previously send
           // a Close frame, the endpoint MUST send a Close frame in response." Echo the received
           // payload as is: re-encoding an empty close would turn it into 1005, which is never sent.
-          const echo = payload;
+          // (The payload is the parser's own copy and no event exposes it: no copy is needed.)
           this.#close.sent = { code: parsed.code, reason: parsed.reason };
-          this.#output.push(...this.#encoder.encodeFrame(Opcode.Close, echo, true, 0));
+          this.#output.push({ opcode: Opcode.Close, payload });
         }
         this.#state = ReadyState.Closing;
         return { type: 'close', code: parsed.code, reason: parsed.reason };
@@ -229,15 +240,32 @@ export class Protocol {
         // RFC 6455 §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in
         // response, unless it already received a Close frame." Not after we sent ours either:
         // §5.5.1 allows only the close after a close.
-        if (this.#autoPong && this.#close.sent === undefined) {
-          this.#output.push(...this.#encoder.encodeFrame(Opcode.Pong, payload, true, 0));
-        }
+        if (this.#autoPong && this.#close.sent === undefined) this.#owePong(payload);
         return { type: 'ping', data: payload };
       case Opcode.Pong:
         return { type: 'pong', data: payload };
       default:
         return { type: 'control', opcode, rsv, data: payload };
     }
+  }
+
+  /**
+   * Owes the peer a pong for a ping with `payload`. RFC 6455 §5.5.3: "If an endpoint receives a
+   * Ping frame and has not yet sent Pong frame(s) in response to previous Ping frame(s), the
+   * endpoint MAY elect to send a Pong frame for only the most recently processed Ping frame."
+   * While a pong is owed (not yet taken by `takeOutput()`), a new ping replaces its payload in
+   * place, so a peer flooding pings while we cannot write owes it one pong, never a growing queue.
+   */
+  #owePong(payload: Uint8Array): void {
+    // A copy: the ping event hands `payload` to the user, who may change it before the pong goes.
+    const own = payload.length === 0 ? EMPTY : payload.slice();
+    if (this.#owedPong >= 0) {
+      this.#output[this.#owedPong]!.payload = own;
+      this.#coalescedPings++;
+      return;
+    }
+    this.#owedPong = this.#output.length;
+    this.#output.push({ opcode: Opcode.Pong, payload: own });
   }
 
   /**
@@ -250,35 +278,62 @@ export class Protocol {
 
   #failWith(violation: ProtocolViolation): ProtocolEvent {
     this.#failure ??= violation;
-    this.#discarding = true;
-    this.#message = undefined;
+    this.#discard();
     if (this.#close.sent === undefined && this.#close.received === undefined) {
       const reason = truncateUtf8(violation.message, MAX_CLOSE_REASON_BYTES);
       this.#close.sent = { code: violation.closeCode, reason };
-      this.#output.push(...this.#encoder.encodeFrame(Opcode.Close, encodeClosePayload(violation.closeCode, reason), true, 0));
+      this.#output.push({ opcode: Opcode.Close, payload: encodeClosePayload(violation.closeCode, reason) });
       this.#closeInOutput = true;
     }
     this.#state = ReadyState.Closing;
     return { type: 'failed', violation };
   }
 
-  /** The transport ended or broke: nothing more will arrive. */
-  receiveEnd(): void {
+  /**
+   * From now on input is ignored. What was received and not yet parsed never will be: the
+   * parser goes with it, so those bytes are not held and `bufferedAmount` drops to 0. (The
+   * parser clears its own queue on the violations it finds; the peer's close, UTF-8, size
+   * limits, extensions, `fail()` and `receiveEnd()` end the input above it.)
+   */
+  #discard(): void {
     this.#discarding = true;
     this.#message = undefined;
+    this.#parser = undefined;
+  }
+
+  /** The transport ended or broke: nothing more will arrive. */
+  receiveEnd(): void {
+    this.#discard();
     this.#state = ReadyState.Closed;
   }
 
-  /** Control frames (pongs, close echoes, failure closes) owed to the peer, oldest first. */
+  /**
+   * Control frames (pongs, close echoes, failure closes) owed to the peer, oldest first, as
+   * wire chunks. They are encoded (a client's masked with a key from `maskKeySource`) here.
+   */
   takeOutput(): Uint8Array[] {
     this.#closeInOutput = false;
-    if (this.#output.length === 0) return this.#output;
-    const out = this.#output;
+    const owed = this.#output;
+    if (owed.length === 0) return [];
     this.#output = [];
+    this.#owedPong = -1;
+    this.#coalescedPings = 0;
+    const out: Uint8Array[] = [];
+    // Control payloads are at most 125 bytes: each frame is one chunk.
+    for (const f of owed) out.push(...this.#encoder.encodeFrame(f.opcode, f.payload, true, 0));
     return out;
   }
   get hasOutput(): boolean {
     return this.#output.length > 0;
+  }
+  /**
+   * Pings received since the last `takeOutput()` while an automatic pong was already owed:
+   * each replaced that pong's payload instead of owing another (see RFC 6455 §5.5.3). A count
+   * that keeps growing means the peer pings faster than its pongs can be written; the
+   * connection layer may bound it (the output itself stays one pong).
+   */
+  get coalescedPings(): number {
+    return this.#coalescedPings;
   }
 
   /** Encodes one whole data frame (header and payload chunks). Misuse throws. */
@@ -321,7 +376,8 @@ export class Protocol {
     if (this.#close.sent !== undefined) {
       throw new InvalidStateError(`Cannot send a ${what} after the close frame was sent`);
     }
-    this.#output.push(...this.#encoder.encodeFrame(opcode, data, true, 0));
+    // A copy (of a Node Buffer too, whose slice() is a view): the caller may reuse `data`.
+    this.#output.push({ opcode, payload: data.length === 0 ? EMPTY : new Uint8Array(data) });
   }
 
   /**
@@ -332,7 +388,7 @@ export class Protocol {
     const payload = encodeClosePayload(code, reason);
     if (this.#close.sent !== undefined) return false;
     this.#close.sent = { code: code ?? CloseCode.NoStatusReceived, reason: reason ?? '' };
-    this.#output.push(...this.#encoder.encodeFrame(Opcode.Close, payload, true, 0));
+    this.#output.push({ opcode: Opcode.Close, payload });
     this.#state = ReadyState.Closing;
     return true;
   }

@@ -340,6 +340,9 @@ export class Outbound implements SendHost, ForwardHost {
       return;
     }
     if (!p.hasOutput || this.#parts.core._controlHeld || this.#wireAbandoned || this.#parts.core._finalized) return;
+    // Above the transport's mark, pongs wait for the drain, coalesced into one (RFC 6455
+    // §5.5.3): a peer that pings and never reads cannot grow our output. A close goes anyway.
+    if (this.#behind && p.closeSent === undefined) return;
     if (!this.#parts.transport.write(p.takeOutput())) this.#behind = true;
     this.#parts.core._controlWritten();
   }
