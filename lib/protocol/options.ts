@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../streams/clock';
 import type { ConnectionOptions } from '../streams/connection-init';
 
 /** Defaults of every `ConnectionOptions` field; README's limits table is written from these. */
@@ -19,7 +20,7 @@ export type ResolvedOptions = {
   -readonly [K in keyof typeof DEFAULT_OPTIONS]: K extends 'allowReservedOpcodes'
     ? readonly number[]
     : K extends 'autoPong' ? boolean : number;
-} & { maskKeySource: (() => Uint8Array) | undefined };
+} & { maskKeySource: (() => Uint8Array) | undefined; clock: Clock };
 
 function checkSize(name: string, value: number, min: number, keepInfinity = false): number {
   if (typeof value !== 'number' || Number.isNaN(value) || value < min) {
@@ -58,6 +59,7 @@ export function resolveOptions(options: ConnectionOptions = {}): ResolvedOptions
     allowReservedBits: rsv,
     allowReservedOpcodes: [...o.allowReservedOpcodes],
     maskKeySource: options.maskKeySource,
+    clock: options.clock ?? systemClock,
   };
 }
 

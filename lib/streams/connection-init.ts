@@ -1,5 +1,6 @@
 // What an adapter hands to `new Connection(transport, init)`.
 import type { Extension } from '../protocol/extension';
+import type { Clock } from './clock';
 
 /** Limits and timings of one connection. Every field has a documented default. */
 export interface ConnectionOptions {
@@ -19,7 +20,11 @@ export interface ConnectionOptions {
   sendHighWaterMark?: number;
   /** How long to wait for the peer's close frame, then for TCP to end, before dropping it. Default 5000 ms. */
   closeTimeout?: number;
-  /** Send a ping after this many ms without inbound traffic; 0 disables. Default 0. */
+  /**
+   * Send a ping after this many ms without inbound traffic; 0 disables. Default 0. Checked once
+   * per interval (receiving costs no clock read): the ping goes out after at least this long
+   * without traffic, and less than twice this long.
+   */
   autoPingInterval?: number;
   /** Abort (1006) when no inbound traffic for this long after an auto ping. Default = autoPingInterval. */
   autoPingTimeout?: number;
@@ -31,6 +36,11 @@ export interface ConnectionOptions {
   allowReservedOpcodes?: readonly number[];
   /** Injectable mask-key source for byte-exact tests (client role). Default crypto.getRandomValues. */
   maskKeySource?: () => Uint8Array;
+  /**
+   * Timers and time for this connection (heartbeat and close timeout); for tests. Default
+   * the global `setTimeout`/`Date.now`.
+   */
+  clock?: Clock;
 }
 
 /** Everything a connection knows from its opening handshake. */

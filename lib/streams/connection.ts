@@ -13,6 +13,7 @@ import { connectionLost, WebSocketError, type CloseInfo } from './errors';
 import { forwardDecoded } from './forward-decoded';
 import { ConnectionPipe, type WritableOutcome } from './connection-pipe';
 import { Forwarding, type ForwardHost } from './forwarding';
+import { Heartbeat, type HeartbeatHost } from './heartbeat';
 import { IncomingMessage } from './incoming-message';
 import type { MessageHost } from './message-host';
 import { MessageWriter, type SendHost } from './message-writer';
@@ -118,10 +119,8 @@ export class Connection implements AsyncIterable<IncomingMessage> {
   #forwardHost: ForwardHost | undefined;
 
   // ---- closing and liveness ----
-  #closeTimer: ReturnType<typeof setTimeout> | undefined;
-  #pingTimer: ReturnType<typeof setTimeout> | undefined;
-  #lastInbound = 0;
-  #awaitingPong = false;
+  #closeTimer: unknown;
+  #heartbeat: Heartbeat | undefined;
   #transportError: Error | undefined;
   #transportClosed = false;
   #endSent = false;
@@ -144,10 +143,12 @@ export class Connection implements AsyncIterable<IncomingMessage> {
       allowReservedOpcodes: this.#opts.allowReservedOpcodes,
       maskKeySource: this.#opts.maskKeySource,
     });
-    this.#lastInbound = Date.now();
     transport.attach(new ConnectionSink(this));
     if (init.head && init.head.length > 0) this.#onData(init.head);
-    this.#armHeartbeat();
+    const o = this.#opts;
+    if (o.autoPingInterval > 0 && !this.#finalized) {
+      this.#heartbeat = new Heartbeat(new HeartbeatLink(this), o.clock, o.autoPingInterval, o.autoPingTimeout);
+    }
   }
 
   /** What the opening handshake settled: subprotocol, extensions, headers, addresses. */
@@ -365,9 +366,7 @@ export class Connection implements AsyncIterable<IncomingMessage> {
   }
 
   #onData(chunk: Uint8Array): void {
-    // Only the heartbeat reads it: a clock read per chunk is saved when it is off (the default).
-    if (this.#opts.autoPingInterval > 0) this.#lastInbound = Date.now();
-    this.#awaitingPong = false;
+    this.#heartbeat?.inbound();
     this.#protocol.receive(chunk);
     this.#pump();
   }
@@ -1157,51 +1156,33 @@ export class Connection implements AsyncIterable<IncomingMessage> {
 
   #startCloseTimer(): void {
     if (this.#closeTimer !== undefined || this.#finalized) return;
-    this.#closeTimer = setTimeout(() => {
+    this.#closeTimer = this.#opts.clock.setTimeout(() => {
       this.#closeTimer = undefined;
       if (!this.#transportClosed) this.#transport.destroy();
     }, this.#opts.closeTimeout);
   }
 
-  // ---- heartbeat ----
+  // ---- heartbeat (see HeartbeatLink) ----
 
-  #armHeartbeat(): void {
-    const interval = this.#opts.autoPingInterval;
-    if (interval <= 0 || this.#finalized) return;
-    this.#pingTimer = setTimeout(() => this.#heartbeat(), interval);
+  /** @internal Our own consumer holds the transport paused. */
+  get _readingPaused(): boolean {
+    return this.#paused;
   }
-
-  #heartbeat(): void {
-    this.#pingTimer = undefined;
-    if (this.#finalized) return;
-    const now = Date.now();
-    // Our own consumer holding the transport paused is not the peer's fault: a ping could
-    // not overtake the unread data anyway, so liveness is not judged while paused.
-    if (this.#paused) this.#lastInbound = now;
-    const idle = now - this.#lastInbound;
-    if (this.#awaitingPong && idle >= this.#opts.autoPingTimeout) {
-      this.#transportError ??= new Error(`No traffic from the peer for ${idle} ms after a ping`);
-      this.#transport.destroy(this.#transportError);
-      return;
-    }
-    if (!this.#awaitingPong && idle >= this.#opts.autoPingInterval && this.#protocol.closeSent === undefined) {
-      this.#awaitingPong = true;
-      try {
-        this.ping();
-      } catch {
-        /* closing: the close timer takes over */
-      }
-      this.#pingTimer = setTimeout(() => this.#heartbeat(), this.#opts.autoPingTimeout);
-      return;
-    }
-    const wait = this.#awaitingPong ? this.#opts.autoPingTimeout - idle : this.#opts.autoPingInterval - idle;
-    this.#pingTimer = setTimeout(() => this.#heartbeat(), Math.max(1, wait));
+  /** @internal Our close frame went out. */
+  get _closeSent(): boolean {
+    return this.#protocol.closeSent !== undefined;
+  }
+  /** @internal The heartbeat found the peer gone: drop the transport (the end is 1006). */
+  _heartbeatAbort(err: Error): void {
+    this.#transportError ??= err;
+    this.#transport.destroy(this.#transportError);
   }
 
   #clearTimers(): void {
-    if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
-    if (this.#pingTimer !== undefined) clearTimeout(this.#pingTimer);
-    this.#closeTimer = this.#pingTimer = undefined;
+    if (this.#closeTimer !== undefined) this.#opts.clock.clearTimeout(this.#closeTimer);
+    this.#closeTimer = undefined;
+    this.#heartbeat?.stop();
+    this.#heartbeat = undefined;
   }
 }
 
@@ -1279,5 +1260,25 @@ class ConnectionSink implements TransportSink {
   }
   onClose(): void {
     this.#conn._transportClose();
+  }
+}
+
+/** What the heartbeat needs of its connection; made only for a connection with a heartbeat. */
+class HeartbeatLink implements HeartbeatHost {
+  readonly #conn: Connection;
+  constructor(conn: Connection) {
+    this.#conn = conn;
+  }
+  sendPing(): void {
+    this.#conn.ping();
+  }
+  abort(err: Error): void {
+    this.#conn._heartbeatAbort(err);
+  }
+  get readingPaused(): boolean {
+    return this.#conn._readingPaused;
+  }
+  get closing(): boolean {
+    return this.#conn._closeSent;
   }
 }
