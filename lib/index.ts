@@ -9,6 +9,7 @@ export type { PerMessageDeflateOptions, DeflateAgreement } from './extensions/pe
 export type { DeflateEngine, RawCodec, CodecSink, DeflaterOptions } from './extensions/permessage-deflate/deflate-engine';
 export type { ByteTransport, TransportSink } from './streams/byte-transport';
 export type { ConnectionOptions, ConnectionInit, HandshakeInfo } from './streams/connection-init';
+export type { Clock } from './streams/clock';
 // Layer 2: the sans-I/O protocol
 export { Protocol, InvalidStateError, type ProtocolOptions } from './protocol/protocol';
 export type { ProtocolEvent } from './protocol/events';

@@ -19,7 +19,11 @@ export interface ConnectionOptions extends ProtocolLimits {
    * before it. Default 5000 ms.
    */
   closeTimeout?: number;
-  /** Send a ping after this many ms without inbound traffic; 0 disables. Default 0. */
+  /**
+   * Send a ping after this many ms without inbound traffic; 0 disables. Default 0. Checked once
+   * per interval (receiving costs no clock read): the ping goes out after at least this long
+   * without traffic, and less than twice this long.
+   */
   autoPingInterval?: number;
   /** Abort (1006) when no inbound traffic for this long after an auto ping. Default = autoPingInterval. */
   autoPingTimeout?: number;

@@ -8,7 +8,7 @@ import { resolveSharedOptions } from './connection-options';
 import { ConnectionStreams, type StreamsOwner } from './connection-streams';
 import type { ConnectionCore, ConnectionParts } from './core';
 import { connectionLost, WebSocketError, type CloseInfo } from './errors';
-import { Heartbeat } from './heartbeat';
+import { Heartbeat, type HeartbeatHost } from './heartbeat';
 import { Inbound, type MessageWaiter } from './inbound';
 import type { IncomingMessage } from './incoming-message';
 import type { MessageWriter } from './message-writer';
@@ -98,7 +98,9 @@ export class Connection implements AsyncIterable<IncomingMessage>, ConnectionCor
       protocol.receive(head);
       opts.clock.setTimeout(() => this.#in().demand(), 0);
     }
-    if (opts.autoPingInterval > 0 && !this.#finalized) this.#heartbeat = new Heartbeat(this, opts);
+    if (opts.autoPingInterval > 0 && !this.#finalized) {
+      this.#heartbeat = new Heartbeat(new HeartbeatLink(this), opts.clock, opts.autoPingInterval, opts.autoPingTimeout);
+    }
   }
 
   /** What the opening handshake settled: subprotocol, extensions, headers, addresses. */
@@ -392,7 +394,7 @@ export class Connection implements AsyncIterable<IncomingMessage>, ConnectionCor
   }
 
   /** @internal The heartbeat's verdict: no traffic from the peer in time. */
-  _heartbeatFailed(err: Error): void {
+  _heartbeatAbort(err: Error): void {
     this.#transportError ??= err;
     this.#parts.transport.destroy(err);
   }
@@ -492,6 +494,26 @@ class MessageIterator implements AsyncIterableIterator<IncomingMessage> {
 
   [Symbol.asyncIterator](): AsyncIterableIterator<IncomingMessage> {
     return this;
+  }
+}
+
+/** What the heartbeat sees of its connection (only connections with `autoPingInterval` have one). */
+class HeartbeatLink implements HeartbeatHost {
+  readonly #conn: Connection;
+  constructor(conn: Connection) {
+    this.#conn = conn;
+  }
+  sendPing(): void {
+    this.#conn.ping();
+  }
+  abort(err: Error): void {
+    this.#conn._heartbeatAbort(err);
+  }
+  get readingPaused(): boolean {
+    return this.#conn._readingPaused;
+  }
+  get closing(): boolean {
+    return this.#conn.readyState !== ReadyState.Open;
   }
 }
 

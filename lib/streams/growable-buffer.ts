@@ -4,8 +4,22 @@ import { maskInPlace, maskInto } from '../codec/mask';
  * Collects chunks into one contiguous buffer that grows by doubling, so a message of a
  * million tiny fragments costs one buffer, not a million chunk objects. The first chunk is
  * kept as a view when it turns out to be the whole payload (the common single-frame case).
+ *
+ * A length a frame header announced is allocated exactly, once, before its payload comes:
+ * growing toward it by doubling from a capped first guess made a 64 MiB message cost
+ * 16 + 32 + 64 MiB of buffers, each copied into the next. The announced length is bounded by
+ * `maxFrameSize` and `maxMessageSize`, which the protocol checks from the header before any
+ * payload is read; `MAX_EXACT_ALLOCATION` bounds it where those limits were lifted.
  */
+const MAX_EXACT_ALLOCATION = 1024 * 1024 * 1024;
+/** Where a collector starts when the length it was told is beyond `MAX_EXACT_ALLOCATION`. */
 const MAX_PREALLOCATION = 16 * 1024 * 1024;
+
+/** What to allocate up front for an announced length: all of it, unless it is beyond belief. */
+function upFront(length: number | bigint): number {
+  const n = Number(length);
+  return n <= MAX_EXACT_ALLOCATION ? n : MAX_PREALLOCATION;
+}
 
 /** Hands out `size` bytes whose content is unspecified (see `GrowableBuffer.setUnsafeAllocator`). */
 export type UnsafeAllocator = (size: number) => Uint8Array;
@@ -36,20 +50,25 @@ export class GrowableBuffer {
     unsafeAllocator = fn;
   }
 
-  /** `expected`: a size hint (the frame length, maybe a bigint); 0 when unknown. */
+  /**
+   * `expected`: the payload length a frame header announced (maybe a bigint), allocated
+   * whole with the first bytes; 0 when unknown.
+   */
   constructor(expected: number | bigint = 0) {
-    // A header may announce far more than will ever be allocated at once (limits are
-    // checked elsewhere); grow toward big payloads instead of trusting the hint whole.
-    this.#expected = Math.min(Number(expected), MAX_PREALLOCATION);
+    this.#expected = upFront(expected);
   }
 
   get length(): number {
     return this.#len;
   }
 
-  /** Raises the size hint before more data comes (the next frame's length). */
-  reserve(extra: number | bigint): void {
-    this.#ensure(this.#len + Math.min(Number(extra), MAX_PREALLOCATION), true);
+  /**
+   * Makes room for `extra` more bytes before they come (the next frame's announced length):
+   * exactly that much when nothing is allocated yet, or when `last` says no more will follow
+   * (the final frame). Otherwise the buffer at least doubles, as it grows.
+   */
+  reserve(extra: number | bigint, last = false): void {
+    this.#ensure(this.#len + upFront(extra), true, last);
   }
 
   append(chunk: Uint8Array): void {
@@ -90,9 +109,15 @@ export class GrowableBuffer {
     if (this.#single) {
       out = this.#single;
     } else if (this.#buf) {
-      // What was never written is zeroed before anyone can reach it.
-      if (this.#dirty && this.#len < this.#buf.length) this.#buf.fill(0, this.#len);
-      out = this.#buf.subarray(0, this.#len);
+      const buf = this.#buf;
+      if (this.#len === buf.length) {
+        // Exactly full (an announced length, allocated exactly): the buffer itself, no view.
+        out = buf;
+      } else {
+        // What was never written is zeroed before anyone can reach it.
+        if (this.#dirty) buf.fill(0, this.#len);
+        out = buf.subarray(0, this.#len);
+      }
     } else {
       out = new Uint8Array(0);
     }
@@ -102,15 +127,20 @@ export class GrowableBuffer {
     return out;
   }
 
-  #ensure(needed: number, exact: boolean): void {
+  /**
+   * Room for `needed` bytes: exactly that many when `exact` and nothing is held yet, or when
+   * `final` (no growth will follow); otherwise at least double.
+   */
+  #ensure(needed: number, exact: boolean, final = false): void {
     if (this.#buf && this.#buf.length >= needed) return;
     if (this.#buf === undefined && this.#single === undefined && exact) {
       this.#buf = this.#allocate(needed);
       return;
     }
     // Growing at least doubles, reserved or not: growing by each frame's size made a message
-    // of n frames cost O(n²) in copies (40 000 ten-byte fragments took 2.5 s to collect).
-    const cap = Math.max(needed, Math.min(this.#len * 2, Number.MAX_SAFE_INTEGER), this.#expected, 256);
+    // of n frames cost O(n²) in copies (40 000 ten-byte fragments took 2.5 s to collect). The
+    // last growth of a message (its final frame announced) is exact: nothing follows it.
+    const cap = exact && final ? needed : Math.max(needed, Math.min(this.#len * 2, Number.MAX_SAFE_INTEGER), this.#expected, 256);
     const old = this.#single ?? this.#buf;
     const next = this.#allocate(cap);
     if (old) next.set(old.subarray(0, this.#len));

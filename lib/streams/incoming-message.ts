@@ -207,7 +207,7 @@ export class IncomingMessage {
       this.#deliverPendingFrame();
     } else {
       this.#header = header;
-      if (this.#mode === 'collect' && !this.compressed) this.#collector!.buf.reserve(header.length);
+      if (this.#mode === 'collect' && !this.compressed) this.#collector!.buf.reserve(header.length, header.fin);
     }
   }
 
