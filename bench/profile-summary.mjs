@@ -11,6 +11,7 @@
 // (node waiting in epoll, or in a system call outside JavaScript, such as libuv's read(2))
 // are "(idle)": a server's system time mostly lands there.
 import fs from 'node:fs';
+import { SourceMap } from 'node:module';
 import path from 'node:path';
 
 const args = process.argv.slice(2);
@@ -28,6 +29,19 @@ if (inputs.length === 0) { console.error('usage: node bench/profile-summary.mjs 
 const files = inputs.flatMap((p) => (fs.statSync(p).isDirectory()
   ? fs.readdirSync(p).filter((f) => f.endsWith('.cpuprofile')).sort().map((f) => path.join(p, f))
   : [p]));
+
+/** Source maps of built files (dist/*.mjs.map), to name lib/ file:line next to dist's. */
+const maps = new Map();
+function original(file, line, column) {
+  if (!maps.has(file)) {
+    let sm = null;
+    try { sm = new SourceMap(JSON.parse(fs.readFileSync(`${file}.map`, 'utf8'))); } catch {}
+    maps.set(file, sm);
+  }
+  const e = maps.get(file)?.findEntry(line, column);
+  if (!e?.originalSource) return '';
+  return ` (${e.originalSource.replace(/^.*?\/lib\//, 'lib/')}:${e.originalLine + 1})`;
+}
 
 /** Self time in µs per "name url:line" of one profile, and its total. */
 function selfTimes(file) {
@@ -61,7 +75,8 @@ function selfTimes(file) {
   for (const [id, us] of self) {
     const cf = byId.get(id).callFrame;
     const url = cf.url ? cf.url.replace(/^file:\/\//, '').replace(/^.*\/(dist|node_modules)\//, '$1/') : '';
-    const key = `${cf.functionName || '(anonymous)'} ${url}${url ? `:${cf.lineNumber + 1}` : ''}`;
+    const src = cf.url.startsWith('file://') && /\/dist\//.test(cf.url) ? original(cf.url.slice(7), cf.lineNumber, cf.columnNumber) : '';
+    const key = `${cf.functionName || '(anonymous)'} ${url}${url ? `:${cf.lineNumber + 1}` : ''}${src}`;
     out.set(key, (out.get(key) ?? 0) + us);
     total += us;
   }
