@@ -15,6 +15,7 @@
 //        unchanged; the parser accepts the masked frames it gets back (it skips their 4-byte keys)
 //        and checksums the masked payload. The client therefore does exactly the same work in both
 //        modes, which makes the TCP echo a fair ceiling.
+import fs from 'node:fs';
 import net from 'node:net';
 import crypto from 'node:crypto';
 import zlib from 'node:zlib';
@@ -459,6 +460,125 @@ async function runPingPong(job) {
   return { msgsPerSec: (total / wall) * 1000, mbPerSec: (total * job.size) / wall / 1000, messages: total, cpu, hist };
 }
 
+/** Read and write system calls and bytes of a process so far (`/proc/<pid>/io`), or null. */
+export function procIo(pid = 'self') {
+  try {
+    const t = fs.readFileSync(`/proc/${pid}/io`, 'utf8');
+    const get = (k) => Number(new RegExp(`^${k}: (\\d+)`, 'm').exec(t)?.[1]);
+    return { syscr: get('syscr'), syscw: get('syscw'), rchar: get('rchar'), wchar: get('wchar') };
+  } catch {
+    return null;
+  }
+}
+
+function medianOf(xs) {
+  const v = [...xs].sort((a, b) => a - b);
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+/** Tells the runner where the measurement starts or ends and waits for its go (it reads the server's counters meanwhile). */
+function mark(phase) {
+  if (!process.send) return Promise.resolve();
+  return new Promise((resolve) => {
+    const onMsg = (m) => { if (m?.type === 'go' && m.phase === phase) { process.off('message', onMsg); resolve(); } };
+    process.on('message', onMsg);
+    process.send({ type: 'mark', phase });
+  });
+}
+
+/**
+ * Trickle: one connection, one message at a time, each a single masked frame whose bytes are
+ * written in pieces of `job.piece` bytes, every piece its own `socket.write` (TCP_NODELAY, so
+ * its own segment). The loop never lets node batch pieces: after each write it waits until the
+ * kernel has taken it (libuv had to queue it: `writableLength > 0`), and after every
+ * `job.yieldEvery` pieces it yields to the event loop (setImmediate), which is also when the
+ * echo is read. With `job.pieceGapUs` it also spins until that many µs have passed since the
+ * previous piece: slower than the server's cost per read, every piece is a read of its own. Each message's time runs from its first piece written to its last byte echoed.
+ * `job.warmupMessages` first, then `job.messages` measured ones between two marks (the runner
+ * reads the server's CPU time and read/write system calls at each mark).
+ */
+async function runTrickle(job) {
+  const { frame, check } = prepare(job);
+  check.sampleEvery = 1; // every echo is checksummed: the bytes went through many small reads
+  const pieces = [];
+  for (let o = 0; o < frame.length; o += job.piece) pieces.push(frame.subarray(o, Math.min(frame.length, o + job.piece)));
+  const yieldEvery = Math.max(1, job.yieldEvery ?? 1);
+  const gapMs = (job.pieceGapUs ?? 0) / 1000;
+  const [c] = await openMany(job, 1, job.path ?? '/', null);
+  const socket = c.socket;
+  let failure = null;
+  let echoed = 0;
+  let wake = null; // resolves the wait for the current message's echo
+  let written = null; // resolves the wait for a queued piece (see onWritten)
+  const fail = (why) => { failure ??= why; wake?.(); written?.(); };
+  const parser = new EchoParser(check, () => { echoed++; wake?.(); }, (op, p) => {
+    if (op === 8) fail(`server sent close ${p.length >= 2 ? p.readUInt16BE(0) : ''}`);
+    else if (op === 9) socket.write(buildFrame(p, { opcode: 10 }).frame);
+  });
+  c.onBytes = (chunk) => { parser.push(chunk); if (parser.error) fail(parser.error); };
+  socket.on('error', (err) => fail(err.message));
+  socket.on('close', () => fail('server closed the connection'));
+  if (c.rest) c.onBytes(c.rest);
+  // A write libuv could not finish at once: wait for its callback before the next piece, so
+  // that pieces are never gathered into one writev.
+  const onWritten = () => { if (written && socket.writableLength === 0) { const w = written; written = null; w(); } };
+  const immediate = () => new Promise((r) => setImmediate(r));
+  const pieceWrites = { pieces: 0, queued: 0 };
+
+  const sendOne = async () => {
+    const want = echoed + 1;
+    const t0 = performance.now();
+    let due = t0;
+    for (let i = 0; i < pieces.length && !failure; i++) {
+      if (gapMs > 0) {
+        // Paced: at least gapMs between two pieces (spinning: timers are far too coarse).
+        let now = performance.now();
+        while (now < due) now = performance.now();
+        due = now + gapMs;
+      }
+      socket.write(pieces[i], onWritten);
+      pieceWrites.pieces++;
+      if (socket.writableLength > 0) {
+        pieceWrites.queued++;
+        await new Promise((r) => { written = r; });
+      } else if ((i + 1) % yieldEvery === 0) {
+        await immediate();
+      }
+    }
+    if (echoed < want && !failure) {
+      const timer = setTimeout(() => fail(`no echo within ${job.timeoutMs} ms`), job.timeoutMs);
+      await new Promise((r) => { wake = () => { if (echoed >= want || failure) r(); }; });
+      wake = null;
+      clearTimeout(timer);
+    }
+    if (failure) throw new Error(failure);
+    return performance.now() - t0;
+  };
+
+  for (let m = 0; m < job.warmupMessages; m++) await sendOne();
+  await mark('start');
+  const io0 = procIo();
+  const cpu0 = process.cpuUsage();
+  const w0 = performance.now();
+  const times = [];
+  for (let m = 0; m < job.messages; m++) times.push(await sendOne());
+  const wall = performance.now() - w0;
+  const cpu = cpuPercent(cpu0, wall);
+  const io1 = procIo();
+  await mark('end');
+  socket.destroy();
+  const n = times.length;
+  return {
+    messages: n, times, wallMs: wall, cpu,
+    msPerMsg: medianOf(times),
+    mbPerSec: (n * job.size) / wall / 1000,
+    clientWritesPerMsg: io0 && io1 ? (io1.syscw - io0.syscw) / n : NaN,
+    piecesPerMsg: pieces.length,
+    queuedPieces: pieceWrites.queued,
+  };
+}
+
 /**
  * One message of `job.totalBytes` bytes as a single frame (64-bit length), its payload being
  * `job.chunkBytes` of pattern repeated; the server answers with the SHA-256 hex of the payload.
@@ -555,6 +675,7 @@ async function main(job) {
     case 'echo': return runEcho(job);
     case 'pingpong': return runPingPong(job);
     case 'big': return runBig(job);
+    case 'trickle': return runTrickle(job);
     case 'idle': return runIdle(job);
     default: throw new Error(`Unknown job kind ${job.kind}`);
   }

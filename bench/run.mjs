@@ -30,7 +30,24 @@ const runs = Number(opt('--runs', quick ? 1 : 5));
 const loadgenProcs = Number(opt('--loadgen-procs', 2)); // for pingpong-1000 only
 const serverFilter = opt('--servers', null)?.split(',');
 const write = args.includes('--write') || (!quick && !args.includes('--no-write'));
-const valued = new Set(['--runs', '--seconds', '--servers', '--loadgen-procs']);
+const trickleMessages = Number(opt('--messages', quick ? 4 : 15)); // measured messages per trickle run
+const trickleYieldEvery = Number(opt('--yield-every', 1)); // trickle: pieces written between two event-loop turns
+const tricklePieceGapUs = Number(opt('--piece-gap-us', 0)); // trickle: least µs between two pieces (0: as fast as the loadgen goes)
+/**
+ * BENCH_BASE_DIST=<dir> or --base-dist <dir>: a second build of ours (a copy of dist/), measured in
+ * the same runs as the columns ours-stream@base and ours-autobahn@base.
+ */
+const baseDist = (() => {
+  const d = opt('--base-dist', process.env.BENCH_BASE_DIST || null);
+  if (!d) return null;
+  const abs = path.resolve(d);
+  if (!fs.existsSync(path.join(abs, 'node.mjs'))) {
+    console.error(`base build ${abs} has no node.mjs (BENCH_BASE_DIST / --base-dist must name a copy of dist/)`);
+    process.exit(2);
+  }
+  return abs;
+})();
+const valued = new Set(['--runs', '--seconds', '--servers', '--loadgen-procs', '--messages', '--yield-every', '--piece-gap-us', '--base-dist']);
 const selected = args.filter((a, i) => !a.startsWith('--') && !valued.has(args[i - 1]));
 
 const warmupMs = quick ? 300 : 1000;
@@ -40,14 +57,25 @@ const durationMs = Number(opt('--seconds', quick ? 1 : 3)) * 1000;
 // Servers and scenarios
 
 /** Columns of the table, in the order servers are alternated within each run. */
-const COLUMNS = ['ws', 'ws+bufferutil', 'ours-stream', 'ours-autobahn', 'ceiling'];
-const COLUMN_TITLES = { ws: 'ws', 'ws+bufferutil': 'ws + bufferutil', 'ours-stream': 'ours: stream tier', 'ours-autobahn': 'ours: Autobahn tier', ceiling: 'ceiling' };
+const COLUMNS = baseDist
+  ? ['ws', 'ws+bufferutil', 'ours-stream', 'ours-stream@base', 'ours-autobahn', 'ours-autobahn@base', 'ceiling']
+  : ['ws', 'ws+bufferutil', 'ours-stream', 'ours-autobahn', 'ceiling'];
+const COLUMN_TITLES = {
+  ws: 'ws', 'ws+bufferutil': 'ws + bufferutil', 'ours-stream': 'ours: stream tier', 'ours-autobahn': 'ours: Autobahn tier', ceiling: 'ceiling',
+  'ours-stream@base': 'ours: stream tier @base', 'ours-autobahn@base': 'ours: Autobahn tier @base',
+};
+/** With a base build, each of our columns against its @base twin, run by run (new ÷ base). */
+const BASE_PAIRS = baseDist ? [['ours-stream', 'ours-stream@base', 'stream new÷base'], ['ours-autobahn', 'ours-autobahn@base', 'Autobahn new÷base']] : [];
+/** The server file of a column in a scenario: an @base column runs its twin's server. */
+const serverFile = (s, c) => s.servers[c] ?? (c.endsWith('@base') ? s.servers[c.slice(0, -'@base'.length)] : undefined);
 /**
  * Environment of each column's server. ws loads the native `bufferutil` addon (masking and
  * unmasking payloads of 48 bytes or more) whenever it is installed, and it is a devDependency:
  * the plain `ws` column turns it off, the `ws+bufferutil` column runs the same server with it.
  */
 const COLUMN_ENV = { ws: { WS_NO_BUFFER_UTIL: '1' } };
+// ours-lib.mjs loads BENCH_DIST instead of dist/: the @base columns point it at the base build.
+if (baseDist) COLUMN_ENV['ours-stream@base'] = COLUMN_ENV['ours-autobahn@base'] = { BENCH_DIST: baseDist };
 
 const ECHO_SERVERS = { ws: 'ws-echo.mjs', 'ours-stream': 'ours-stream.mjs', 'ours-autobahn': 'ours-autobahn.mjs', ceiling: 'tcp-echo.mjs' };
 /** The size sweep also runs ws with bufferutil: the large-message targets hold against it too. */
@@ -59,6 +87,14 @@ const windowFor = (size) => Math.min(1024, Math.max(2, Math.ceil((2 * MiB) / siz
 const echo = (name, size, unit, extra = {}) => ({
   name, kind: 'echo', unit, servers: ECHO_SERVERS_BU,
   job: { size, connections: 1, window: windowFor(size), ...extra },
+});
+/**
+ * One 1 MiB message at a time, its frame written in `piece`-byte pieces (one socket write each):
+ * what a server pays per socket read when a peer trickles a large message in.
+ */
+const trickle = (name, size, piece) => ({
+  name, kind: 'trickle', servers: ECHO_SERVERS_BU,
+  job: { size, piece, connections: 1, messages: trickleMessages, warmupMessages: quick ? 1 : 3, yieldEvery: trickleYieldEvery, pieceGapUs: tricklePieceGapUs, timeoutMs: 30_000 },
 });
 const deflate = (name, size) => ({
   name, kind: 'echo', unit: 'MB/s', deflate: true,
@@ -73,6 +109,8 @@ const SCENARIOS = [
   echo('echo-64k', 64 * KiB, 'MB/s'),
   echo('echo-1m', MiB, 'MB/s'),
   echo('echo-16m', 16 * MiB, 'MB/s'),
+  trickle('echo-1m-64b', MiB, 64),
+  trickle('echo-1m-1k', MiB, KiB),
   { name: 'pingpong-1000', kind: 'pingpong', servers: ECHO_SERVERS, job: { size: 32, connections: 1000 } },
   {
     name: 'sha256-4g', kind: 'big',
@@ -146,8 +184,11 @@ function serverStats(child, gc = false, timeoutMs = 10_000) {
   });
 }
 
-/** Forks a load generator for `job`; `onReady` is called for idle jobs. */
-function runLoadgen(job, onReady, timeoutMs) {
+/**
+ * Forks a load generator for `job`; `onReady` is called for idle jobs, `onMark(phase)` when a
+ * trickle job starts and ends its measurement (the loadgen waits until it has returned).
+ */
+function runLoadgen(job, onReady, timeoutMs, onMark) {
   return new Promise((resolve) => {
     const child = fork(path.join(here, 'loadgen.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     let done = false;
@@ -155,6 +196,7 @@ function runLoadgen(job, onReady, timeoutMs) {
     const timer = setTimeout(() => { child.kill('SIGKILL'); finish({ error: `loadgen timed out after ${timeoutMs} ms` }); }, timeoutMs);
     child.on('message', async (m) => {
       if (m?.type === 'ready') { await onReady?.(); child.send({ type: 'close' }); }
+      else if (m?.type === 'mark') { await onMark?.(m.phase); child.send({ type: 'go', phase: m.phase }); }
       else if (m?.type === 'result') finish({ result: m.result });
       else if (m?.type === 'error') finish({ error: m.message });
     });
@@ -188,6 +230,17 @@ function cpuTicks(pid) {
   }
 }
 
+/** Read and write system calls of a process so far, from /proc (null where there is none). */
+function procIo(pid) {
+  try {
+    const t = fs.readFileSync(`/proc/${pid}/io`, 'utf8');
+    const get = (k) => Number(new RegExp(`^${k}: (\\d+)`, 'm').exec(t)?.[1]);
+    return { syscr: get('syscr'), syscw: get('syscw'), rchar: get('rchar') };
+  } catch {
+    return null;
+  }
+}
+
 function openFileLimit() {
   try {
     return Number(execSync('ulimit -n', { shell: '/bin/sh' }).toString().trim());
@@ -200,7 +253,7 @@ function openFileLimit() {
 // One measurement: start the server, run the loadgen, stop the server. Returns named values.
 
 async function measure(scenario, column) {
-  const file = scenario.servers[column];
+  const file = serverFile(scenario, column);
   const started = await startServer(file, scenario.args ?? [], COLUMN_ENV[column]);
   if (started.unavailable) return { unavailable: started.unavailable };
   if (started.error) return { error: started.error };
@@ -226,6 +279,40 @@ async function measure(scenario, column) {
         v['p99 µs'] = histPercentile(r.result.hist, 0.99);
       }
       return { values: v, info };
+    }
+    if (scenario.kind === 'trickle') {
+      // The server's CPU time (process.cpuUsage, µs; its user part is only printed: Linux splits
+      // the precise total into user and system by tick samples, too few in a short run) and its read/write system calls
+      // (/proc/<pid>/io: libuv reads a TCP socket with read(2), and its IPC channel with
+      // recvmsg(2), which is not counted) between the loadgen's two marks: exactly the measured
+      // messages.
+      const at = {};
+      const r = await runLoadgen(job, null, 180_000, async (phase) => {
+        const st = await serverStats(child);
+        at[phase] = { cpu: st ? st.cpu.user + st.cpu.system : NaN, user: st ? st.cpu.user : NaN, io: procIo(child.pid) };
+      });
+      if (r.error) return { error: r.error, info };
+      const res = r.result;
+      const n = res.messages;
+      const cpuUs = at.end.cpu - at.start.cpu;
+      const userUs = at.end.user - at.start.user;
+      const io = at.start.io && at.end.io ? { r: at.end.io.syscr - at.start.io.syscr, w: at.end.io.syscw - at.start.io.syscw, b: at.end.io.rchar - at.start.io.rchar } : { r: NaN, w: NaN, b: NaN };
+      return {
+        values: {
+          'ms/msg': res.msPerMsg,
+          'server µs/msg': cpuUs / n,
+          'server user µs/msg': userUs / n,
+          'server reads/msg': io.r / n,
+          'server µs/read': cpuUs / io.r,
+          'server user µs/read': userUs / io.r,
+          'server B/read': io.b / io.r,
+          'server writes/msg': io.w / n,
+          'client writes/msg': res.clientWritesPerMsg,
+          'loadgen CPU %': res.cpu,
+          'server CPU %': (cpuUs / 1000 / res.wallMs) * 100,
+        },
+        info,
+      };
     }
     if (scenario.kind === 'big') {
       const before = await serverStats(child, true);
@@ -292,6 +379,7 @@ function metricsOf(s) {
   if (s.kind === 'echo') return [s.unit];
   if (s.kind === 'pingpong') return ['msgs/s', 'p50 µs', 'p99 µs'];
   if (s.kind === 'big') return ['MB/s', 'RSS growth MiB'];
+  if (s.kind === 'trickle') return ['ms/msg', 'server µs/msg', 'server reads/msg', 'server µs/read'];
   return ['bytes/conn (RSS)'];
 }
 
@@ -321,7 +409,7 @@ async function main() {
   const infos = {};
   const table = [];
   for (const s of scenarios) {
-    const columns = COLUMNS.filter((c) => s.servers[c] && (!serverFilter || serverFilter.includes(c)));
+    const columns = COLUMNS.filter((c) => serverFile(s, c) && (!serverFilter || serverFilter.includes(c)));
     const samples = Object.fromEntries(columns.map((c) => [c, []]));
     const errors = {};
     let pattern = null;
@@ -336,7 +424,7 @@ async function main() {
         cryptoRuns.push(b.mbPerSec);
       }
       for (const c of columns) {
-        const key = `${s.servers[c]} ${(s.args ?? []).join(' ')} ${JSON.stringify(COLUMN_ENV[c] ?? {})}`;
+        const key = `${serverFile(s, c)} ${(s.args ?? []).join(' ')} ${JSON.stringify(COLUMN_ENV[c] ?? {})}`;
         if (unavailable[key]) { errors[c] = `n/a (${unavailable[key]})`; continue; }
         const m = await measure(s, c);
         if (m.info) Object.assign((infos[c] ??= {}), m.info);
@@ -345,7 +433,12 @@ async function main() {
         samples[c].push(m.values);
         const shown = metricsOf(s).map((k) => `${fmt(m.values[k])} ${k}`).join(', ');
         const cpu = m.values['loadgen CPU %'] !== undefined ? ` (CPU: loadgen ${m.values['loadgen CPU %'].toFixed(0)} %, server ${m.values['server CPU %'].toFixed(0)} %, ${fmt(m.values['server µs/msg'])} server µs/msg)` : '';
-        console.log(`  ${s.name} run ${r + 1} ${c}: ${shown}${cpu}`);
+        const io = s.kind === 'trickle' ? ` [server user ${fmt(m.values['server user µs/msg'])} µs/msg, ${fmt(m.values['server B/read'])} B/read, ${fmt(m.values['server writes/msg'])} writes/msg; client ${fmt(m.values['client writes/msg'])} writes/msg]` : '';
+        console.log(`  ${s.name} run ${r + 1} ${c}: ${shown}${cpu}${io}`);
+      }
+      for (const [a, b, label] of BASE_PAIRS) {
+        const va = samples[a]?.[r], vb = samples[b]?.[r];
+        if (va && vb) console.log(`  ${s.name} run ${r + 1} ${label}: ${metricsOf(s).map((k) => `${(va[k] / vb[k]).toFixed(2)}× ${k}`).join(', ')}${va['server µs/msg'] !== undefined && !metricsOf(s).includes('server µs/msg') ? `, ${(va['server µs/msg'] / vb['server µs/msg']).toFixed(2)}× server µs/msg` : ''}`);
       }
     }
     for (const metric of metricsOf(s)) {
@@ -362,9 +455,14 @@ async function main() {
           n: vals.filter(Number.isFinite).length, error: errors[c],
         };
       }
+      // New ÷ base, run by run (the two ran back to back), then the median.
+      row.base = Object.fromEntries(BASE_PAIRS.filter(([a, b]) => samples[a] && samples[b]).map(([a, b, label]) =>
+        [label, median(samples[a].map((v, i) => { const w = samples[b][i]?.[metric]; return v && Number.isFinite(w) && w !== 0 ? v[metric] / w : NaN; }))]));
       if (s.kind === 'big' && metric === 'MB/s') row.cells.ceiling = { value: median(cryptoRuns), ratio: NaN, n: cryptoRuns.length, note: 'node:crypto' };
-      if (s.kind === 'echo' || s.kind === 'pingpong') {
+      if (s.kind === 'echo' || s.kind === 'pingpong' || s.kind === 'trickle') {
         row.cpu = Object.fromEntries(columns.map((c) => [c, [median(samples[c].map((v) => v?.['loadgen CPU %'])), median(samples[c].map((v) => v?.['server CPU %'])), median(samples[c].map((v) => v?.['server µs/msg']))]]));
+        row.cpuBase = Object.fromEntries(BASE_PAIRS.filter(([a, b]) => samples[a] && samples[b]).map(([a, b, label]) =>
+          [label, median(samples[a].map((v, i) => { const w = samples[b][i]?.['server µs/msg']; return v && Number.isFinite(w) && w !== 0 ? v['server µs/msg'] / w : NaN; }))]));
       }
       // One CPU row per scenario is enough.
       if (table.some((r) => r.scenario === s.name && r.cpu)) delete row.cpu;
@@ -473,9 +571,11 @@ function render(table, infos, minutes, load) {
   lines.push(`- ws: ${readWsVersion()}; column "ws" with pure-JS masking (WS_NO_BUFFER_UTIL=1), column "ws + bufferutil" with the native addon ${bu === 'yes' ? `(bufferutil ${readVersion('bufferutil')} loaded)` : '(NOT loaded: see notes)'}; ceiling column: plain TCP echo (node:crypto SHA-256 for sha256-4g)`);
   lines.push('- Cells: median absolute value, and in parentheses the median of the per-run ratios to plain ws. MB/s = 10^6 payload bytes per second. A cell with fewer runs than asked says so.');
   lines.push('');
-  lines.push(`| scenario | metric | ${COLUMNS.map((c) => COLUMN_TITLES[c]).join(' | ')} |`);
-  lines.push(`|---|---|${COLUMNS.map(() => '---:').join('|')}|`);
-  for (const row of table) lines.push(`| ${row.scenario} | ${row.metric} | ${COLUMNS.map((c) => cell(row.cells[c])).join(' | ')} |`);
+  const baseLabels = BASE_PAIRS.map((p) => p[2]);
+  const baseCells = (ratios) => baseLabels.map((l) => (Number.isFinite(ratios?.[l]) ? ` | ${ratios[l].toFixed(2)}×` : ' | '));
+  lines.push(`| scenario | metric | ${COLUMNS.map((c) => COLUMN_TITLES[c]).join(' | ')}${baseLabels.map((l) => ` | ${l}`).join('')} |`);
+  lines.push(`|---|---|${COLUMNS.map(() => '---:').join('|')}${baseLabels.map(() => '|---:').join('')}|`);
+  for (const row of table) lines.push(`| ${row.scenario} | ${row.metric} | ${COLUMNS.map((c) => cell(row.cells[c])).join(' | ')}${baseCells(row.base).join('')} |`);
   const notes = [];
   for (const row of table) {
     for (const c of COLUMNS) {
@@ -487,10 +587,10 @@ function render(table, infos, minutes, load) {
   const cpuRows = table.filter((r) => r.cpu);
   if (cpuRows.length) {
     lines.push('', 'CPU during the measurement: loadgen / server (median % of one core; the side near 100 % is the limit; for the ceiling it is usually the loadgen), and the server\'s CPU time per echoed message (less noisy than the rates on a shared machine):', '');
-    lines.push(`| scenario | ${COLUMNS.map((c) => COLUMN_TITLES[c]).join(' | ')} |`);
-    lines.push(`|---|${COLUMNS.map(() => '---:').join('|')}|`);
+    lines.push(`| scenario | ${COLUMNS.map((c) => COLUMN_TITLES[c]).join(' | ')}${baseLabels.map((l) => ` | ${l} (µs/msg)`).join('')} |`);
+    lines.push(`|---|${COLUMNS.map(() => '---:').join('|')}${baseLabels.map(() => '|---:').join('')}|`);
     const pc = (x) => (Number.isFinite(x) ? x.toFixed(0) : '?');
-    for (const r of cpuRows) lines.push(`| ${r.scenario} | ${COLUMNS.map((c) => (r.cpu[c] && Number.isFinite(r.cpu[c][0]) ? `${pc(r.cpu[c][0])} / ${pc(r.cpu[c][1])} %, ${fmt(r.cpu[c][2])} µs/msg` : '')).join(' | ')} |`);
+    for (const r of cpuRows) lines.push(`| ${r.scenario} | ${COLUMNS.map((c) => (r.cpu[c] && Number.isFinite(r.cpu[c][0]) ? `${pc(r.cpu[c][0])} / ${pc(r.cpu[c][1])} %, ${fmt(r.cpu[c][2])} µs/msg` : '')).join(' | ')}${baseCells(r.cpuBase).join('')} |`);
   }
   const t = targets(table);
   if (t.length) {
@@ -510,7 +610,7 @@ function libraryBuild() {
     commit = execSync('git describe --always --dirty', { cwd: path.join(here, '..'), stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
   } catch {}
   const dist = process.env.BENCH_DIST;
-  return `commit ${commit}${dist ? `, loaded from ${dist} (BENCH_DIST)` : ', dist/'}`;
+  return `commit ${commit}${dist ? `, loaded from ${dist} (BENCH_DIST)` : ', dist/'}${baseDist ? `; @base columns: the build in ${baseDist} (BENCH_BASE_DIST), in the same runs` : ''}`;
 }
 
 function readVersion(pkg) {
