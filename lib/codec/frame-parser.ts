@@ -205,11 +205,17 @@ export class FrameParser {
           const payload = length === 0 ? new Uint8Array(0) : q.take(length).slice();
           if (this.#maskKey) maskInPlace(payload, this.#maskKey, 0);
           this.#step = Step.Head;
-          return { type: 'control', header: this.#makeHeader(), payload };
+          const header = this.#makeHeader();
+          this.#maskKey = undefined;
+          return { type: 'control', header, payload };
         }
         case Step.FrameEnd: {
           this.#step = Step.Head;
-          return { type: 'frame-end', header: this.#header! };
+          // Nothing of a frame is kept between frames: an idle connection holds no header or key.
+          const header = this.#header!;
+          this.#header = undefined;
+          this.#maskKey = undefined;
+          return { type: 'frame-end', header };
         }
         case Step.Failed:
           return undefined;

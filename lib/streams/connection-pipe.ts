@@ -5,6 +5,20 @@ import type { OutgoingMessage } from './outgoing';
 const resolved = Promise.resolve();
 const noop = (): void => undefined;
 
+/**
+ * Pipes to resume in the next microtask: one reaction on a settled promise for all of them
+ * (node's queueMicrotask costs an AsyncResource and a bind), and no closure per pipe.
+ */
+let toResume: ConnectionPipe[] = [];
+function resumeAll(): void {
+  const list = toResume;
+  toResume = [];
+  for (let i = 0; i < list.length; i++) list[i]!._resume();
+}
+function resumeSoon(pipe: ConnectionPipe): void {
+  if (toResume.push(pipe) === 1) void resolved.then(resumeAll);
+}
+
 /** What the pipe did to the destination writable at its end, for a writable rebuilt later. */
 export type WritableOutcome = { readonly closed: true } | { readonly closed: false; readonly error: unknown };
 
@@ -57,7 +71,6 @@ export class ConnectionPipe {
   // Made on first use: an idle pipe allocates none of them.
   #onSent: (() => void) | undefined;
   #onSendFailed: ((err: unknown) => void) | undefined;
-  #onResume: (() => void) | undefined;
 
   constructor(
     source: PipeEnd,
@@ -97,11 +110,11 @@ export class ConnectionPipe {
   /** The source's message waiter: the next message, or `undefined` at its end. */
   resolve(m: IncomingMessage | undefined): void {
     this.#arrived = m;
-    // A reaction on a settled promise: node's queueMicrotask costs an AsyncResource and a bind.
-    void resolved.then(this.#onResume ??= () => this.#resume());
+    resumeSoon(this);
   }
 
-  #resume(): void {
+  /** @internal Resumed in a microtask, as a promise would resume it. */
+  _resume(): void {
     const m = this.#arrived;
     this.#arrived = undefined;
     try {

@@ -18,6 +18,7 @@ import type { BinaryData, OutgoingMessage, SendOptions } from './outgoing';
 const EMPTY = new Uint8Array(0);
 const resolved = Promise.resolve();
 const noop = (): void => undefined;
+const NO_EXTENSIONS: readonly never[] = Object.freeze([]);
 
 /** Options of `Connection.values()`, as `ReadableStream.values()` takes them. */
 export interface MessageIteratorOptions {
@@ -77,7 +78,7 @@ export class Connection implements AsyncIterable<IncomingMessage>, ConnectionCor
     this.role = init.role;
     this.#handshake = init.handshake;
     const opts = resolveSharedOptions(init.options);
-    const extensions = init.activeExtensions ?? [];
+    const extensions = init.activeExtensions ?? NO_EXTENSIONS;
     const protocol = new Protocol({
       role: init.role,
       extensions,

@@ -213,7 +213,7 @@ export class Inbound implements MessageHost {
       }
       if (!this.#blocked && ((demand && this.#backlog.isEmpty) || this.#mayDecodeAhead())) {
         if (!this.#ahead.isEmpty) {
-          this.#routeQueued(this.#ahead.shift());
+          this.#routeQueued(this.#takeAhead());
           continue;
         }
         if (!this.#over && !this.#discarding) {
@@ -232,12 +232,12 @@ export class Inbound implements MessageHost {
       }
       if (this.#current === undefined && !this.#ahead.isEmpty && this.#ahead.peek().type === 'end') {
         // The end, with no message open to fail: nothing to wait for.
-        this.#routeQueued(this.#ahead.shift());
+        this.#routeQueued(this.#takeAhead());
         continue;
       }
       if (this.#current === undefined && !this.#ahead.isEmpty && startsEncoded(this.#ahead.peek())) {
         // A compressed message may be decoded before anyone asks for it (see #mayDecodeAhead).
-        this.#routeQueued(this.#ahead.shift());
+        this.#routeQueued(this.#takeAhead());
         continue;
       }
       if (!this.#readAhead()) return;
@@ -276,6 +276,13 @@ export class Inbound implements MessageHost {
         this.#route(ev);
         return true;
     }
+  }
+
+  /** The oldest entry read ahead; an emptied queue is let go (an idle connection keeps none). */
+  #takeAhead(): ReadAheadEntry {
+    const e = this.#ahead.shift();
+    if (this.#ahead.isEmpty) this.#ahead = NO_QUEUE;
+    return e;
   }
 
   #queue(e: ReadAheadEntry): void {
