@@ -5,20 +5,15 @@ import { FrameParser, type FrameParserOptions } from '../codec/frame-parser';
 import { Utf8Validator } from '../codec/utf8-validator';
 import { ProtocolViolation } from '../codec/violation';
 import type { Extension } from './extension';
+import type { ProtocolLimits } from './limits';
 import type { ProtocolEvent } from './events';
 import { FrameEncoder } from './frame-encoder';
 import { ReadyState, type CloseState } from './state';
 
-export interface ProtocolOptions {
+/** The protocol's limits (declared once, in `ProtocolLimits`), its role and its negotiated extensions. */
+export interface ProtocolOptions extends ProtocolLimits {
   readonly role: 'client' | 'server';
   readonly extensions?: readonly Extension[];
-  readonly maxFrameSize?: number;
-  readonly maxMessageSize?: number;
-  readonly maxFragments?: number;
-  readonly autoPong?: boolean;
-  readonly allowReservedBits?: number;
-  readonly allowReservedOpcodes?: readonly number[];
-  readonly maskKeySource?: () => Uint8Array;
 }
 
 /** Thrown for local misuse that depends on the connection's state (sending after close). */
