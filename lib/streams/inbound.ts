@@ -29,6 +29,18 @@ function startsEncoded(e: ReadAheadEntry | ProtocolEvent): boolean {
   return e.type === 'frame-start' && e.first && e.encoded;
 }
 
+const resolved = Promise.resolve();
+/** Inbounds to read ahead in the next microtask: one reaction for all, no closure each. */
+let aheadSoon: Inbound[] = [];
+function readAheadAll(): void {
+  const list = aheadSoon;
+  aheadSoon = [];
+  for (let i = 0; i < list.length; i++) list[i]!._readAheadNow();
+}
+function readAheadSoon(inbound: Inbound): void {
+  if (aheadSoon.push(inbound) === 1) void resolved.then(readAheadAll);
+}
+
 /** Who waits for the next message: a `nextMessage()` promise or a pipe. */
 export interface MessageWaiter {
   resolve(m: IncomingMessage | undefined): void;
@@ -85,6 +97,9 @@ export class Inbound implements MessageHost {
   #held: ProtocolViolation | undefined;
   #holdTimer: unknown;
   #pingsWhileBehind = 0;
+  /** Read ahead even past a message just handed out (see `#run`). */
+  #aheadNow = false;
+  #aheadScheduled = false;
 
   constructor(parts: ConnectionParts) {
     this.#parts = parts;
@@ -240,7 +255,29 @@ export class Inbound implements MessageHost {
         this.#routeQueued(this.#takeAhead());
         continue;
       }
+      const m = this.#current;
+      if (!this.#aheadNow && m !== undefined && this.#currentDelivered && m._unclaimed && !this.#discarding) {
+        // Just handed out: its reader (a pipe, an awaited nextMessage()) chooses how to read it
+        // within a microtask or two. Reading ahead before that would only queue what it is about
+        // to ask for; if it has not by then, read ahead as usual.
+        if (!this.#aheadScheduled) {
+          this.#aheadScheduled = true;
+          readAheadSoon(this);
+        }
+        return;
+      }
       if (!this.#readAhead()) return;
+    }
+  }
+
+  /** @internal The microtask `readAheadSoon` promised. */
+  _readAheadNow(): void {
+    this.#aheadScheduled = false;
+    this.#aheadNow = true;
+    try {
+      this.#pump();
+    } finally {
+      this.#aheadNow = false;
     }
   }
 

@@ -177,6 +177,11 @@ export class IncomingMessage {
     return this.#finished || this.#error !== undefined;
   }
 
+  /** @internal Handed out, and its reader has not chosen how to read it yet. */
+  get _unclaimed(): boolean {
+    return this.#mode === 'pending';
+  }
+
   /** @internal Whether routing the next event to this message is wanted now. */
   _wantsData(): boolean {
     switch (this.#mode) {
