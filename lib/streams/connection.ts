@@ -10,8 +10,8 @@ import type { ByteTransport, TransportSink } from './byte-transport';
 import type { ConnectionInit, HandshakeInfo } from './connection-init';
 import { DecodedBacklog, type BacklogEntry } from './decoded-backlog';
 import { connectionLost, WebSocketError, type CloseInfo } from './errors';
-import { forwardDecoded } from './forward-decoded';
 import { ConnectionPipe, type WritableOutcome } from './connection-pipe';
+import { forwardMessage } from './forward-message';
 import { Forwarding, type ForwardHost } from './forwarding';
 import { IncomingMessage } from './incoming-message';
 import type { MessageHost } from './message-host';
@@ -1221,23 +1221,6 @@ async function* iterateStream(stream: ReadableStream<Uint8Array>): AsyncGenerato
   } finally {
     reader.releaseLock();
   }
-}
-
-/** Streams a received message out frame by frame, without holding a whole frame. */
-async function forwardMessage(msg: IncomingMessage, w: MessageWriter): Promise<void> {
-  if (msg.compressed) return forwardDecoded(msg, w);
-  const frames = msg.frames.getReader();
-  for (;;) {
-    const { done, value: frame } = await frames.read();
-    if (done) break;
-    if (frame.length === 0) {
-      await w.sendFrame(EMPTY, { fin: frame.fin });
-      continue;
-    }
-    const out = w.beginFrame(frame.length, { fin: frame.fin });
-    await frame.data.pipeTo(out);
-  }
-  if (!w.ended) await w.end();
 }
 
 /**
