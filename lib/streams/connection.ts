@@ -949,11 +949,13 @@ export class Connection implements AsyncIterable<IncomingMessage> {
   }
 
   /**
-   * A message's source failed. If the writer had not ended, the frames already sent promised
-   * more: fail the connection rather than leave the peer waiting for a message that never ends.
+   * A message's source failed. If the writer had not sent all of its message (not ended, or
+   * still the current writer: a final frame begun with beginFrame() unfinished), the frames
+   * already sent promised more: fail the connection rather than leave the peer waiting for a
+   * message that never ends.
    */
   #abandonWriter(w: MessageWriter, err: unknown): void {
-    if (w.ended) return;
+    if (w.ended && this.#writer !== w) return;
     w._abort(err);
     if (this.#protocol.closeSent === undefined) {
       this.#onFailed(this.#failLocally(CloseCode.InternalError, 'Message source failed'));
@@ -1014,13 +1016,14 @@ export class Connection implements AsyncIterable<IncomingMessage> {
         this.#frameOpen = false;
         this.#flushControl();
       },
-      abandon: (failed) => {
+      abandon: () => {
         if (!this.#frameOpen) return;
-        // A header promised bytes that will never come: the peer cannot be left waiting.
-        this.#frameOpen = false;
-        if (failed && this.#protocol.closeSent === undefined) {
-          this.#onFailed(this.#failLocally(CloseCode.InternalError, 'Forwarded message failed'));
-        }
+        // A header promised bytes that will never come, and nothing may go inside the frame, a
+        // close frame neither: like a writer's frame, it stays open, and #flushControl ends TCP
+        // once the close is owed (the peer sees 1006).
+        this.#writerFrameOpen = true;
+        if (this.#protocol.closeSent === undefined) this.#onFailed(this.#failLocally(CloseCode.InternalError, 'Forwarded message failed'));
+        else this.#flushControl();
       },
     };
   }

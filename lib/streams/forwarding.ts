@@ -16,10 +16,11 @@ export interface ForwardHost {
   /** The open frame's payload is all written: control frames may go again. */
   frameDone(): void;
   /**
-   * The forwarding ended with a frame open: fail the connection if `failed`. (Text never
-   * leaves a frame open: its frames go whole.)
+   * The forwarding ended. A frame it left open (its source failed mid-frame) can never be
+   * completed, and nothing may go inside it, a close frame neither (RFC 6455 §5.2, §5.4): the
+   * host fails the connection and ends TCP, the one clean way out (the peer sees 1006).
    */
-  abandon(failed: boolean): void;
+  abandon(): void;
 }
 
 /**
@@ -39,7 +40,8 @@ export interface ForwardHost {
  * message's end. A text frame that arrives whole in one read goes out as one frame, as it
  * came. No text frame is ever left open, so a failure's close frame goes between frames.
  *
- * Binary frames keep the frames they came in, the length announced with the first piece.
+ * Binary frames keep the frames they came in, the length announced with the first piece; one
+ * left open when the source fails is ended by the host's `abandon` (TCP ends, no close frame).
  */
 export class Forwarding implements FrameSink {
   readonly #host: ForwardHost;
@@ -181,7 +183,7 @@ export class Forwarding implements FrameSink {
     if (this.#settled) return;
     this.#settled = true;
     this.#carry = undefined;
-    this.#host.abandon(err !== undefined);
+    this.#host.abandon();
     if (err !== undefined) this.#reject(err);
     else if (this.#draining) this.#draining.then(() => this.#resolve(), (e: unknown) => this.#reject(e));
     else this.#resolve();
