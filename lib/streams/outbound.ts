@@ -143,11 +143,14 @@ export class Outbound implements SendHost, ForwardHost {
   }
 
   /**
-   * A message's source failed. If the writer had not ended, the frames already sent promised
-   * more: fail the connection rather than leave the peer waiting for a message that never ends.
+   * A message's source failed. If the writer had not sent all of its message, the frames
+   * already sent promised more: fail the connection rather than leave the peer waiting for a
+   * message that never ends.
    */
   #abandonWriter(w: MessageWriter, err: unknown): void {
-    if (w.ended) return;
+    // Not ended, or ended but still the current writer (a final frame begun with beginFrame()
+    // unfinished): frames already sent promised more.
+    if (w.ended && this.#writer !== w) return;
     w._abort(err);
     if (this.#parts.protocol.closeSent === undefined) this.#parts.core._failLocally(CloseCode.InternalError, 'Message source failed');
     this.release(w);
