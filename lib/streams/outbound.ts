@@ -291,13 +291,14 @@ export class Outbound implements SendHost, ForwardHost {
     this.flushControl();
   }
 
-  abandon(failed: boolean): void {
+  abandon(): void {
     if (!this.#frameOpen) return;
-    // A header promised bytes that will never come. RFC 6455 §5.2/§5.4: no frame may go inside
-    // another, so no close frame can follow: ending TCP is the only clean way out (the peer
-    // sees 1006), and nothing more is written.
-    this.#frameOpen = false;
-    if (failed) this.#abandonWire(new Error('A forwarded frame could not be completed: its source failed'));
+    // A header promised bytes that will never come, and nothing may go inside the frame, a
+    // close frame neither (RFC 6455 §5.2, §5.4): like a writer's frame, it stays open, and
+    // flushControl ends TCP once the close is owed (the peer sees 1006).
+    this.#writerFrameOpen = true;
+    if (this.#parts.protocol.closeSent === undefined) this.#parts.core._failLocally(CloseCode.InternalError, 'Forwarded message failed');
+    else this.flushControl();
   }
 
   #abandonWire(reason: Error): void {
