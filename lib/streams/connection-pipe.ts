@@ -1,23 +1,10 @@
 import { CloseCode } from '../codec/constants';
 import type { IncomingMessage } from './incoming-message';
 import type { OutgoingMessage } from './outgoing';
+import { soon, type Soon } from './soon';
 
 const resolved = Promise.resolve();
 const noop = (): void => undefined;
-
-/**
- * Pipes to resume in the next microtask: one reaction on a settled promise for all of them
- * (node's queueMicrotask costs an AsyncResource and a bind), and no closure per pipe.
- */
-let toResume: ConnectionPipe[] = [];
-function resumeAll(): void {
-  const list = toResume;
-  toResume = [];
-  for (let i = 0; i < list.length; i++) list[i]!._resume();
-}
-function resumeSoon(pipe: ConnectionPipe): void {
-  if (toResume.push(pipe) === 1) void resolved.then(resumeAll);
-}
 
 /** What the pipe did to the destination writable at its end, for a writable rebuilt later. */
 export type WritableOutcome = { readonly closed: true } | { readonly closed: false; readonly error: unknown };
@@ -53,7 +40,7 @@ export interface PipeEnd {
  * or abort to the connection directly, and the connection rebuilds a stream in that state if
  * one is asked for later.
  */
-export class ConnectionPipe {
+export class ConnectionPipe implements Soon {
   /** Settles as the standard pipeTo's promise does. */
   readonly promise: Promise<void>;
   readonly #source: PipeEnd;
@@ -110,11 +97,11 @@ export class ConnectionPipe {
   /** The source's message waiter: the next message, or `undefined` at its end. */
   resolve(m: IncomingMessage | undefined): void {
     this.#arrived = m;
-    resumeSoon(this);
+    soon(this);
   }
 
   /** @internal Resumed in a microtask, as a promise would resume it. */
-  _resume(): void {
+  _soon(): void {
     const m = this.#arrived;
     this.#arrived = undefined;
     try {

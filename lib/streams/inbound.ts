@@ -10,6 +10,7 @@ import { WebSocketError } from './errors';
 import { IncomingMessage } from './incoming-message';
 import type { MessageHost } from './message-host';
 import { ReadAheadQueue, type ReadAheadEntry } from './read-ahead';
+import { soon, type Soon } from './soon';
 
 /** The backlog of every inbound that has not decoded ahead yet (never pushed to). */
 const NO_BACKLOG = new DecodedBacklog();
@@ -27,18 +28,6 @@ export const MAX_PINGS_WHILE_BEHIND = 1024;
 /** A first frame of a message an extension decodes. */
 function startsEncoded(e: ReadAheadEntry | ProtocolEvent): boolean {
   return e.type === 'frame-start' && e.first && e.encoded;
-}
-
-const resolved = Promise.resolve();
-/** Inbounds to read ahead in the next microtask: one reaction for all, no closure each. */
-let aheadSoon: Inbound[] = [];
-function readAheadAll(): void {
-  const list = aheadSoon;
-  aheadSoon = [];
-  for (let i = 0; i < list.length; i++) list[i]!._readAheadNow();
-}
-function readAheadSoon(inbound: Inbound): void {
-  if (aheadSoon.push(inbound) === 1) void resolved.then(readAheadAll);
 }
 
 /** Who waits for the next message: a `nextMessage()` promise or a pipe. */
@@ -62,7 +51,7 @@ export interface MessageWaiter {
  * - Decoding (permessage-deflate), UTF-8 validation after it, and the decoded backlog.
  * It alone pauses and resumes the transport.
  */
-export class Inbound implements MessageHost {
+export class Inbound implements MessageHost, Soon {
   readonly #parts: ConnectionParts;
   #current: IncomingMessage | undefined;
   /** The current message was handed to a consumer (a compressed one may start decoding before). */
@@ -262,7 +251,7 @@ export class Inbound implements MessageHost {
         // to ask for; if it has not by then, read ahead as usual.
         if (!this.#aheadScheduled) {
           this.#aheadScheduled = true;
-          readAheadSoon(this);
+          soon(this);
         }
         return;
       }
@@ -270,8 +259,8 @@ export class Inbound implements MessageHost {
     }
   }
 
-  /** @internal The microtask `readAheadSoon` promised. */
-  _readAheadNow(): void {
+  /** @internal The read-ahead `#run` put off by a microtask. */
+  _soon(): void {
     this.#aheadScheduled = false;
     this.#aheadNow = true;
     try {
