@@ -20,12 +20,12 @@ export { Connection } from './streams/connection';
 export { IncomingMessage } from './streams/incoming-message';
 export { IncomingFrame } from './streams/incoming-frame';
 export { MessageWriter, type FrameOptions } from './streams/message-writer';
-export { WebSocketError, type CloseInfo, type WebSocketErrorKind } from './streams/errors';
+export { WebSocketError, type CloseInfo, type CloseEndedBy, type WebSocketErrorKind, type WebSocketErrorInit } from './streams/errors';
 export type { BinaryData, OutgoingData, OutgoingMessage, SendOptions } from './streams/outgoing';
 export { WebStreamTransport } from './streams/web-stream-transport';
 export { ReadableStream, WritableStream, TransformStream, usingPonyfill } from './streams/stream-classes';
 // Opening handshake (sans-I/O)
-export { HandshakeError, type HandshakeErrorCode } from './handshake/errors';
+export { HandshakeError, type HandshakeErrorKind } from './handshake/errors';
 export { generateKey, computeAccept, isValidKey, WEBSOCKET_GUID } from './handshake/accept-key';
 export {
   parseExtensions, serializeExtensions, parseTokenList, hasToken, isToken, type HeaderMap, type HeaderValue,

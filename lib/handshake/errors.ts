@@ -2,7 +2,7 @@
  * Stable identifiers for why an opening handshake failed, beside the message (in the manner
  * of ws's `WS_ERR_*` codes), so callers can branch without parsing text.
  */
-export type HandshakeErrorCode =
+export type HandshakeErrorKind =
   /** The server answered with a status other than 101; `status`, `headers`, `body` say how. */
   | 'UNEXPECTED_STATUS'
   /** The 101 lacks `Upgrade: websocket`. */
@@ -38,18 +38,20 @@ export type HandshakeErrorCode =
  */
 export class HandshakeError extends Error {
   override readonly name = 'HandshakeError';
-  readonly code: HandshakeErrorCode;
+  /** Stable identifier of what went wrong (see `HandshakeErrorKind`). */
+  readonly kind: HandshakeErrorKind;
+  /** The HTTP status of the response the failure is about (a refusal: `UNEXPECTED_STATUS`; a bad 101); `undefined` when there was no response. */
   readonly status: number | undefined;
   readonly headers: Readonly<Record<string, string>> | undefined;
   readonly body: Uint8Array | undefined;
 
   constructor(
-    code: HandshakeErrorCode,
+    kind: HandshakeErrorKind,
     message: string,
     details: { status?: number; headers?: Record<string, string>; body?: Uint8Array; cause?: unknown } = {},
   ) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
-    this.code = code;
+    this.kind = kind;
     this.status = details.status;
     this.headers = details.headers;
     this.body = details.body;

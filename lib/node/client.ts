@@ -198,7 +198,7 @@ class ClientHandshake {
         validateServerResponse(this.#request, '', status, res.headers);
       } catch (err) {
         const e = err as HandshakeError;
-        this.#fail(new HandshakeError(e.code, e.message, { status: e.status, headers: e.headers as Record<string, string>, body }));
+        this.#fail(new HandshakeError(e.kind, e.message, { status: e.status, headers: e.headers as Record<string, string>, body }));
       }
     };
     const onData = (chunk: Buffer): void => {

@@ -67,6 +67,8 @@ export class Connection implements AsyncIterable<IncomingMessage>, ConnectionCor
   #trackedIn: Set<Connection> | undefined;
   #closeTimer: unknown;
   #transportError: Error | undefined;
+  /** Set where the connection itself dropped the transport (heartbeat, close timer, abandon). */
+  #droppedBy: 'heartbeat-timeout' | 'close-timeout' | 'abandoned' | undefined;
   #inputEnded = false;
   #transportClosed = false;
   #endSent = false;
@@ -237,7 +239,7 @@ export class Connection implements AsyncIterable<IncomingMessage>, ConnectionCor
     if (this.#finalized) return this.closed;
     const started = this.#parts.protocol.close(code, reason);
     this.#inbound?.discard(new WebSocketError('The connection was closed locally before the message was read',
-      code ?? CloseCode.NoStatusReceived, reason ?? '', 'CLOSED'));
+      { closeCode: code ?? CloseCode.NoStatusReceived, reason: reason ?? '', kind: 'CLOSED' }));
     if (started || this.#parts.protocol.hasOutput) {
       this._flushControl();
       this.#startCloseTimer();
@@ -328,7 +330,7 @@ export class Connection implements AsyncIterable<IncomingMessage>, ConnectionCor
   /** @internal */
   _lostError(): WebSocketError {
     const f = this.#parts.protocol.failure;
-    if (f) return new WebSocketError(f.message, f.closeCode, f.message, f.kind, { cause: f });
+    if (f) return new WebSocketError(f.message, { closeCode: f.closeCode, reason: f.message, kind: f.kind, cause: f });
     return connectionLost(this.#transportError);
   }
 
@@ -365,6 +367,7 @@ export class Connection implements AsyncIterable<IncomingMessage>, ConnectionCor
 
   /** @internal */
   _abandonWire(reason: Error): void {
+    this.#droppedBy ??= 'abandoned';
     this.#transportError ??= reason;
     this.#endTransport();
   }
@@ -396,6 +399,7 @@ export class Connection implements AsyncIterable<IncomingMessage>, ConnectionCor
 
   /** @internal The heartbeat's verdict: no traffic from the peer in time. */
   _heartbeatAbort(err: Error): void {
+    this.#droppedBy ??= 'heartbeat-timeout';
     this.#transportError ??= err;
     this.#parts.transport.destroy(err);
   }
@@ -421,7 +425,9 @@ export class Connection implements AsyncIterable<IncomingMessage>, ConnectionCor
     const { clock, closeTimeout } = this.#parts.opts;
     this.#closeTimer = clock.setTimeout(() => {
       this.#closeTimer = undefined;
-      if (!this.#transportClosed) this.#parts.transport.destroy();
+      if (this.#transportClosed) return;
+      this.#droppedBy ??= 'close-timeout';
+      this.#parts.transport.destroy();
     }, closeTimeout);
   }
 
@@ -455,12 +461,21 @@ export class Connection implements AsyncIterable<IncomingMessage>, ConnectionCor
 
   #closeInfo(): CloseInfo {
     const p = this.#parts.protocol;
+    const error = this.#transportError;
     const failure = p.failure;
-    if (failure) return { wasClean: false, code: failure.closeCode, reason: failure.message };
-    const received = p.closeReceived;
-    const sent = p.closeSent;
-    if (received && sent) return { wasClean: this.#transportError === undefined, code: received.code, reason: received.reason };
-    return { wasClean: false, code: CloseCode.AbnormalClosure, reason: '' };
+    let info: { wasClean: boolean; code: number; reason: string; endedBy: CloseInfo['endedBy'] };
+    if (failure) {
+      info = { wasClean: false, code: failure.closeCode, reason: failure.message, endedBy: 'protocol-error' };
+    } else {
+      const received = p.closeReceived;
+      if (received && p.closeSent) {
+        info = { wasClean: error === undefined, code: received.code, reason: received.reason, endedBy: 'close-handshake' };
+      } else {
+        const endedBy = this.#droppedBy ?? (error !== undefined ? 'transport-error' : 'transport-ended');
+        info = { wasClean: false, code: CloseCode.AbnormalClosure, reason: '', endedBy };
+      }
+    }
+    return error === undefined ? info : { ...info, error };
   }
 }
 

@@ -1,6 +1,29 @@
 import { CloseCode } from '../codec/constants';
 import type { ViolationKind } from '../codec/violation';
 
+/**
+ * Why a connection ended, beside the close code (which stays what the wire said: a heartbeat
+ * timeout, a TCP reset and a transport that ended without a close frame all read 1006):
+ *
+ * - `'close-handshake'`: both close frames were exchanged (either side started it); `code` is the peer's.
+ * - `'protocol-error'`: we failed the connection (the peer broke RFC 6455/7692, or an extension
+ *   failed locally); `code` says which rule (1002, 1007, 1009, …), `reason` our message.
+ * - `'heartbeat-timeout'`: nothing came from the peer within `autoPingTimeout` after our ping.
+ * - `'close-timeout'`: our close frame went out and the peer's did not come within `closeTimeout`.
+ * - `'abandoned'`: our close frame could not be sent (a frame begun with `beginFrame()` was left
+ *   unfinished), so the transport was ended without it; `error` says why.
+ * - `'transport-error'`: the transport failed (a TCP reset, a TLS error); `error` is what it reported.
+ * - `'transport-ended'`: the transport ended without an error before the close handshake completed.
+ */
+export type CloseEndedBy =
+  | 'close-handshake'
+  | 'protocol-error'
+  | 'heartbeat-timeout'
+  | 'close-timeout'
+  | 'abandoned'
+  | 'transport-error'
+  | 'transport-ended';
+
 /** How a connection ended. `closed` resolves with it and never rejects. */
 export interface CloseInfo {
   /** Both close frames were exchanged and the transport ended without error (RFC 6455 §7.1.5–7.1.6). */
@@ -11,33 +34,56 @@ export interface CloseInfo {
    */
   readonly code: number;
   readonly reason: string;
+  /** Why the connection ended (see `CloseEndedBy`); not on the wire, for logs and metrics. */
+  readonly endedBy: CloseEndedBy;
+  /** The error behind `'transport-error'`, `'heartbeat-timeout'` and `'abandoned'` (and any transport error reported along the way). */
+  readonly error?: Error;
 }
 
 /** Stable identifiers for why a stream or send failed, beside the close code. */
 export type WebSocketErrorKind = ViolationKind | 'CONNECTION_LOST' | 'CLOSED' | 'DISCARDED' | 'FRAME_LENGTH_MISMATCH' | 'INTERNAL';
 
+/** What a `WebSocketError` is made of: its stable `kind`, and the close that came with it, if any. */
+export interface WebSocketErrorInit {
+  readonly kind: WebSocketErrorKind;
+  /** The close code that ended the connection; `null` (the default) when the error did not close it. */
+  readonly closeCode?: number | null;
+  /** The close reason; `''` by default. */
+  readonly reason?: string;
+  readonly cause?: unknown;
+}
+
 /**
- * Why a message, frame or send could not complete: the connection failed or closed. Carries
- * the close code that ended it (`code`) and the close reason (`reason`).
+ * Why a message, frame or send could not complete. As the WHATWG WebSocketStream's
+ * `WebSocketError`, it carries `closeCode` and `reason`: the close code that ended the
+ * connection (the peer's, the one we failed it with, or 1006 when it was lost) and the close
+ * reason. `kind` is a stable identifier to branch on. Local misuse that did not end the
+ * connection (a message or frame discarded by reading the next one, a frame written with more
+ * or fewer bytes than it declared) has `closeCode` `null`.
  *
  * @example
  * ```ts
  * try { await msg.bytes(); }
- * catch (err) { if (err instanceof WebSocketError && err.code === 1009) console.log('too big'); }
+ * catch (err) { if (err instanceof WebSocketError && err.closeCode === 1009) console.log('too big'); }
  * ```
  */
 export class WebSocketError extends Error {
   override readonly name = 'WebSocketError';
-  constructor(
-    message: string,
-    readonly code: number,
-    readonly reason: string,
-    readonly kind: WebSocketErrorKind,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+  /** The close code that ended the connection, or `null` when the error did not end it. */
+  readonly closeCode: number | null;
+  /** The close reason (`''` when none). */
+  readonly reason: string;
+  /** Stable identifier of what went wrong: a `ViolationKind` or one of the stream tier's own. */
+  readonly kind: WebSocketErrorKind;
+
+  constructor(message: string, init: WebSocketErrorInit) {
+    super(message, init.cause === undefined ? undefined : { cause: init.cause });
+    this.kind = init.kind;
+    this.closeCode = init.closeCode ?? null;
+    this.reason = init.reason ?? '';
   }
 }
 
+/** @internal */
 export const connectionLost = (cause?: unknown): WebSocketError =>
-  new WebSocketError('The connection was lost before the close handshake completed', CloseCode.AbnormalClosure, '', 'CONNECTION_LOST', { cause });
+  new WebSocketError('The connection was lost before the close handshake completed', { closeCode: CloseCode.AbnormalClosure, kind: 'CONNECTION_LOST', cause });

@@ -296,7 +296,7 @@ export class Inbound implements MessageHost, Soon {
         return true;
       case 'close':
         this.#parts.core._peerClosed();
-        this.#endAfterQueued(new WebSocketError(`The peer closed the connection (${ev.code}) before the message ended`, ev.code, ev.reason, 'CLOSED'));
+        this.#endAfterQueued(new WebSocketError(`The peer closed the connection (${ev.code}) before the message ended`, { closeCode: ev.code, reason: ev.reason, kind: 'CLOSED' }));
         return true;
       default:
         this.#route(ev);
@@ -425,7 +425,7 @@ export class Inbound implements MessageHost, Soon {
         return;
       case 'close':
         this.#parts.core._peerClosed();
-        this.#end(new WebSocketError(`The peer closed the connection (${ev.code}) before the message ended`, ev.code, ev.reason, 'CLOSED'));
+        this.#end(new WebSocketError(`The peer closed the connection (${ev.code}) before the message ended`, { closeCode: ev.code, reason: ev.reason, kind: 'CLOSED' }));
         return;
       case 'failed':
         this.#applyFailure(ev.violation);
@@ -464,7 +464,7 @@ export class Inbound implements MessageHost, Soon {
 
   #failMessage(v: ProtocolViolation): void {
     const m = this.#current;
-    if (m !== undefined && !m._done) m._error(new WebSocketError(v.message, v.closeCode, v.message, v.kind, { cause: v }));
+    if (m !== undefined && !m._done) m._error(new WebSocketError(v.message, { closeCode: v.closeCode, reason: v.message, kind: v.kind, cause: v }));
     this.#dropCurrent();
     // Nothing after a failure is processed (RFC 6455 §7.1.7).
     this.#ahead.clear();

@@ -137,9 +137,9 @@ export class IncomingFrame {
   _discard(): void {
     if (this.#state !== 'open') return;
     this.#state = 'discarded';
-    this.#controller?.error(new WebSocketError('Frame was discarded: the next frame was read first', 0, '', 'DISCARDED'));
+    this.#controller?.error(new WebSocketError('Frame was discarded: the next frame was read first', { kind: 'DISCARDED' }));
     if (this.#collector) {
-      this.#collector.reject(new WebSocketError('Frame was discarded: the next frame was read first', 0, '', 'DISCARDED'));
+      this.#collector.reject(new WebSocketError('Frame was discarded: the next frame was read first', { kind: 'DISCARDED' }));
       this.#collector = undefined;
     }
   }

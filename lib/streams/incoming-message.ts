@@ -299,7 +299,7 @@ export class IncomingMessage {
     this.#mode = 'discard';
     if (!this.#finished && !this.#error && wasReading) {
       // Whoever still holds a reader learns why it stopped instead of hanging.
-      const err = new WebSocketError('Message was discarded: the next message was read first', 0, '', 'DISCARDED');
+      const err = new WebSocketError('Message was discarded: the next message was read first', { kind: 'DISCARDED' });
       this.#byteController?.error(err);
       this.#frameController?.error(err);
       this.#frame?._discard();

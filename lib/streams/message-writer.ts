@@ -133,7 +133,7 @@ export class MessageWriter {
       write: (chunk) => {
         const bytes = toBytes(chunk);
         if (bytes.length > remaining) {
-          throw new WebSocketError(`Frame was declared as ${length} bytes; ${written() + BigInt(bytes.length)} were written`, 0, '', 'FRAME_LENGTH_MISMATCH');
+          throw new WebSocketError(`Frame was declared as ${length} bytes; ${written() + BigInt(bytes.length)} were written`, { kind: 'FRAME_LENGTH_MISMATCH' });
         }
         if (bytes.length === 0) return;
         this.#host.assertCanSend();
@@ -144,7 +144,7 @@ export class MessageWriter {
       },
       close: () => {
         if (remaining !== 0) {
-          throw new WebSocketError(`Frame was declared as ${length} bytes; the stream closed after ${written()}`, 0, '', 'FRAME_LENGTH_MISMATCH');
+          throw new WebSocketError(`Frame was declared as ${length} bytes; the stream closed after ${written()}`, { kind: 'FRAME_LENGTH_MISMATCH' });
         }
       },
     });
@@ -209,7 +209,7 @@ export class MessageWriter {
       write: (chunk) => {
         const bytes = toBytes(chunk);
         if (bytes.length > remaining) {
-          throw new WebSocketError(`Frame was declared as ${length} bytes; ${written() + BigInt(bytes.length)} were written`, 0, '', 'FRAME_LENGTH_MISMATCH');
+          throw new WebSocketError(`Frame was declared as ${length} bytes; ${written() + BigInt(bytes.length)} were written`, { kind: 'FRAME_LENGTH_MISMATCH' });
         }
         if (bytes.length === 0) return undefined;
         this.#host.assertCanSend();
@@ -221,7 +221,7 @@ export class MessageWriter {
       },
       close: () => {
         if (remaining !== 0) {
-          throw new WebSocketError(`Frame was declared as ${length} bytes; the stream closed after ${written()}`, 0, '', 'FRAME_LENGTH_MISMATCH');
+          throw new WebSocketError(`Frame was declared as ${length} bytes; the stream closed after ${written()}`, { kind: 'FRAME_LENGTH_MISMATCH' });
         }
         return finished;
       },

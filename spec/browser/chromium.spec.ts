@@ -90,7 +90,7 @@ describe('interop with headless Chromium', () => {
     expect(result.got).toEqual(expected);
     // The close the browser started is echoed: its close event sees our echo of its code and reason.
     expect(result).toMatchObject({ code: 4100, reason: 'browser done', wasClean: true });
-    expect(await closes[0]).toEqual({ wasClean: true, code: 4100, reason: 'browser done' });
+    expect(await closes[0]).toEqual({ wasClean: true, code: 4100, reason: 'browser done', endedBy: 'close-handshake' });
     await page.close();
   }, 120_000);
 
@@ -113,7 +113,7 @@ describe('interop with headless Chromium', () => {
     const written = Math.max(...sockets.slice(before).map((x) => x.bytesWritten));
     expect(written).toBeLessThan(4 * 1024 * 1024);
     expect(result).toMatchObject({ code: 4100, reason: 'browser done', wasClean: true });
-    expect(await deflateCloses[0]).toEqual({ wasClean: true, code: 4100, reason: 'browser done' });
+    expect(await deflateCloses[0]).toEqual({ wasClean: true, code: 4100, reason: 'browser done', endedBy: 'close-handshake' });
     await page.close();
   }, 120_000);
 });

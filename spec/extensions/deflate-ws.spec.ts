@@ -109,7 +109,7 @@ describe('permessage-deflate with ws', () => {
       reader.releaseLock();
       expect(compressedByUs[0]).toBe(true);
       await conn.close(4001, 'bye');
-      expect(await conn.closed).toEqual({ wasClean: true, code: 4001, reason: 'bye' });
+      expect(await conn.closed).toEqual({ wasClean: true, code: 4001, reason: 'bye', endedBy: 'close-handshake' });
     } finally {
       await new Promise((r) => wss.close(r));
     }

@@ -124,7 +124,7 @@ describe('validateServerResponse', () => {
       'Malformed Sec-WebSocket-Extensions header at character 2: expected a parameter name in "a;"'],
   ])('validateServerResponse refuses %s', (_what, status, headers, code, message, protocols = []) => {
     const err = errorOf(() => validateServerResponse(request(protocols), ACCEPT, status, headers));
-    expect(err.code).toBe(code);
+    expect(err.kind).toBe(code);
     expect(err.message).toBe(message);
     expect(err.status).toBe(status);
     expect(err.headers).toEqual(Object.fromEntries(Object.entries(headers).filter(([, v]) => v !== undefined)));
@@ -142,7 +142,7 @@ describe('validateServerResponse', () => {
   it('validateServerResponse refuses an extension accepted twice and closes what was completed', () => {
     const a = new FakeFactory('a');
     const err = errorOf(() => validateServerResponse(request([], [a]), ACCEPT, 101, { ...ok101, 'sec-websocket-extensions': 'a; mode=a, a; mode=a' }));
-    expect(err.code).toBe('INVALID_EXTENSIONS');
+    expect(err.kind).toBe('INVALID_EXTENSIONS');
     expect(err.message).toBe('The server accepted extension "a" twice');
     expect(a.made.map((e) => e.closed)).toEqual([true]);
   });
@@ -151,7 +151,7 @@ describe('validateServerResponse', () => {
     const a = new FakeFactory('a', 0b100);
     const b = new FakeFactory('b', 0b010);
     const err = errorOf(() => validateServerResponse(request([], [a, b]), ACCEPT, 101, { ...ok101, 'sec-websocket-extensions': 'a, b; mode=bad' }));
-    expect(err.code).toBe('EXTENSION_REJECTED');
+    expect(err.kind).toBe('EXTENSION_REJECTED');
     expect(err.message).toBe("Extension b refused the server's response: mode=bad is not acceptable");
     expect((err.cause as Error).message).toBe('mode=bad is not acceptable');
     expect(a.made[0].closed).toBe(true);

@@ -70,7 +70,7 @@ describe('parseExtensions', () => {
       error = err;
     }
     expect(error).toBeInstanceOf(HandshakeError);
-    expect((error as HandshakeError).code).toBe('MALFORMED_HEADER');
+    expect((error as HandshakeError).kind).toBe('MALFORMED_HEADER');
     expect((error as HandshakeError).message).toContain(detail);
     expect((error as HandshakeError).message).toMatch(/^Malformed Sec-WebSocket-Extensions header at character \d+: /);
   });

@@ -17,7 +17,7 @@ describe('interop with Autobahn|Python, permessage-deflate on (real TCP)', () =>
       expect(await runClient(server.url)).toEqual(EXPECTED);
       // Autobahn compresses every message, the frame-by-frame one too.
       expect(compressed).toEqual([true, true, true, true, true, true]);
-      expect(await closes[0]).toEqual({ wasClean: true, code: 4010, reason: 'autobahn done' });
+      expect(await closes[0]).toEqual({ wasClean: true, code: 4010, reason: 'autobahn done', endedBy: 'close-handshake' });
     } finally {
       await server.close();
     }
@@ -62,7 +62,7 @@ describe('interop with Autobahn|Python, permessage-deflate on (real TCP)', () =>
       expect(await (await reader.read()).value!.text()).toBe('frag-mented');
       await conn.send('close please');
       expect((await reader.read()).done).toBe(true);
-      expect(await conn.closed).toEqual({ wasClean: true, code: 4011, reason: 'bye from autobahn' });
+      expect(await conn.closed).toEqual({ wasClean: true, code: 4011, reason: 'bye from autobahn', endedBy: 'close-handshake' });
     } finally {
       child.kill();
     }

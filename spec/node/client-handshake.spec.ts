@@ -81,7 +81,7 @@ describe('connect against ws', () => {
         cb(false, 401, 'Who are you', { 'WWW-Authenticate': 'Basic realm="x"' }),
     });
     const err = await failureOf(connect(`ws://127.0.0.1:${port}/`));
-    expect(err.code).toBe('UNEXPECTED_STATUS');
+    expect(err.kind).toBe('UNEXPECTED_STATUS');
     expect(err.message).toBe('The server refused the WebSocket handshake with status 401');
     expect(err.status).toBe(401);
     expect(err.headers?.['www-authenticate']).toBe('Basic realm="x"');
@@ -99,7 +99,7 @@ describe('connect response checks', () => {
   it('connect refuses a 101 whose Sec-WebSocket-Accept is wrong', async () => {
     const port = await reply('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: AAAA\r\n\r\n')();
     const err = await failureOf(connect(`ws://127.0.0.1:${port}/`));
-    expect(err.code).toBe('INVALID_ACCEPT');
+    expect(err.kind).toBe('INVALID_ACCEPT');
     expect(err.message).toMatch(/^Sec-WebSocket-Accept "AAAA" does not match the key \(expected ".{28}"\)$/);
     expect(err.status).toBe(101);
   });
@@ -107,14 +107,14 @@ describe('connect response checks', () => {
   it('connect refuses a 101 without an Upgrade header', async () => {
     const port = await reply('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: AAAA\r\n\r\n')();
     const err = await failureOf(connect(`ws://127.0.0.1:${port}/`));
-    expect(err.code).toBe('INVALID_UPGRADE');
+    expect(err.kind).toBe('INVALID_UPGRADE');
     expect(err.message).toBe('The 101 response\'s Upgrade header must be "websocket", got ""');
   });
 
   it('connect refuses a 101 whose Connection header lacks upgrade', async () => {
     const port = await reply('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: keep-alive\r\nSec-WebSocket-Accept: AAAA\r\n\r\n')();
     const err = await failureOf(connect(`ws://127.0.0.1:${port}/`));
-    expect(err.code).toBe('INVALID_CONNECTION');
+    expect(err.kind).toBe('INVALID_CONNECTION');
   });
 
   it('connect keeps only the first 4 KiB of a refusal body', async () => {
@@ -157,7 +157,7 @@ describe('connect response checks', () => {
     });
     cleanups.push(() => srv.close());
     const err = await failureOf(connect(`ws://127.0.0.1:${srv.port}/`));
-    expect(err.code).toBe('INVALID_EXTENSIONS');
+    expect(err.kind).toBe('INVALID_EXTENSIONS');
     expect(err.message).toBe('The server accepted extension "permessage-deflate", which was not offered');
     expect(FakeConnection.made).toHaveLength(0);
   });
@@ -168,7 +168,7 @@ describe('connect failures', () => {
     const srv = await rawServer(() => undefined);
     cleanups.push(() => srv.close());
     const err = await failureOf(connect(`ws://127.0.0.1:${srv.port}/`, { handshakeTimeout: 50 }));
-    expect(err.code).toBe('TIMEOUT');
+    expect(err.kind).toBe('TIMEOUT');
     expect(err.message).toBe(`The WebSocket handshake with ws://127.0.0.1:${srv.port}/ did not finish within 50 ms`);
     for (let i = 0; i < 200 && srv.sockets.size > 0; i++) await new Promise((r) => setTimeout(r, 10));
     expect(srv.sockets.size).toBe(0);
@@ -178,12 +178,12 @@ describe('connect failures', () => {
     const srv = await rawServer(() => undefined);
     cleanups.push(() => srv.close());
     const early = await failureOf(connect(`ws://127.0.0.1:${srv.port}/`, { signal: AbortSignal.abort('no') }));
-    expect([early.code, early.cause]).toEqual(['ABORTED', 'no']);
+    expect([early.kind, early.cause]).toEqual(['ABORTED', 'no']);
     const ctl = new AbortController();
     const pending = connect(`ws://127.0.0.1:${srv.port}/`, { signal: ctl.signal });
     setTimeout(() => ctl.abort(new Error('changed my mind')), 20);
     const late = await failureOf(pending);
-    expect(late.code).toBe('ABORTED');
+    expect(late.kind).toBe('ABORTED');
     expect((late.cause as Error).message).toBe('changed my mind');
   });
 
@@ -192,7 +192,7 @@ describe('connect failures', () => {
     const port = srv.port;
     await srv.close();
     const err = await failureOf(connect(`ws://127.0.0.1:${port}/`));
-    expect(err.code).toBe('CONNECTION_FAILED');
+    expect(err.kind).toBe('CONNECTION_FAILED');
     expect(err.message).toBe(`Could not open a WebSocket connection to ws://127.0.0.1:${port}/: connect ECONNREFUSED 127.0.0.1:${port}`);
     expect((err.cause as NodeJS.ErrnoException).code).toBe('ECONNREFUSED');
   });
@@ -229,7 +229,7 @@ describe('TLS', () => {
     const s = await serve({ host: '127.0.0.1', port: 0, tls: cert, onError: () => undefined }, () => undefined);
     cleanups.push(() => s.close());
     const err = await failureOf(connect(`${s.url}/`));
-    expect(err.code).toBe('CONNECTION_FAILED');
+    expect(err.kind).toBe('CONNECTION_FAILED');
     expect((err.cause as NodeJS.ErrnoException).code).toBe('DEPTH_ZERO_SELF_SIGNED_CERT');
   });
 

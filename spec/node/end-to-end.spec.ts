@@ -100,14 +100,14 @@ describe('our server with the ws client', () => {
     // RFC 6455 §5.5.1: the answer "typically echos the status code it received".
     expect(await wsClosed).toBe(4001);
     for (let i = 0; i < 200 && closes.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
-    expect(closes).toEqual([{ wasClean: true, code: 4001, reason: 'bye' }]);
+    expect(closes).toEqual([{ wasClean: true, code: 4001, reason: 'bye', endedBy: 'close-handshake' }]);
 
     const conns: Connection[] = [];
     const s2 = await start({}, (c) => void conns.push(c));
     const ws2 = await wsClient(`${s2.url}/`);
     const ws2Closed = new Promise<[number, string]>((r) => ws2.once('close', (code, reason) => r([code, reason.toString()])));
     for (let i = 0; i < 200 && conns.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
-    expect(await conns[0].close(4002, 'done')).toEqual({ wasClean: true, code: 4002, reason: 'done' });
+    expect(await conns[0].close(4002, 'done')).toEqual({ wasClean: true, code: 4002, reason: 'done', endedBy: 'close-handshake' });
     expect(await ws2Closed).toEqual([4002, 'done']);
   });
 
@@ -130,7 +130,7 @@ describe('our server with the ws client', () => {
     const results: unknown[] = [];
     const s = await start({}, async (c) => {
       const msg = await c.nextMessage();
-      results.push(await msg!.text().catch((e: unknown) => (e instanceof WebSocketError ? `error ${e.code}` : e)));
+      results.push(await msg!.text().catch((e: unknown) => (e instanceof WebSocketError ? `error ${e.closeCode}` : e)));
       results.push(await c.closed);
     });
     const ws = await wsClient(`${s.url}/`);
@@ -138,7 +138,7 @@ describe('our server with the ws client', () => {
     await new Promise((r) => setTimeout(r, 20));
     (ws as unknown as { _socket: { resetAndDestroy(): void } })._socket.resetAndDestroy();
     for (let i = 0; i < 400 && results.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
-    expect(results).toEqual(['error 1006', { wasClean: false, code: 1006, reason: '' }]);
+    expect(results).toEqual(['error 1006', { wasClean: false, code: 1006, reason: '', endedBy: 'transport-error', error: expect.objectContaining({ code: 'ECONNRESET' }) }]);
   });
 });
 
@@ -173,7 +173,7 @@ describe('our client with the ws server', () => {
     cleanups.push(() => new Promise<void>((r) => wss.close(() => r())));
     const seen = new Promise<[number, string]>((r) => wss.once('connection', (ws) => ws.once('close', (code, reason) => r([code, reason.toString()]))));
     const conn = await connect(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`);
-    expect(await conn.close(4003, 'client done')).toEqual({ wasClean: true, code: 4003, reason: 'client done' });
+    expect(await conn.close(4003, 'client done')).toEqual({ wasClean: true, code: 4003, reason: 'client done', endedBy: 'close-handshake' });
     expect(await seen).toEqual([4003, 'client done']);
   });
 
@@ -183,7 +183,7 @@ describe('our client with the ws server', () => {
     cleanups.push(() => new Promise<void>((r) => wss.close(() => r())));
     const seen = new Promise<number>((r) => wss.once('connection', (ws) => ws.once('close', (code) => r(code))));
     const conn = await connect(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`);
-    expect(await conn.close()).toEqual({ wasClean: true, code: 1005, reason: '' });
+    expect(await conn.close()).toEqual({ wasClean: true, code: 1005, reason: '', endedBy: 'close-handshake' });
     expect(await seen).toBe(1005);
   });
 
@@ -193,7 +193,7 @@ describe('our client with the ws server', () => {
     cleanups.push(() => new Promise<void>((r) => wss.close(() => r())));
     wss.on('connection', (ws) => ws.close(4004, 'server done'));
     const conn = await connect(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`);
-    expect(await conn.closed).toEqual({ wasClean: true, code: 4004, reason: 'server done' });
+    expect(await conn.closed).toEqual({ wasClean: true, code: 4004, reason: 'server done', endedBy: 'close-handshake' });
   });
 });
 

@@ -16,7 +16,7 @@ describe('interop with python-websockets (real TCP)', () => {
     try {
       const out = await runPythonClient('python-peer.py', ['client', `ws://127.0.0.1:${server.address.port}/`]);
       expect(out).toEqual({ text: true, binary: true, empty: true, fragmented: true, pong: true, close_code: 4001 });
-      expect(await closes[0]).toEqual({ wasClean: true, code: 4001, reason: 'python done' });
+      expect(await closes[0]).toEqual({ wasClean: true, code: 4001, reason: 'python done', endedBy: 'close-handshake' });
     } finally {
       await server.close();
     }
@@ -31,7 +31,7 @@ describe('interop with python-websockets (real TCP)', () => {
       });
       // python-websockets compresses every message once deflate is agreed.
       expect(compressed).toEqual([true, true, true, true, true, true]);
-      expect(await closes[0]).toEqual({ wasClean: true, code: 4003, reason: 'python deflate done' });
+      expect(await closes[0]).toEqual({ wasClean: true, code: 4003, reason: 'python deflate done', endedBy: 'close-handshake' });
     } finally {
       await server.close();
     }
@@ -50,7 +50,7 @@ describe('interop with python-websockets (real TCP)', () => {
       expect(echoed.every((x, i) => x === i % 251)).toBe(true);
       await conn.send('close please');
       expect(await conn.nextMessage()).toBeUndefined();
-      expect(await conn.closed).toEqual({ wasClean: true, code: 4002, reason: 'bye from python' });
+      expect(await conn.closed).toEqual({ wasClean: true, code: 4002, reason: 'bye from python', endedBy: 'close-handshake' });
     } finally {
       child.kill();
     }

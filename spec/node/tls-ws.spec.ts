@@ -39,7 +39,7 @@ describe('TLS with ws as the peer', () => {
       await conn.send('secret');
       expect(await (await conn.nextMessage())!.text()).toBe('secret');
       expect(await conn.close(1000)).toMatchObject({ wasClean: true, code: 1000 });
-      await expect(connect(url)).rejects.toMatchObject({ name: 'HandshakeError', code: 'CONNECTION_FAILED' });
+      await expect(connect(url)).rejects.toMatchObject({ name: 'HandshakeError', kind: 'CONNECTION_FAILED' });
     } finally {
       await new Promise((r) => wss.close(r));
       await new Promise((r) => https.close(r));

@@ -22,7 +22,7 @@ describe('Connection close timeout (on a fake clock)', () => {
     await clock.tick(1);
     expect(serverTransport.closed).toBe(true);
     expect(peer.closed).toBe(true);
-    expect(await closing).toEqual({ wasClean: false, code: 1006, reason: '' });
+    expect(await closing).toEqual({ wasClean: false, code: 1006, reason: '', endedBy: 'close-timeout' });
     expect(clock.pending).toBe(0);
   });
 
@@ -39,7 +39,7 @@ describe('Connection close timeout (on a fake clock)', () => {
     await clock.tick(1);
     expect(transport.closed).toBe(true);
     // Both close frames were exchanged: the close was clean, only TCP's end was not awaited.
-    expect(await closing).toEqual({ wasClean: true, code: 1000, reason: '' });
+    expect(await closing).toEqual({ wasClean: true, code: 1000, reason: '', endedBy: 'close-handshake' });
     expect(clock.pending).toBe(0);
   });
 
@@ -53,7 +53,7 @@ describe('Connection close timeout (on a fake clock)', () => {
     expect(clock.pending).toBe(1);
     peer.write([new Uint8Array([0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8])]); // the client's masked close frame
     peer.end();
-    expect(await closing).toEqual({ wasClean: true, code: 1000, reason: '' });
+    expect(await closing).toEqual({ wasClean: true, code: 1000, reason: '', endedBy: 'close-handshake' });
     expect(clock.pending).toBe(0);
   });
 });

@@ -72,8 +72,8 @@ describe(`Connection (${usingPonyfill ? 'ponyfill' : 'native'} streams)`, () => 
     await echo;
     // The initiator reports the peer's echo (RFC 6455 §7.1.5: the code of the close frame
     // received); the echo repeats the payload as received.
-    expect(info).toEqual({ wasClean: true, code: 1000, reason: 'done' });
-    expect(await server.closed).toEqual({ wasClean: true, code: 1000, reason: 'done' });
+    expect(info).toEqual({ wasClean: true, code: 1000, reason: 'done', endedBy: 'close-handshake' });
+    expect(await server.closed).toEqual({ wasClean: true, code: 1000, reason: 'done', endedBy: 'close-handshake' });
   });
 
   it('Connection streams a message sent from a ReadableStream and read with stream()', async () => {
@@ -213,15 +213,15 @@ describe(`Connection (${usingPonyfill ? 'ponyfill' : 'native'} streams)`, () => 
     const serverSide = server.nextMessage();
     const info = await server.close(4001, 'server says bye');
     expect(await serverSide).toBeUndefined();
-    expect(info).toEqual({ wasClean: true, code: 4001, reason: 'server says bye' });
-    expect(await client.closed).toEqual({ wasClean: true, code: 4001, reason: 'server says bye' });
+    expect(info).toEqual({ wasClean: true, code: 4001, reason: 'server says bye', endedBy: 'close-handshake' });
+    expect(await client.closed).toEqual({ wasClean: true, code: 4001, reason: 'server says bye', endedBy: 'close-handshake' });
   });
 
   it('Connection reports 1005 when the peer closes without a code', async () => {
     const { client, server } = connectionPair();
     void server.nextMessage();
     await client.close();
-    expect(await server.closed).toEqual({ wasClean: true, code: 1005, reason: '' });
+    expect(await server.closed).toEqual({ wasClean: true, code: 1005, reason: '', endedBy: 'close-handshake' });
   });
 
   it('Connection.close refuses codes that may not be sent', () => {
@@ -239,7 +239,7 @@ describe(`Connection (${usingPonyfill ? 'ponyfill' : 'native'} streams)`, () => 
     expect(frames[0]!.opcode).toBe(8);
     expect((frames[0]!.payload[0]! << 8) | frames[0]!.payload[1]!).toBe(1002);
     peer.end();
-    expect(await server.closed).toMatchObject({ wasClean: false, code: 1002 });
+    expect(await server.closed).toMatchObject({ wasClean: false, code: 1002, endedBy: 'protocol-error' });
   });
 
   it('Connection fails with 1007 on invalid UTF-8 and errors the open message stream', async () => {
@@ -250,7 +250,7 @@ describe(`Connection (${usingPonyfill ? 'ponyfill' : 'native'} streams)`, () => 
     peer.write([clientFrame(0, new Uint8Array([0xed, 0xa0, 0x80]), true)]);
     const err = await reading.catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WebSocketError);
-    expect((err as WebSocketError).code).toBe(1007);
+    expect((err as WebSocketError).closeCode).toBe(1007);
     const frames = serverFrames(concat(peer.peer.written));
     expect((frames[0]!.payload[0]! << 8) | frames[0]!.payload[1]!).toBe(1007);
   });
@@ -259,7 +259,7 @@ describe(`Connection (${usingPonyfill ? 'ponyfill' : 'native'} streams)`, () => 
     const { server, peer } = rawServer({ maxMessageSize: 10 });
     peer.write([clientFrame(2, new Uint8Array(6), false), clientFrame(0, new Uint8Array(6), true)]);
     const msg = (await server.nextMessage())!;
-    await expect(msg.bytes()).rejects.toMatchObject({ code: 1009 });
+    await expect(msg.bytes()).rejects.toMatchObject({ closeCode: 1009 });
     const frames = serverFrames(concat(peer.peer.written));
     expect((frames[0]!.payload[0]! << 8) | frames[0]!.payload[1]!).toBe(1009);
   });
@@ -271,8 +271,8 @@ describe(`Connection (${usingPonyfill ? 'ponyfill' : 'native'} streams)`, () => 
     const msg = (await server.nextMessage())!;
     const reading = msg.bytes();
     clientTransport.destroy();
-    await expect(reading).rejects.toMatchObject({ code: 1006, kind: 'CONNECTION_LOST' });
-    expect(await server.closed).toEqual({ wasClean: false, code: 1006, reason: '' });
+    await expect(reading).rejects.toMatchObject({ closeCode: 1006, kind: 'CONNECTION_LOST' });
+    expect(await server.closed).toEqual({ wasClean: false, code: 1006, reason: '', endedBy: 'transport-error', error: expect.any(Error) });
   });
 
   it('Connection rejects a send whose encoder is disposed mid-message with the 1006 the connection was lost with', async () => {
@@ -301,13 +301,13 @@ describe(`Connection (${usingPonyfill ? 'ponyfill' : 'native'} streams)`, () => 
     const sending = client.send('a message being compressed');
     await encoding;
     clientTransport.destroy();
-    await expect(sending).rejects.toMatchObject({ name: 'WebSocketError', code: 1006, kind: 'CONNECTION_LOST' });
+    await expect(sending).rejects.toMatchObject({ name: 'WebSocketError', closeCode: 1006, kind: 'CONNECTION_LOST' });
   });
 
   it('Connection drops the transport when the peer never answers the close', async () => {
     const { server, peer } = rawServer({ closeTimeout: 50 });
     const info = await server.close(1000);
-    expect(info).toEqual({ wasClean: false, code: 1006, reason: '' });
+    expect(info).toEqual({ wasClean: false, code: 1006, reason: '', endedBy: 'close-timeout' });
     expect(peer.closed).toBe(true);
   });
 

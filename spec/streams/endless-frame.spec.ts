@@ -28,9 +28,9 @@ describe('issue #4: a frame declared as 2^63 − 1 bytes (stream tier)', () => {
 
     // The sender closing cannot put a close frame inside the frame: TCP ends, both see 1006.
     const closing = p.client.close(1000);
-    await expect(reader.read()).rejects.toMatchObject({ name: 'WebSocketError', code: 1006, kind: 'CONNECTION_LOST' });
-    expect(await closing).toEqual({ wasClean: false, code: 1006, reason: '' });
-    expect(await p.server.closed).toEqual({ wasClean: false, code: 1006, reason: '' });
+    await expect(reader.read()).rejects.toMatchObject({ name: 'WebSocketError', closeCode: 1006, kind: 'CONNECTION_LOST' });
+    expect(await closing).toEqual({ wasClean: false, code: 1006, reason: '', endedBy: 'abandoned', error: expect.any(Error) });
+    expect(await p.server.closed).toEqual({ wasClean: false, code: 1006, reason: '', endedBy: 'transport-ended' });
     await expect(frame.write(new Uint8Array([5]))).rejects.toBeDefined();
   });
 
@@ -52,7 +52,7 @@ describe('issue #4: a frame declared as 2^63 − 1 bytes (stream tier)', () => {
     const p = connectionPair();
     const frame = p.client.beginMessage('binary').beginFrame(MAX).getWriter();
     void frame.write(new Uint8Array(1)).catch(() => undefined);
-    expect(await p.server.closed).toMatchObject({ wasClean: false, code: 1009 });
+    expect(await p.server.closed).toMatchObject({ wasClean: false, code: 1009, endedBy: 'protocol-error' });
     expect(await p.client.closed).toMatchObject({ wasClean: false, code: 1009 });
   });
 

@@ -97,7 +97,7 @@ describe('Connection heartbeat (on a fake clock)', () => {
     expect(serverTransport.closed).toBe(true);
     expect(serverTransport.destroyedWith).toBeInstanceOf(Error);
     expect(serverTransport.destroyedWith!.message).toBe(`No traffic from the peer for ${TIMEOUT} ms after a ping`);
-    expect(await server.closed).toEqual({ wasClean: false, code: 1006, reason: '' });
+    expect(await server.closed).toEqual({ wasClean: false, code: 1006, reason: '', endedBy: 'heartbeat-timeout', error: serverTransport.destroyedWith });
     expect(clock.pending).toBe(0);
   });
 
@@ -144,7 +144,7 @@ describe('Connection heartbeat (on a fake clock)', () => {
     await clock.tick(INTERVAL / 2);
     expect(clock.pending).toBe(2); // one heartbeat timer each
     void server.nextMessage();
-    expect(await client.close(1000)).toEqual({ wasClean: true, code: 1000, reason: '' });
+    expect(await client.close(1000)).toEqual({ wasClean: true, code: 1000, reason: '', endedBy: 'close-handshake' });
     expect((await server.closed).wasClean).toBe(true);
     expect(clock.pending).toBe(0);
     const scheduled = clock.scheduled;
