@@ -7,8 +7,8 @@ import { isUtf8 } from 'node:buffer';
 import { cpus } from 'node:os';
 
 const here = new URL('.', import.meta.url);
-if (!existsSync(new URL('../dist/index.mjs', here))) execSync('npm run build', { stdio: 'inherit', cwd: new URL('..', here) });
-const { FrameParser, maskInPlace, Utf8Validator } = await import('../dist/index.mjs');
+if (!existsSync(new URL('../dist/sans-io.mjs', here))) execSync('npm run build', { stdio: 'inherit', cwd: new URL('..', here) });
+const { FrameParser, maskInPlace, Utf8Validator } = await import('../dist/sans-io.mjs');
 const require = createRequire(import.meta.url);
 // ws's internals are not in its exports map: load them by file path.
 const wsDir = new URL('../node_modules/ws/', import.meta.url).pathname;
@@ -91,11 +91,9 @@ for (const kind of ['ascii', 'multibyte']) {
   const complete = (() => { let n = t.length; while (n > 0 && (t[n - 1] & 0xc0) === 0x80) n--; return n > 0 && t[n - 1] >= 0xc0 ? n - 1 : n; })();
   const data = t.subarray(0, complete);
   const v = new Utf8Validator();
-  Utf8Validator.setNativeValidator(undefined);
   const js = measure(data.length, () => { v.reset(); if (v.push(data) !== -1) throw new Error('invalid'); });
-  Utf8Validator.setNativeValidator(isUtf8);
-  const native = measure(data.length, () => { v.reset(); if (v.push(data) !== -1) throw new Error('invalid'); });
-  Utf8Validator.setNativeValidator(undefined);
+  const vn = new Utf8Validator(isUtf8);
+  const native = measure(data.length, () => { vn.reset(); if (vn.push(data) !== -1) throw new Error('invalid'); });
   row(`UTF-8, 1 MiB ${kind} text: JS validator`, js, measure(data.length, () => wsIsValidUTF8(data)), 'ws column: ws isValidUTF8 (buffer.isUtf8 native)');
   row(`UTF-8, 1 MiB ${kind} text: with Node's isUtf8 plugged in`, native, NaN);
 }

@@ -1,7 +1,7 @@
 // Incremental, fail-fast UTF-8 validation (RFC 3629 §4), as RFC 6455 §8.1 requires of text.
 
-/** Native whole-buffer validator plugged in by a runtime adapter (Node: `buffer.isUtf8`). */
-let nativeValidator: ((bytes: Uint8Array) => boolean) | undefined;
+/** A runtime's native whole-buffer UTF-8 check (Node: `buffer.isUtf8`): true when `bytes` is complete, valid UTF-8. */
+export type NativeUtf8Check = (bytes: Uint8Array) => boolean;
 
 /** Below this many bytes the native call costs more than the JS loop saves (measured in bench/codec.mjs). */
 const NATIVE_THRESHOLD = 512;
@@ -19,6 +19,9 @@ const NATIVE_THRESHOLD = 512;
  * v.push(new Uint8Array([0xac]));        // -1: "€" complete
  * v.end();                               // true
  * ```
+ *
+ * `native` (e.g. Node's `buffer.isUtf8`) checks the complete part of large chunks (several
+ * GB/s); on `false` the JS DFA still finds the exact first bad byte, so failing fast is unchanged.
  */
 export class Utf8Validator {
   /** Continuation bytes still expected for the current sequence. */
@@ -27,10 +30,10 @@ export class Utf8Validator {
   #lo = 0x80;
   #hi = 0xbf;
   #failed = false;
+  readonly #native: NativeUtf8Check | undefined;
 
-  /** Uses `fn` (e.g. Node's `buffer.isUtf8`) on the complete part of large chunks; `undefined` removes it. */
-  static setNativeValidator(fn: ((bytes: Uint8Array) => boolean) | undefined): void {
-    nativeValidator = fn;
+  constructor(native?: NativeUtf8Check) {
+    this.#native = native;
   }
 
   get failed(): boolean {
@@ -49,9 +52,10 @@ export class Utf8Validator {
     if (this.#failed) return 0;
     const n = chunk.length;
     let i = 0;
-    if (nativeValidator !== undefined && this.#need === 0 && n >= NATIVE_THRESHOLD) {
+    const native = this.#native;
+    if (native !== undefined && this.#need === 0 && n >= NATIVE_THRESHOLD) {
       const complete = completePrefix(chunk);
-      if (nativeValidator(complete === n ? chunk : chunk.subarray(0, complete))) i = complete;
+      if (native(complete === n ? chunk : chunk.subarray(0, complete))) i = complete;
       // On false the loop below finds the exact index: fail-fast behaviour is unchanged.
     }
     let need = this.#need, lo = this.#lo, hi = this.#hi;
@@ -161,8 +165,8 @@ function skipAscii(chunk: Uint8Array, words: Uint32Array, i: number, n: number):
   return i;
 }
 
-/** Whole-buffer check: true when `bytes` is complete, valid UTF-8. */
-export function isValidUtf8(bytes: Uint8Array): boolean {
-  const v = new Utf8Validator();
+/** Whole-buffer check: true when `bytes` is complete, valid UTF-8 (`native` as `Utf8Validator`'s). */
+export function isValidUtf8(bytes: Uint8Array, native?: NativeUtf8Check): boolean {
+  const v = new Utf8Validator(native);
   return v.push(bytes) === -1 && v.end();
 }

@@ -10,6 +10,7 @@ import { resolveOptions } from '../streams/connection-options';
 import { Connection } from '../streams/connection';
 import type { ConnectionOptions, HandshakeInfo } from '../streams/connection-init';
 import { computeAcceptSync } from './http-util';
+import { nodeRuntime } from './runtime';
 import { SocketTransport } from './socket-transport';
 
 /** Options of `connect`: the handshake, TLS, and the connection's own options. */
@@ -164,6 +165,7 @@ class ClientHandshake {
         activeExtensions: result.extensions,
         options: this.#options,
         head: head.length > 0 ? head : undefined,
+        runtime: nodeRuntime,
       });
     } catch (err) {
       for (const ext of result.extensions) ext.close();

@@ -1,9 +1,5 @@
-import { isUtf8 } from 'node:buffer';
 import type { Socket } from 'node:net';
-import { Utf8Validator } from '../codec/utf8-validator';
-import { GrowableBuffer } from '../streams/growable-buffer';
 import type { ByteTransport, TransportSink } from '../streams/byte-transport';
-import { unzeroedBytes } from './unzeroed';
 
 /** Options of a `SocketTransport`. */
 export interface SocketTransportOptions {
@@ -66,15 +62,6 @@ function coalesce(chunks: readonly Uint8Array[], total: number): Buffer {
   }
   return out;
 }
-
-// Every Node connection comes through here: give the incremental UTF-8 validator node's
-// native check for the complete part of large chunks (several GB/s). On `false` the JS DFA
-// still finds the exact first bad byte, so failing fast is unchanged.
-Utf8Validator.setNativeValidator(isUtf8);
-
-// Messages collected whole (`bytes()`, the Autobahn tier's onMessage) go into memory that is
-// not zero-filled first: the collector writes every byte it hands out and zeroes the rest.
-GrowableBuffer.setUnsafeAllocator(unzeroedBytes);
 
 /** The transport a socket reports to: the socket's listeners are shared by every socket. */
 const kTransport = Symbol('websocket-streams transport');

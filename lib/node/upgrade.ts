@@ -13,6 +13,7 @@ import { resolveOptions } from '../streams/connection-options';
 import { Connection } from '../streams/connection';
 import type { ConnectionOptions, HandshakeInfo } from '../streams/connection-init';
 import { computeAcceptSync, reportError } from './http-util';
+import { nodeRuntime } from './runtime';
 import { SocketTransport } from './socket-transport';
 
 /** What the accept/reject hook and the subprotocol callback see of an upgrade request. */
@@ -199,6 +200,7 @@ async function runHandshake(
       activeExtensions: extensions,
       options,
       head: head.length > 0 ? head : undefined,
+      runtime: nodeRuntime,
     });
     extensions = [];
     try {

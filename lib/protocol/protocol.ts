@@ -2,7 +2,7 @@ import { CloseCode, MAX_CLOSE_REASON_BYTES, MAX_CONTROL_PAYLOAD, Opcode } from '
 import { encodeClosePayload, parseClosePayload } from '../codec/close-payload';
 import type { FrameLength } from '../codec/frame-header';
 import { FrameParser, type FrameParserOptions } from '../codec/frame-parser';
-import { Utf8Validator } from '../codec/utf8-validator';
+import { Utf8Validator, type NativeUtf8Check } from '../codec/utf8-validator';
 import { ProtocolViolation } from '../codec/violation';
 import type { Extension } from './extension';
 import type { ProtocolLimits } from './limits';
@@ -14,6 +14,11 @@ import { ReadyState, type CloseState } from './state';
 export interface ProtocolOptions extends ProtocolLimits {
   readonly role: 'client' | 'server';
   readonly extensions?: readonly Extension[];
+  /**
+   * The runtime's native whole-buffer UTF-8 check (Node: `buffer.isUtf8`), used on the
+   * complete part of large text chunks; without it text is validated in JavaScript only.
+   */
+  readonly isUtf8?: NativeUtf8Check;
 }
 
 /** Thrown for local misuse that depends on the connection's state (sending after close). */
@@ -58,6 +63,7 @@ export class Protocol {
   readonly #encoder: FrameEncoder;
   readonly #extensions: readonly Extension[];
   readonly #extensionRsv: number;
+  readonly #isUtf8: NativeUtf8Check | undefined;
   readonly #maxMessageSize: number;
   readonly #maxFragments: number;
   readonly #autoPong: boolean;
@@ -100,6 +106,7 @@ export class Protocol {
       allowedOpcodes: opcodes,
     };
     this.#encoder = new FrameEncoder({ role: options.role, maskKeySource: options.maskKeySource });
+    this.#isUtf8 = options.isUtf8;
   }
 
   get state(): ReadyState {
@@ -155,7 +162,7 @@ export class Protocol {
               opcode: h.opcode,
               rsv: h.rsv,
               encoded,
-              utf8: h.opcode === Opcode.Text && !encoded ? new Utf8Validator() : undefined,
+              utf8: h.opcode === Opcode.Text && !encoded ? new Utf8Validator(this.#isUtf8) : undefined,
               frames: 0,
               bytes: 0,
             };

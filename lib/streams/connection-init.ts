@@ -2,6 +2,8 @@
 import type { Extension } from '../protocol/extension';
 import type { ProtocolLimits } from '../protocol/limits';
 import type { Clock } from './clock';
+import type { NativeUtf8Check } from '../codec/utf8-validator';
+import type { UnsafeAllocator } from './growable-buffer';
 
 /** Limits and timings of one connection: the protocol's limits and what the streams add. Every field has a documented default. */
 export interface ConnectionOptions extends ProtocolLimits {
@@ -49,6 +51,26 @@ export interface HandshakeInfo {
   readonly remotePort: number | undefined;
 }
 
+/**
+ * Fast paths a runtime offers, passed by its adapter with each connection (never set
+ * process-wide). Both are optional: without them the connection is plain, portable JavaScript.
+ * The Node adapter passes `buffer.isUtf8` and `Buffer.allocUnsafeSlow`.
+ */
+export interface RuntimeHooks {
+  /**
+   * Native whole-buffer UTF-8 check, used on the complete part of text chunks of 512 bytes or
+   * more; on `false` the JS validator still finds the exact first bad byte.
+   */
+  readonly isUtf8?: NativeUtf8Check;
+  /**
+   * Unzeroed memory for messages collected whole (`bytes()`, `text()`, the Autobahn tier's
+   * `onMessage`): `size` bytes as a plain `Uint8Array` over an `ArrayBuffer` of exactly `size`
+   * bytes (never a slice of a shared pool; anything else is not used). Every byte handed to
+   * the user is written first, and the rest of the buffer zeroed.
+   */
+  readonly allocUnsafe?: UnsafeAllocator;
+}
+
 export interface ConnectionInit {
   readonly role: 'client' | 'server';
   /** The handshake, or a function that builds it, called once, when first asked for. */
@@ -58,4 +80,6 @@ export interface ConnectionInit {
   readonly options?: ConnectionOptions;
   /** Bytes that arrived after the handshake in the same read (node's `head`), parsed first. */
   readonly head?: Uint8Array;
+  /** The runtime's fast paths (see `RuntimeHooks`). Default none. */
+  readonly runtime?: RuntimeHooks;
 }

@@ -3,7 +3,7 @@ import { ProtocolViolation } from '../codec/violation';
 import { Protocol } from '../protocol/protocol';
 import { ReadyState } from '../protocol/state';
 import type { ByteTransport, TransportSink } from './byte-transport';
-import type { ConnectionInit, HandshakeInfo } from './connection-init';
+import type { ConnectionInit, HandshakeInfo, RuntimeHooks } from './connection-init';
 import { resolveSharedOptions } from './connection-options';
 import { ConnectionStreams, type StreamsOwner } from './connection-streams';
 import type { ConnectionCore, ConnectionParts } from './core';
@@ -14,11 +14,13 @@ import type { IncomingMessage } from './incoming-message';
 import type { MessageWriter } from './message-writer';
 import { Outbound } from './outbound';
 import type { BinaryData, OutgoingMessage, SendOptions } from './outgoing';
+import type { UnsafeAllocator } from './growable-buffer';
 
 const EMPTY = new Uint8Array(0);
 const resolved = Promise.resolve();
 const noop = (): void => undefined;
 const NO_EXTENSIONS: readonly never[] = Object.freeze([]);
+const NO_HOOKS: RuntimeHooks = Object.freeze({});
 
 /** Options of `Connection.values()`, as `ReadableStream.values()` takes them. */
 export interface MessageIteratorOptions {
@@ -81,6 +83,7 @@ export class Connection implements AsyncIterable<IncomingMessage>, ConnectionCor
     this.#handshake = init.handshake;
     const opts = resolveSharedOptions(init.options);
     const extensions = init.activeExtensions ?? NO_EXTENSIONS;
+    const runtime = init.runtime ?? NO_HOOKS;
     const protocol = new Protocol({
       role: init.role,
       extensions,
@@ -91,8 +94,9 @@ export class Connection implements AsyncIterable<IncomingMessage>, ConnectionCor
       allowReservedBits: opts.allowReservedBits,
       allowReservedOpcodes: opts.allowReservedOpcodes,
       maskKeySource: opts.maskKeySource,
+      isUtf8: runtime.isUtf8,
     });
-    this.#parts = { core: this, protocol, transport, opts, extensions };
+    this.#parts = { core: this, protocol, transport, opts, extensions, runtime };
     transport.attach(new ConnectionSink(this));
     const head = init.head;
     if (head !== undefined && head.length > 0) {
@@ -309,6 +313,11 @@ export class Connection implements AsyncIterable<IncomingMessage>, ConnectionCor
   }
 
   // ---- ConnectionCore (for the parts) ----
+
+  /** @internal The runtime's unzeroed allocator, for collectors outside the connection (the Autobahn tier). */
+  get _allocUnsafe(): UnsafeAllocator | undefined {
+    return this.#parts.runtime.allocUnsafe;
+  }
 
   /** @internal */
   get _finalized(): boolean {

@@ -6,6 +6,7 @@ import type { ResolvedOptions } from './connection-options';
 import type { Protocol } from '../protocol/protocol';
 import type { ByteTransport } from './byte-transport';
 import type { WebSocketError } from './errors';
+import type { RuntimeHooks } from './connection-init';
 
 /**
  * The connection as its parts see it. Everything here is internal (`Connection` implements it
@@ -50,4 +51,5 @@ export interface ConnectionParts {
   readonly transport: ByteTransport;
   readonly opts: ResolvedOptions;
   readonly extensions: readonly Extension[];
+  readonly runtime: RuntimeHooks;
 }

@@ -40,7 +40,7 @@ class DecodedForwarding implements FrameSink {
   readonly #msg: IncomingMessage;
   readonly #w: MessageWriter;
   readonly #text: boolean;
-  readonly #pending = new GrowableBuffer(0);
+  readonly #pending: GrowableBuffer;
   #sending = false;
   #settled = false;
   #resolve!: () => void;
@@ -52,6 +52,7 @@ class DecodedForwarding implements FrameSink {
   constructor(msg: IncomingMessage, w: MessageWriter) {
     this.#msg = msg;
     this.#w = w;
+    this.#pending = new GrowableBuffer(0, w._allocUnsafe);
     this.#text = msg.opcode === Opcode.Text;
     this.promise = new Promise<void>((resolve, reject) => {
       this.#resolve = resolve;

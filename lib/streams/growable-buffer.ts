@@ -21,10 +21,11 @@ function upFront(length: number | bigint): number {
   return n <= MAX_EXACT_ALLOCATION ? n : MAX_PREALLOCATION;
 }
 
-/** Hands out `size` bytes whose content is unspecified (see `GrowableBuffer.setUnsafeAllocator`). */
+/**
+ * Hands out `size` bytes whose content is unspecified: a runtime's allocator of unzeroed
+ * memory (Node: `Buffer.allocUnsafeSlow`). See `GrowableBuffer`'s constructor.
+ */
 export type UnsafeAllocator = (size: number) => Uint8Array;
-
-let unsafeAllocator: UnsafeAllocator | undefined;
 
 export class GrowableBuffer {
   #buf: Uint8Array | undefined;
@@ -33,9 +34,13 @@ export class GrowableBuffer {
   /** `#buf` came from the unsafe allocator: its bytes past `#len` may be anything. */
   #dirty = false;
   readonly #expected: number;
+  readonly #alloc: UnsafeAllocator | undefined;
 
   /**
-   * Where buffers come from instead of the zero-filled `new Uint8Array(size)`: a runtime
+   * `expected`: the payload length a frame header announced (maybe a bigint), allocated
+   * whole with the first bytes; 0 when unknown.
+   *
+   * `alloc`: where buffers come from instead of the zero-filled `new Uint8Array(size)`: a runtime
    * adapter's allocator of unzeroed memory (Node: `Buffer.allocUnsafeSlow`). Profiling the
    * 64 KiB – 1 MiB echo of the Autobahn tier showed the zero fill at 7–11 % of the server's
    * time, for bytes that are overwritten at once. No byte it hands out reaches anyone
@@ -44,18 +49,11 @@ export class GrowableBuffer {
    * result must be a plain `Uint8Array` over a whole `ArrayBuffer` of exactly `size` bytes
    * (never a slice of a shared pool, whose other bytes belong to others); anything else is
    * not used.
-   * `undefined` restores the default.
+   * Without it, buffers are zero-filled.
    */
-  static setUnsafeAllocator(fn: UnsafeAllocator | undefined): void {
-    unsafeAllocator = fn;
-  }
-
-  /**
-   * `expected`: the payload length a frame header announced (maybe a bigint), allocated
-   * whole with the first bytes; 0 when unknown.
-   */
-  constructor(expected: number | bigint = 0) {
+  constructor(expected: number | bigint = 0, alloc?: UnsafeAllocator) {
     this.#expected = upFront(expected);
+    this.#alloc = alloc;
   }
 
   get length(): number {
@@ -150,7 +148,7 @@ export class GrowableBuffer {
 
   /** A buffer of `size` bytes; `#dirty` says whether its content is unspecified. */
   #allocate(size: number): Uint8Array {
-    const fn = unsafeAllocator;
+    const fn = this.#alloc;
     if (fn !== undefined) {
       const b = fn(size);
       // A plain Uint8Array, as the default gives (a Node Buffer's slice() is a view, not a copy).

@@ -1,5 +1,6 @@
 import { CloseCode, Opcode } from '../codec/constants';
 import { Utf8Validator } from '../codec/utf8-validator';
+import type { UnsafeAllocator } from './growable-buffer';
 import { ProtocolViolation } from '../codec/violation';
 import type { PayloadTransform } from '../protocol/extension';
 import type { ProtocolEvent } from '../protocol/events';
@@ -53,6 +54,8 @@ export interface MessageWaiter {
  */
 export class Inbound implements MessageHost, Soon {
   readonly #parts: ConnectionParts;
+  /** The runtime's unzeroed allocator, for the collectors of the messages and frames (`MessageHost`). */
+  readonly allocUnsafe: UnsafeAllocator | undefined;
   #current: IncomingMessage | undefined;
   /** The current message was handed to a consumer (a compressed one may start decoding before). */
   #currentDelivered = false;
@@ -92,6 +95,7 @@ export class Inbound implements MessageHost, Soon {
 
   constructor(parts: ConnectionParts) {
     this.#parts = parts;
+    this.allocUnsafe = parts.runtime.allocUnsafe;
   }
 
   /** A failure's close frame is held until the messages before it are read. */
@@ -380,7 +384,7 @@ export class Inbound implements MessageHost, Soon {
           const opts = this.#parts.opts;
           const ext = ev.encoded ? this.#parts.extensions.find((e) => (e.rsvBits & ev.messageRsv) !== 0) : undefined;
           this.#currentDecoder = ext?.createDecoder(ev.messageRsv, Math.min(opts.maxMessageSize, Number.MAX_SAFE_INTEGER));
-          this.#currentUtf8 = ev.encoded && ev.messageOpcode === Opcode.Text ? new Utf8Validator() : undefined;
+          this.#currentUtf8 = ev.encoded && ev.messageOpcode === Opcode.Text ? new Utf8Validator(this.#parts.runtime.isUtf8) : undefined;
           const msg = new IncomingMessage(ev.header, ev.messageOpcode, ev.encoded, this);
           this.#current = msg;
           const w = this.#messageWaiter;

@@ -83,7 +83,7 @@ export class IncomingFrame {
     if (this.#state === 'errored') return Promise.reject(this.#error);
     if (this.#state !== 'open') return Promise.resolve(new Uint8Array(0));
     return new Promise((resolve, reject) => {
-      this.#collector = { buf: new GrowableBuffer(this.length), resolve, reject };
+      this.#collector = { buf: new GrowableBuffer(this.length, this.#host.allocUnsafe), resolve, reject };
       this.#host.demand();
     });
   }

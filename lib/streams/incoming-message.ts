@@ -130,7 +130,7 @@ export class IncomingMessage {
     }
     if (this.#error) return Promise.reject(this.#error);
     return new Promise((resolve, reject) => {
-      this.#collector = { buf: new GrowableBuffer(this.#header?.length ?? 0), resolve, reject };
+      this.#collector = { buf: new GrowableBuffer(this.#header?.length ?? 0, this.#host.allocUnsafe), resolve, reject };
       if (this.#finished) this.#finishCollect();
       else this.#host.demand();
     });

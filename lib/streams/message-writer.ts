@@ -2,7 +2,7 @@ import { Opcode } from '../codec/constants';
 import { checkFrameLength, subtractLength, type FrameLength } from '../codec/frame-header';
 import type { PayloadTransform } from '../protocol/extension';
 import { WebSocketError } from './errors';
-import { GrowableBuffer } from './growable-buffer';
+import { GrowableBuffer, type UnsafeAllocator } from './growable-buffer';
 import { encodeText, toBytes, type BinaryData } from './outgoing';
 import { WritableStream } from './stream-classes';
 
@@ -11,6 +11,8 @@ const RESOLVED: Promise<void> = Promise.resolve();
 
 /** What a writer needs from its connection (implemented privately by `Connection`). */
 export interface SendHost {
+  /** The runtime's unzeroed allocator, for the buffers of encoded frames. */
+  readonly allocUnsafe: UnsafeAllocator | undefined;
   /** Encodes one whole data frame and writes it; resolves when below the high-water mark. */
   sendWholeFrame(opcode: number, payload: Uint8Array, fin: boolean, rsv: number): Promise<void> | undefined;
   /** Writes a header now; payload pieces follow through `writePiece`, control frames wait. */
@@ -59,6 +61,11 @@ export class MessageWriter {
   /** Serialises operations when an async encoder is involved. */
   #tail: Promise<void> = RESOLVED;
   #abortReason: unknown;
+
+  /** @internal The runtime's unzeroed allocator (for what forwards into this writer). */
+  get _allocUnsafe(): UnsafeAllocator | undefined {
+    return this.#host.allocUnsafe;
+  }
 
   /** @internal */
   constructor(opcode: number, host: SendHost, encoder: { rsv: number; transform: PayloadTransform } | undefined) {
@@ -191,7 +198,7 @@ export class MessageWriter {
     // declared frame goes out as compressed frames of up to ENCODED_PIECE_BYTES of input each
     // (the receiver inflates their concatenation): memory stays bounded whatever `length` is.
     let remaining: FrameLength = length;
-    const pending = new GrowableBuffer(0);
+    const pending = new GrowableBuffer(0, this.#host.allocUnsafe);
     const sendPiece = (last: boolean): Promise<void> => {
       const input = pending.take(); // leaves `pending` empty for the next piece
       const isFin = last && fin;
@@ -230,7 +237,7 @@ export class MessageWriter {
 
   async #encode(input: Uint8Array, fin: boolean): Promise<Uint8Array> {
     if (this.#abortReason !== undefined) throw this.#abortReason;
-    const out = new GrowableBuffer(0);
+    const out = new GrowableBuffer(0, this.#host.allocUnsafe);
     const emit = (b: Uint8Array): void => out.append(new Uint8Array(b));
     const t = this.#encoder!.transform;
     try {

@@ -3,6 +3,7 @@ import type { FrameLength } from '../codec/frame-header';
 import type { PayloadTransform } from '../protocol/extension';
 import { InvalidStateError } from '../protocol/protocol';
 import type { ConnectionParts } from './core';
+import type { UnsafeAllocator } from './growable-buffer';
 import { WebSocketError } from './errors';
 import { Forwarding, type ForwardHost } from './forwarding';
 import { forwardMessage } from './forward-message';
@@ -39,6 +40,7 @@ function handled<T>(p: Promise<T>): Promise<T> {
  */
 export class Outbound implements SendHost, ForwardHost {
   readonly #parts: ConnectionParts;
+  readonly allocUnsafe: UnsafeAllocator | undefined;
   #writer: MessageWriter | undefined;
   #writerQueue: Array<() => void> = NONE_WAITING;
   /** A frame's header is written and its payload is not all written yet. */
@@ -53,6 +55,7 @@ export class Outbound implements SendHost, ForwardHost {
 
   constructor(parts: ConnectionParts) {
     this.#parts = parts;
+    this.allocUnsafe = parts.runtime.allocUnsafe;
   }
 
   /** Above the transport's mark, or inside a frame: control frames wait. */

@@ -102,7 +102,7 @@ export class WebSocketProtocol {
    */
   onMessageBegin(isBinary: boolean, _opcode?: number): CallbackResult {
     this.#messageBinary = isBinary;
-    this.#messageBuf = new GrowableBuffer();
+    this.#messageBuf = new GrowableBuffer(0, this.#conn?._allocUnsafe);
   }
 
   /**
@@ -110,7 +110,7 @@ export class WebSocketProtocol {
    * `length` is a `bigint` when beyond 2^53 − 1 (accepted only with `maxFrameSize: Infinity`).
    */
   onMessageFrameBegin(length: FrameLength, _rsv?: number): CallbackResult {
-    this.#frameBuf = new GrowableBuffer(length);
+    this.#frameBuf = new GrowableBuffer(length, this.#conn?._allocUnsafe);
   }
 
   /** A piece of the current frame's payload, as it arrived. Default: collect it. */

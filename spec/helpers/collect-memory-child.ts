@@ -3,7 +3,6 @@
 // recording the growth of memory above what was in use before the message arrived.
 import { Connection } from '../../lib/streams/connection';
 import type { ByteTransport, TransportSink } from '../../lib/streams/byte-transport';
-import { GrowableBuffer } from '../../lib/streams/growable-buffer';
 import { handshakeInfo } from './connection-pair';
 
 export interface CollectMemoryResult {
@@ -46,10 +45,8 @@ const gc = (globalThis as { gc?: () => void }).gc;
 async function main(): Promise<void> {
   const size = Number(process.argv[2] ?? 64 * 1024 * 1024);
   const chunkSize = Number(process.argv[3] ?? 64 * 1024);
-  if (process.argv[4] === 'unzeroed') {
-    // As the Node adapter sets it (lib/node/unzeroed.ts), without loading the adapter.
-    GrowableBuffer.setUnsafeAllocator((n) => new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n));
-  }
+  // As the Node adapter passes it (lib/node/unzeroed.ts), without loading the adapter.
+  const allocUnsafe = process.argv[4] === 'unzeroed' ? (n: number) => new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n) : undefined;
   if (gc === undefined) throw new Error('run with --expose-gc');
 
   // The wire bytes, built before measuring: one masked client frame carrying `size` bytes.
@@ -67,6 +64,7 @@ async function main(): Promise<void> {
     role: 'server',
     handshake: handshakeInfo(),
     options: { maxMessageSize: size, maxFrameSize: size },
+    runtime: { allocUnsafe },
   });
   transport.sink.onData(header.slice());
   const msg = (await server.nextMessage())!;

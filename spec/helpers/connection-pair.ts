@@ -1,5 +1,5 @@
 import { Connection } from '../../lib/streams/connection';
-import type { ConnectionOptions, HandshakeInfo } from '../../lib/streams/connection-init';
+import type { ConnectionOptions, HandshakeInfo, RuntimeHooks } from '../../lib/streams/connection-init';
 import type { Extension } from '../../lib/protocol/extension';
 import { MemoryTransport } from './memory-transport';
 
@@ -26,9 +26,9 @@ export function connectionPair(
 }
 
 /** Only a server connection; the test writes raw client bytes into `peer`. */
-export function rawServer(options?: ConnectionOptions): { server: Connection; peer: MemoryTransport; serverTransport: MemoryTransport } {
+export function rawServer(options?: ConnectionOptions, runtime?: RuntimeHooks): { server: Connection; peer: MemoryTransport; serverTransport: MemoryTransport } {
   const [peer, serverTransport] = MemoryTransport.pair();
-  const server = new Connection(serverTransport, { role: 'server', handshake: handshakeInfo(), options });
+  const server = new Connection(serverTransport, { role: 'server', handshake: handshakeInfo(), options, runtime });
   peer.attach({ onData: () => {}, onEnd: () => {}, onError: () => {}, onDrain: () => {}, onClose: () => {} });
   return { server, peer, serverTransport };
 }

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { maskInPlace } from '../../lib/codec/mask';
-import { GrowableBuffer } from '../../lib/streams/growable-buffer';
+import { GrowableBuffer, type UnsafeAllocator } from '../../lib/streams/growable-buffer';
 import type { CollectMemoryResult } from '../helpers/collect-memory-child';
 import { concat, rawServer } from '../helpers/connection-pair';
 
@@ -39,13 +39,14 @@ const payloadOf = (n: number, seed: number): Uint8Array => {
 };
 
 /** Records what the collector allocates (through the hook a runtime adapter sets). */
+let alloc: UnsafeAllocator | undefined;
 function recordAllocations(): Uint8Array[] {
   const made: Uint8Array[] = [];
-  GrowableBuffer.setUnsafeAllocator((size) => {
+  alloc = (size) => {
     const b = new Uint8Array(size);
     made.push(b);
     return b;
-  });
+  };
   return made;
 }
 
@@ -54,7 +55,7 @@ const pieces = (bytes: Uint8Array, size: number): Uint8Array[] =>
   Array.from({ length: Math.ceil(bytes.length / size) }, (_, i) => bytes.slice(i * size, (i + 1) * size));
 
 describe('collecting a large message with bytes()', () => {
-  afterEach(() => GrowableBuffer.setUnsafeAllocator(undefined));
+  afterEach(() => (alloc = undefined));
 
   // Measured in a process of its own: nothing else allocates there, and `gc()` settles the
   // baseline. The peak is sampled after every 64 KiB piece is fed to the connection (views of
@@ -80,7 +81,7 @@ describe('collecting a large message with bytes()', () => {
     const made = recordAllocations();
     const size = 20 * MiB;
     const payload = payloadOf(size, 1);
-    const { server, peer } = rawServer({ maxMessageSize: size, maxFrameSize: size });
+    const { server, peer } = rawServer({ maxMessageSize: size, maxFrameSize: size }, { allocUnsafe: alloc });
     const reading = server.nextMessage();
     peer.write(pieces(maskedFrame(2, payload, true), 256 * 1024));
     const out = await (await reading)!.bytes();
@@ -95,7 +96,7 @@ describe('collecting a large message with bytes()', () => {
     const made = recordAllocations();
     const size = 20 * MiB;
     const payload = payloadOf(size, 2);
-    const { server, peer } = rawServer({ maxMessageSize: size, maxFrameSize: size });
+    const { server, peer } = rawServer({ maxMessageSize: size, maxFrameSize: size }, { allocUnsafe: alloc });
     const reading = server.nextMessage();
     peer.write(pieces(maskedFrame(2, payload, true), 256 * 1024));
     const frames = (await reading)!.frames.getReader();
@@ -110,7 +111,7 @@ describe('collecting a large message with bytes()', () => {
   it('a fragmented message reserves its first frame exactly, grows at least by doubling, and exactly for its final frame', async () => {
     const made = recordAllocations();
     const parts = [payloadOf(3 * MiB, 3), payloadOf(3 * MiB, 4), payloadOf(1 * MiB, 5)];
-    const { server, peer } = rawServer();
+    const { server, peer } = rawServer(undefined, { allocUnsafe: alloc });
     const reading = server.nextMessage();
     peer.write([maskedFrame(2, parts[0]!, false)].flatMap((f) => pieces(f, 64 * 1024)));
     const msg = (await reading)!;
@@ -126,12 +127,12 @@ describe('collecting a large message with bytes()', () => {
 
   it('GrowableBuffer allocates an announced length whole, and hands an exactly full buffer out without a view', () => {
     const made = recordAllocations();
-    const buf = new GrowableBuffer(1000);
+    const buf = new GrowableBuffer(1000, alloc);
     buf.append(payloadOf(300, 6)); // kept as is: it might have been the whole payload
     buf.append(payloadOf(700, 7));
     expect(made.map((b) => b.length)).toEqual([1000]);
     expect(buf.take()).toBe(made[0]);
-    const reserved = new GrowableBuffer();
+    const reserved = new GrowableBuffer(0, alloc);
     reserved.reserve(5000);
     expect(made.map((b) => b.length)).toEqual([1000, 5000]);
   });
@@ -139,12 +140,12 @@ describe('collecting a large message with bytes()', () => {
   it('GrowableBuffer does not take an announced length beyond belief at its word (limits lifted)', () => {
     const made = recordAllocations();
     for (const announced of [2 ** 40, 2n ** 62n]) {
-      const buf = new GrowableBuffer(announced);
+      const buf = new GrowableBuffer(announced, alloc);
       buf.append(new Uint8Array(10));
       buf.append(new Uint8Array(10));
       expect(buf.take().length).toBe(20);
     }
-    const reserved = new GrowableBuffer();
+    const reserved = new GrowableBuffer(0, alloc);
     reserved.reserve(2n ** 62n);
     expect(made.map((b) => b.length / MiB)).toEqual([16, 16, 16]);
   });

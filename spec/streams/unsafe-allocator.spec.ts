@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { maskInPlace } from '../../lib/codec/mask';
-import { GrowableBuffer } from '../../lib/streams/growable-buffer';
+import { GrowableBuffer, type UnsafeAllocator } from '../../lib/streams/growable-buffer';
 import { concat, rawServer } from '../helpers/connection-pair';
 
 // A runtime adapter may give the message collector unzeroed memory (Node:
@@ -27,18 +27,20 @@ function strayBytes(out: Uint8Array): number {
 const payloadOf = (n: number, seed: number) => new Uint8Array(n).map((_, i) => ((i * 131 + seed) & 0xff) | 1);
 const key4 = fc.uint8Array({ minLength: 4, maxLength: 4 });
 
-describe('collecting into unzeroed memory (GrowableBuffer.setUnsafeAllocator)', () => {
+let alloc: UnsafeAllocator | undefined;
+
+describe('collecting into unzeroed memory (an allocUnsafe runtime hook)', () => {
   beforeEach(() => {
     dirtied.clear();
-    GrowableBuffer.setUnsafeAllocator(dirtyAllocator);
+    alloc = dirtyAllocator;
   });
-  afterEach(() => GrowableBuffer.setUnsafeAllocator(undefined));
+  afterEach(() => (alloc = undefined));
 
   it('take() exposes written bytes only, whatever the pieces, reserves, hints and masking (property)', () => {
     const piece = fc.record({ size: fc.integer({ min: 0, max: 3000 }), reserve: fc.option(fc.integer({ min: 0, max: 5000 })), masked: fc.boolean() });
     fc.assert(
       fc.property(fc.array(piece, { maxLength: 8 }), fc.nat(6000), key4, (pieces, hint, key) => {
-        const buf = new GrowableBuffer(hint);
+        const buf = new GrowableBuffer(hint, alloc);
         const expected: Uint8Array[] = [];
         pieces.forEach(({ size, reserve, masked }, i) => {
           if (reserve !== null) buf.reserve(reserve);
@@ -60,7 +62,7 @@ describe('collecting into unzeroed memory (GrowableBuffer.setUnsafeAllocator)', 
   });
 
   it('zeroes the unused tail of a grown buffer before handing it out', () => {
-    const buf = new GrowableBuffer();
+    const buf = new GrowableBuffer(0, alloc);
     buf.append(payloadOf(10, 1));
     buf.append(payloadOf(10, 2)); // grows to 256 bytes from the allocator, 20 used
     const out = buf.take();
@@ -77,8 +79,8 @@ describe('collecting into unzeroed memory (GrowableBuffer.setUnsafeAllocator)', 
       (size: number) => Buffer.alloc(size, DIRTY), // a Buffer: its slice() is a view, not a copy
       (size: number) => new Uint8Array(size + 1).fill(DIRTY), // the wrong size
     ]) {
-      GrowableBuffer.setUnsafeAllocator(bad);
-      const buf = new GrowableBuffer(300);
+      alloc = bad;
+      const buf = new GrowableBuffer(300, alloc);
       buf.append(payloadOf(100, 3));
       buf.append(payloadOf(100, 4));
       const out = buf.take();
@@ -99,7 +101,7 @@ describe('collecting into unzeroed memory (GrowableBuffer.setUnsafeAllocator)', 
       maskInPlace(body, key, 0);
       return concat([new Uint8Array([(fin ? 0x80 : 0) | op, ...len, ...key]), body]);
     };
-    const { server, peer } = rawServer();
+    const { server, peer } = rawServer(undefined, { allocUnsafe: alloc });
     const reading = server.nextMessage();
     peer.write([frame(2, parts[0]!, false), frame(0, parts[1]!, false), frame(0, parts[2]!, true)]);
     const out = await (await reading)!.bytes();
@@ -112,17 +114,17 @@ describe('collecting into unzeroed memory (GrowableBuffer.setUnsafeAllocator)', 
 });
 
 describe('collecting a message of many frames', () => {
-  afterEach(() => GrowableBuffer.setUnsafeAllocator(undefined));
+  afterEach(() => (alloc = undefined));
 
   it('grows its buffer geometrically, not by each frame: a few allocations for 20 000 frames', () => {
     // Counted through the allocator hook (no timing): growing by each frame's announced size
     // allocated (and copied everything) once per frame.
     let allocations = 0;
-    GrowableBuffer.setUnsafeAllocator((size) => {
+    alloc = (size) => {
       allocations++;
       return new Uint8Array(size);
-    });
-    const buf = new GrowableBuffer(10);
+    };
+    const buf = new GrowableBuffer(10, alloc);
     const frames: Uint8Array[] = [];
     for (let i = 0; i < 20_000; i++) {
       const f = payloadOf(10, i);
