@@ -5,7 +5,7 @@ import { dts } from 'rollup-plugin-dts';
 // the core through a relative path, so rollup shares one chunk between them instead of
 // bundling the core twice (a Connection made by the Node adapter must be `instanceof` the
 // core's Connection).
-const input = { index: 'lib/index.ts', node: 'lib/node/index.ts', cli: 'lib/node/cli.ts' };
+const input = { index: 'lib/index.ts', 'sans-io': 'lib/sans-io.ts', node: 'lib/node/index.ts', cli: 'lib/node/cli.ts' };
 const external = (id) => id.startsWith('node:') || id === 'web-streams-polyfill' || id === 'ws';
 
 // The CLI is the package's `bin`: it needs a shebang, the library entries must not have one.
@@ -28,9 +28,9 @@ export default [
     ],
   },
   {
-    input: { index: 'lib/index.ts', node: 'lib/node/index.ts' },
+    input: { index: 'lib/index.ts', 'sans-io': 'lib/sans-io.ts', node: 'lib/node/index.ts' },
     external,
-    plugins: [dts({ tsconfig: './tsconfig.json', compilerOptions: { rootDir: 'lib' } })],
+    plugins: [dts({ tsconfig: './tsconfig.json', compilerOptions: { rootDir: 'lib', stripInternal: true } })],
     output: { dir: 'dist', format: 'es', entryFileNames: '[name].d.ts', chunkFileNames: 'chunks/[name]-[hash].d.ts' },
   },
 ];

@@ -1,5 +1,6 @@
-// Entry `websocket-streams/node`: the core plus the Node adapters.
+// Entry `websocket-streams/node`: the root entry plus the Node adapters (not the sans-I/O entry).
 export * from '../index';
+export { nodeRuntime } from './runtime';
 export { SocketTransport, type SocketTransportOptions } from './socket-transport';
 export {
   handleUpgrade, attach, type ServerOptions, type AttachOptions, type UpgradeRequestInfo, type UpgradeDecision,

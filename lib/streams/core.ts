@@ -10,7 +10,7 @@ import type { RuntimeHooks } from './connection-init';
 
 /**
  * The connection as its parts see it. Everything here is internal (`Connection` implements it
- * with `@internal` members); users see only the public API.
+ * with members tagged internal); users see only the public API.
  */
 export interface ConnectionCore {
   readonly role: 'client' | 'server';
