@@ -23,7 +23,7 @@ function upFront(length: number | bigint): number {
 
 /**
  * Hands out `size` bytes whose content is unspecified: a runtime's allocator of unzeroed
- * memory (Node: `Buffer.allocUnsafeSlow`). See `GrowableBuffer`'s constructor.
+ * memory (Node: `Buffer.allocUnsafeSlow`). See `RuntimeHooks.allocUnsafe`.
  */
 export type UnsafeAllocator = (size: number) => Uint8Array;
 
