@@ -205,6 +205,11 @@ async function packAndCheck(dir: string): Promise<Results> {
 /** Results for this build: computed here, or read from the cache (waiting for another jest project doing the work). */
 async function results(): Promise<Results> {
   const base = join(tmpdir(), `websocket-streams-packed-${cacheKey()}`);
+  // Earlier builds' caches (about 400 KiB each): gone after a day unused.
+  for (const old of readdirSync(tmpdir()).filter((f) => /^websocket-streams-packed-[0-9a-f]{16}$/.test(f))) {
+    const dir = join(tmpdir(), old);
+    try { if (dir !== base && Date.now() - statSync(dir).mtimeMs > 86_400_000) rmSync(dir, { recursive: true, force: true }); } catch { /* another run's */ }
+  }
   const file = join(base, 'results.json');
   const lock = `${base}.lock`;
   const deadline = Date.now() + 170_000;
