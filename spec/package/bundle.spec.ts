@@ -52,10 +52,23 @@ describe('package bundles', () => {
     }
   });
 
-  it('bundle type declarations exist for the three entry points', () => {
-    const dts = readFileSync(join(dist, 'index.d.ts'), 'utf8');
+  it('bundle type declarations exist for the three entry points, per module format', () => {
+    const dts = readFileSync(join(dist, 'index.d.cts'), 'utf8');
     expect(dts).toMatch(/declare class Connection/);
-    expect(existsSync(join(dist, 'node.d.ts'))).toBe(true);
-    expect(readFileSync(join(dist, 'sans-io.d.ts'), 'utf8')).toMatch(/declare class Protocol\b|\bas Protocol\b/);
+    expect(existsSync(join(dist, 'node.d.cts'))).toBe(true);
+    expect(readFileSync(join(dist, 'sans-io.d.cts'), 'utf8')).toMatch(/declare class Protocol\b|\bas Protocol\b/);
+    // The ESM declarations re-export the CJS ones: import and require see the same classes.
+    for (const name of ['index', 'node', 'sans-io']) expect(readFileSync(join(dist, `${name}.d.mts`), 'utf8')).toMatch(new RegExp(`^export \\* from './${name}\\.cjs';$`, 'm'));
+  });
+
+  it('bundle entries: package.json `exports` and `typesVersions` follow scripts/entries.mjs', () => {
+    expect(() => execFileSync(process.execPath, [join(root, 'scripts/sync-exports.mjs'), '--check'], { cwd: root, stdio: 'pipe' })).not.toThrow();
+  });
+
+  it('bundle ESM entries are wrappers of the CJS build: one copy of every class', () => {
+    const same = runNode(`import * as m from 'websocket-streams/node'; import { createRequire } from 'node:module';
+      const r = createRequire(import.meta.url)('websocket-streams');
+      console.log(m.Connection === r.Connection && m.WebSocketError === r.WebSocketError)`, 'module');
+    expect(same.trim()).toBe('true');
   });
 });

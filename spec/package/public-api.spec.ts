@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 // The public API, decided on purpose: every name each entry exports, at run time (the built
-// ESM and CJS bundles) and in its type declarations (dist/<entry>.d.ts). A name appearing or
+// ESM and CJS bundles) and in its type declarations (dist/<entry>.d.cts). A name appearing or
 // disappearing fails here: add it to (or remove it from) the lists below, and to README's
 // "Entry points", deliberately.
 
@@ -74,7 +74,7 @@ function runtimeNames(entry: string, format: 'esm' | 'cjs'): string[] {
 
 /** The names a declaration file exports: every `export { … }` / `export type { … }` list (`a as B` exports B). */
 function declaredNames(entry: string): string[] {
-  const src = readFileSync(join(dist, `${entry}.d.ts`), 'utf8');
+  const src = readFileSync(join(dist, `${entry}.d.cts`), 'utf8');
   expect(src).not.toMatch(/^export \* from/m); // every name is listed, none re-exported wholesale
   const names: string[] = [];
   for (const m of src.matchAll(/^export (?:type )?\{([^}]*)\}/gm)) {
@@ -96,7 +96,7 @@ describe('public API: the names each entry exports', () => {
   for (const { entry, values, types } of entries) {
     it(`${entry}: the ESM bundle exports exactly the listed runtime names`, () => expect(runtimeNames(entry, 'esm')).toEqual(sorted(values)));
     it(`${entry}: the CJS bundle exports exactly the listed runtime names`, () => expect(runtimeNames(entry, 'cjs')).toEqual(sorted(values)));
-    it(`${entry}: dist/${entry}.d.ts declares exactly the listed runtime and type names`, () =>
+    it(`${entry}: dist/${entry}.d.cts declares exactly the listed runtime and type names`, () =>
       expect(declaredNames(entry)).toEqual(sorted([...values, ...types])));
   }
 
@@ -106,7 +106,7 @@ describe('public API: the names each entry exports', () => {
   });
 
   it('the declaration files carry no `_`-prefixed member (everything internal is stripped)', () => {
-    for (const file of ['index.d.ts', 'sans-io.d.ts', 'node.d.ts', ...chunkDeclarations()]) {
+    for (const file of ['index.d.cts', 'sans-io.d.cts', 'node.d.cts', ...chunkDeclarations()]) {
       const src = readFileSync(join(dist, file), 'utf8');
       expect({ file, members: src.match(/^\s+(?:(?:readonly|static|get|set|private|protected|abstract)\s+)*_[A-Za-z0-9_$]*/gm) ?? [] }).toEqual({ file, members: [] });
     }
@@ -121,9 +121,9 @@ describe('public API: the names each entry exports', () => {
           strict: true, noEmit: true, skipLibCheck: false, target: 'ES2022', module: 'ESNext', moduleResolution: 'bundler',
           lib: ['ES2022', 'DOM', 'DOM.Iterable'], types: ['node'], typeRoots: [join(root, 'node_modules/@types')],
           paths: {
-            'websocket-streams': [join(dist, 'index.d.ts')],
-            'websocket-streams/sans-io': [join(dist, 'sans-io.d.ts')],
-            'websocket-streams/node': [join(dist, 'node.d.ts')],
+            'websocket-streams': [join(dist, 'index.d.cts')],
+            'websocket-streams/sans-io': [join(dist, 'sans-io.d.cts')],
+            'websocket-streams/node': [join(dist, 'node.d.cts')],
           },
         },
         files: ['consumer.ts'],
@@ -144,7 +144,7 @@ describe('public API: the names each entry exports', () => {
 
 function chunkDeclarations(): string[] {
   const chunks = join(dist, 'chunks');
-  return (require('node:fs') as typeof import('node:fs')).readdirSync(chunks).filter((f) => f.endsWith('.d.ts')).map((f) => `chunks/${f}`);
+  return (require('node:fs') as typeof import('node:fs')).readdirSync(chunks).filter((f) => f.endsWith('.d.cts')).map((f) => `chunks/${f}`);
 }
 
 /** What a user writes: each entry's main uses, through their declarations only. */
