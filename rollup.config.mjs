@@ -9,7 +9,7 @@ import { entries } from './scripts/entries.mjs';
 // that re-export the CJS build, written after rollup by scripts/esm-wrappers.mjs: one copy of
 // every class whether the package is imported or required (no dual-package hazard).
 const input = Object.fromEntries(entries.map((e) => [e.name, e.source]));
-const external = (id) => id.startsWith('node:') || id === 'web-streams-polyfill' || id === 'ws';
+const external = (id) => id.startsWith('node:') || id === 'ws';
 
 // The CLI is the package's `bin`: it needs a shebang, the library entries must not have one.
 const banner = (chunk) => (chunk.isEntry && chunk.name === 'cli' ? '#!/usr/bin/env node' : '');

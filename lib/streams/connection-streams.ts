@@ -3,7 +3,7 @@ import { ConnectionPipe, type PipeEnd, type WritableOutcome } from './connection
 import type { IncomingMessage } from './incoming-message';
 import type { MessageWaiter } from './inbound';
 import type { OutgoingMessage } from './outgoing';
-import { ReadableStream, WritableStream } from './stream-classes';
+import { streamClasses } from './stream-classes';
 
 const noop = (): void => undefined;
 
@@ -88,7 +88,7 @@ export class ConnectionStreams implements PipeEnd {
   }
 
   #makeReadable(): ReadableStream<IncomingMessage> {
-    const rs = new ReadableStream<IncomingMessage>(
+    const rs = new (streamClasses().ReadableStream)<IncomingMessage>(
       {
         pull: (c) => {
           this.#pinReadable();
@@ -120,7 +120,7 @@ export class ConnectionStreams implements PipeEnd {
   }
 
   #makeWritable(): WritableStream<OutgoingMessage> {
-    return new WritableStream<OutgoingMessage>(
+    return new (streamClasses().WritableStream)<OutgoingMessage>(
       {
         write: (msg) => {
           this.#pinWritable();
@@ -218,7 +218,7 @@ export class ConnectionStreams implements PipeEnd {
  * error. Nothing written to it reaches the connection, as nothing would have.
  */
 function rebuiltWritable(outcome: WritableOutcome): WritableStream<OutgoingMessage> {
-  const ws = new WritableStream<OutgoingMessage>({}, { highWaterMark: 1 });
+  const ws = new (streamClasses().WritableStream)<OutgoingMessage>({}, { highWaterMark: 1 });
   if (outcome.closed) {
     const w = ws.getWriter();
     void w.close();

@@ -13,6 +13,7 @@ import { Inbound, type MessageWaiter } from './inbound';
 import type { IncomingMessage } from './incoming-message';
 import type { MessageWriter } from './message-writer';
 import { Outbound } from './outbound';
+import { streamClasses } from './stream-classes';
 import type { BinaryData, OutgoingMessage, SendOptions } from './outgoing';
 import type { UnsafeAllocator } from './growable-buffer';
 
@@ -79,6 +80,8 @@ export class Connection implements AsyncIterable<IncomingMessage>, ConnectionCor
 
   /** Wraps a transport whose opening handshake is done. Adapters call this; users get connections from them. */
   constructor(transport: ByteTransport, init: ConnectionInit) {
+    // Throws a TypeError naming useStreamClasses() where the runtime has no WHATWG streams.
+    streamClasses();
     this.role = init.role;
     this.#handshake = init.handshake;
     const opts = resolveSharedOptions(init.options);

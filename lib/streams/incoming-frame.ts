@@ -1,7 +1,7 @@
 import type { FrameHeader, FrameLength } from '../codec/frame-header';
 import { WebSocketError } from './errors';
 import type { MessageHost } from './message-host';
-import { ReadableStream } from './stream-classes';
+import { streamClasses } from './stream-classes';
 import { GrowableBuffer } from './growable-buffer';
 
 type FrameState = 'open' | 'ended' | 'errored' | 'discarded';
@@ -56,7 +56,7 @@ export class IncomingFrame {
   get data(): ReadableStream<Uint8Array> {
     if (this.#stream) return this.#stream;
     if (this.#collector) throw new TypeError('Frame payload is already being collected by bytes()');
-    this.#stream = new ReadableStream<Uint8Array>(
+    this.#stream = new (streamClasses().ReadableStream)<Uint8Array>(
       {
         start: (c) => {
           this.#controller = c;

@@ -4,7 +4,7 @@ import { WebSocketError } from './errors';
 import { GrowableBuffer } from './growable-buffer';
 import { IncomingFrame } from './incoming-frame';
 import type { MessageHost } from './message-host';
-import { ReadableStream } from './stream-classes';
+import { streamClasses } from './stream-classes';
 
 /** How a message's payload is being consumed; chosen by the first accessor used. */
 type Mode = 'pending' | 'collect' | 'stream' | 'frames' | 'forward' | 'discard';
@@ -80,7 +80,7 @@ export class IncomingMessage {
   get frames(): ReadableStream<IncomingFrame> {
     if (this.#framesStream) return this.#framesStream;
     this.#claim('frames');
-    this.#framesStream = new ReadableStream<IncomingFrame>(
+    this.#framesStream = new (streamClasses().ReadableStream)<IncomingFrame>(
       {
         start: (c) => {
           this.#frameController = c;
@@ -104,7 +104,7 @@ export class IncomingMessage {
   /** The payload across all frames as one byte stream, with backpressure. */
   stream(): ReadableStream<Uint8Array> {
     this.#claim('stream');
-    return new ReadableStream<Uint8Array>(
+    return new (streamClasses().ReadableStream)<Uint8Array>(
       {
         start: (c) => {
           this.#byteController = c;

@@ -4,7 +4,7 @@ import type { PayloadTransform } from '../protocol/extension';
 import { WebSocketError } from './errors';
 import { GrowableBuffer, type UnsafeAllocator } from './growable-buffer';
 import { encodeText, toBytes, type BinaryData } from './outgoing';
-import { WritableStream } from './stream-classes';
+import { streamClasses } from './stream-classes';
 
 /** Every writer's queue starts from this one settled promise (a forwarded echo makes a writer per message). */
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -136,7 +136,7 @@ export class MessageWriter {
     };
     if (length === 0) finish();
     const written = (): bigint => BigInt(length) - BigInt(remaining);
-    return new WritableStream<Uint8Array>({
+    return new (streamClasses().WritableStream)<Uint8Array>({
       write: (chunk) => {
         const bytes = toBytes(chunk);
         if (bytes.length > remaining) {
@@ -212,7 +212,7 @@ export class MessageWriter {
     };
     const finished = length === 0 ? sendPiece(true) : undefined;
     const written = (): bigint => BigInt(length) - BigInt(remaining);
-    return new WritableStream<Uint8Array>({
+    return new (streamClasses().WritableStream)<Uint8Array>({
       write: (chunk) => {
         const bytes = toBytes(chunk);
         if (bytes.length > remaining) {

@@ -1,19 +1,70 @@
-import * as ponyfill from 'web-streams-polyfill';
-
-// The core uses the runtime's WHATWG stream classes where they exist and the
-// web-streams-polyfill ponyfill where they do not (older runtimes, some embedded engines).
-// Picked once, at load: mixing classes of two implementations in one pipe would work but
-// lose the native fast paths. The spec suite runs a second time with the globals removed.
-const g = globalThis as unknown as Partial<typeof globalThis>;
-
-/** True when the ponyfill is in use (the runtime has no global `ReadableStream`). */
-export const usingPonyfill: boolean = typeof g.ReadableStream !== 'function' || typeof g.WritableStream !== 'function';
+// The WHATWG stream classes the core constructs its streams with. By default they are the
+// runtime's globals (every current browser, Deno, Bun, Node >= 18): no polyfill is imported,
+// so none is bundled. A runtime without them supplies a ponyfill once, before the first
+// connection is made:
+//
+//   import { ReadableStream, WritableStream, TransformStream } from 'web-streams-polyfill';
+//   useStreamClasses({ ReadableStream, WritableStream, TransformStream });
+//
+// The classes are looked up each time a stream is made (never captured at load), so supplying
+// them after this module was loaded works; a connection made while none are available throws
+// a TypeError saying so. Mixing two implementations in one pipe works but loses the native
+// fast paths, so supply them before making connections, not between.
 
 type RS = typeof globalThis.ReadableStream;
 type WS = typeof globalThis.WritableStream;
 type TS = typeof globalThis.TransformStream;
 
-export const ReadableStream: RS = usingPonyfill ? (ponyfill.ReadableStream as unknown as RS) : g.ReadableStream!;
-export const WritableStream: WS = usingPonyfill ? (ponyfill.WritableStream as unknown as WS) : g.WritableStream!;
-export const TransformStream: TS =
-  !usingPonyfill && typeof g.TransformStream === 'function' ? g.TransformStream : (ponyfill.TransformStream as unknown as TS);
+/** The stream classes the core uses (see `useStreamClasses`). */
+export interface StreamClasses {
+  readonly ReadableStream: RS;
+  readonly WritableStream: WS;
+  /** Not constructed by the core; re-exported for users. Defaults to the global, if any. */
+  readonly TransformStream?: TS;
+}
+
+const g = globalThis as unknown as Partial<typeof globalThis>;
+
+const MISSING =
+  "this runtime has no WHATWG streams: pass web-streams-polyfill's classes to useStreamClasses() " +
+  "(import { ReadableStream, WritableStream, TransformStream } from 'web-streams-polyfill'; " +
+  'useStreamClasses({ ReadableStream, WritableStream, TransformStream }))';
+
+/** Classes given to `useStreamClasses`, or taken from the globals on first use. */
+let current: Required<StreamClasses> | undefined;
+
+// Live bindings for the package's exports of the classes: the globals (undefined where the
+// runtime has none) until `useStreamClasses` replaces them.
+export let ReadableStream: RS = g.ReadableStream as RS;
+export let WritableStream: WS = g.WritableStream as WS;
+export let TransformStream: TS = g.TransformStream as TS;
+/** True when the core's classes were supplied by `useStreamClasses` and are not the runtime's globals. */
+export let usingPonyfill = false;
+
+/**
+ * Makes the core construct its streams with these classes (e.g. web-streams-polyfill's, where
+ * the runtime has no global `ReadableStream`). Call it before making connections: streams
+ * already made keep the classes they were made with.
+ */
+export function useStreamClasses(classes: StreamClasses): void {
+  const { ReadableStream: rs, WritableStream: ws } = classes ?? ({} as StreamClasses);
+  if (typeof rs !== 'function' || typeof ws !== 'function') {
+    throw new TypeError('useStreamClasses() needs { ReadableStream, WritableStream } constructors (and optionally TransformStream)');
+  }
+  const ts = classes.TransformStream ?? (g.TransformStream as TS);
+  current = { ReadableStream: rs, WritableStream: ws, TransformStream: ts };
+  ReadableStream = rs;
+  WritableStream = ws;
+  TransformStream = ts;
+  usingPonyfill = rs !== g.ReadableStream || ws !== g.WritableStream;
+}
+
+/**
+ * The classes to construct streams with: those given to `useStreamClasses`, else the runtime's
+ * globals. Throws a TypeError when neither exists.
+ */
+export function streamClasses(): Required<StreamClasses> {
+  if (current !== undefined) return current;
+  if (typeof g.ReadableStream !== 'function' || typeof g.WritableStream !== 'function') throw new TypeError(MISSING);
+  return (current = { ReadableStream: g.ReadableStream, WritableStream: g.WritableStream, TransformStream: g.TransformStream as TS });
+}

@@ -63,8 +63,8 @@ describe('interop with headless Chromium', () => {
     });
     await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
     // playwright-core (test tooling) needs the runtime's stream globals, which the ponyfill
-    // project removes. The library bound its stream classes when it was loaded above, so
-    // giving the tooling its globals back now does not change what is under test.
+    // project removes. The library takes the classes the setup gave useStreamClasses() before
+    // any global, so giving the tooling its globals back does not change what is under test.
     const g = globalThis as Record<string, unknown>;
     for (const name of ['ReadableStream', 'WritableStream', 'TransformStream'] as const) g[name] ??= webStreams[name];
     // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -8,6 +8,15 @@ if (process.argv[3] === 'ponyfill') {
   // As spec/setup/force-ponyfill.ts does for the ponyfill project.
   const g = globalThis as Record<string, unknown>;
   for (const name of ['ReadableStream', 'WritableStream', 'TransformStream']) delete g[name];
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const ponyfill = require('web-streams-polyfill') as typeof import('web-streams-polyfill');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { useStreamClasses } = require('../../lib/streams/stream-classes') as typeof import('../../lib/streams/stream-classes');
+  useStreamClasses({
+    ReadableStream: ponyfill.ReadableStream as unknown as typeof ReadableStream,
+    WritableStream: ponyfill.WritableStream as unknown as typeof WritableStream,
+    TransformStream: ponyfill.TransformStream as unknown as typeof TransformStream,
+  });
 }
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { Connection } = require('../../lib/streams/connection') as typeof import('../../lib/streams/connection');

@@ -16,13 +16,14 @@ const rootValues = [
   'CloseCode', 'Connection', 'ConnectionDeny', 'DEFAULT_OPTIONS', 'HandshakeError', 'IncomingFrame', 'IncomingMessage',
   'InvalidStateError', 'MessageWriter', 'Opcode', 'PerMessageDeflate', 'ReadyState', 'WebSocketClientProtocol',
   'WebSocketError', 'WebSocketProtocol', 'WebSocketServerProtocol', 'WebStreamTransport', 'describeCloseCode',
+  'useStreamClasses',
 ];
 const rootTypes = [
   'BinaryData', 'ByteTransport', 'CallbackResult', 'Clock', 'CloseEndedBy', 'CloseInfo', 'CodecSink', 'ConnectionAccept',
   'ConnectionInit', 'ConnectionOptions', 'ConnectionRequest', 'ConnectionResponse', 'DeflateAgreement', 'DeflateEngine',
   'DeflaterOptions', 'FrameLength', 'FrameOptions', 'HandshakeErrorKind', 'HandshakeInfo', 'MessageIteratorOptions',
   'NativeUtf8Check', 'OutgoingData', 'OutgoingMessage', 'PerMessageDeflateOptions', 'ProtocolLimits', 'RawCodec',
-  'RuntimeHooks', 'SendOptions', 'TransportSink', 'UnsafeAllocator', 'ViolationKind', 'WebSocketErrorInit', 'WebSocketErrorKind',
+  'RuntimeHooks', 'SendOptions', 'StreamClasses', 'TransportSink', 'UnsafeAllocator', 'ViolationKind', 'WebSocketErrorInit', 'WebSocketErrorKind',
 ];
 
 /** `websocket-streams/sans-io`: the building blocks for bringing your own I/O. */

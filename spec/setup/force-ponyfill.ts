@@ -1,6 +1,10 @@
 // Runs before every test file of the "ponyfill" jest project: removes the runtime's own
-// WHATWG stream classes so that lib/streams/stream-classes.ts has to take them from
-// web-streams-polyfill, exactly as it would in a runtime without them.
+// WHATWG stream classes, then supplies web-streams-polyfill's through useStreamClasses(),
+// exactly as a user of a runtime without them would. (Setup files share the test file's
+// module registry, so this is the stream-classes module the library under test loads.)
+import * as ponyfill from 'web-streams-polyfill';
+import { useStreamClasses } from '../../lib/streams/stream-classes';
+
 const g = globalThis as Record<string, unknown>;
 for (const name of [
   'ReadableStream', 'WritableStream', 'TransformStream',
@@ -10,4 +14,9 @@ for (const name of [
 ]) {
   delete g[name];
 }
+useStreamClasses({
+  ReadableStream: ponyfill.ReadableStream as unknown as typeof ReadableStream,
+  WritableStream: ponyfill.WritableStream as unknown as typeof WritableStream,
+  TransformStream: ponyfill.TransformStream as unknown as typeof TransformStream,
+});
 g.__WEBSOCKET_STREAMS_PONYFILL_FORCED__ = true;
