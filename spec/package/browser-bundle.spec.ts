@@ -20,11 +20,12 @@ const KiB = 1024;
 
 // Budgets in gzipped bytes (gzip -9), set from the measurement when the budgets were added
 // (uglify-js 3.19 from node_modules; rollup 4, TypeScript 6): the core 29.0 KiB minified
-// (69 KiB unminified; it was 42 KiB minified with the polyfill, 83 KiB unminified), the codec
+// (69 KiB unminified; it was 42 KiB minified with the polyfill, 83 KiB unminified), 25.0 KiB
+// once the root entry stopped exporting the codec and the handshake (websocket-streams/sans-io), the codec
 // alone 5.9 KiB minified (14.2 KiB unminified). A little room above each, so that growing the
 // bundle is a decision someone makes, not an accident.
 const BUDGET = {
-  minified: { core: 30 * KiB, codec: 6.5 * KiB },
+  minified: { core: 26 * KiB, codec: 6.5 * KiB },
   unminified: { core: 72 * KiB, codec: 15 * KiB },
 };
 
@@ -204,8 +205,8 @@ describeNative('browser bundle', () => {
         text: 'hello from the page \u{1F600}',
         binaryLength: 70000,
         binaryOk: true,
-        clientClose: { wasClean: true, code: 1000, reason: 'page done' },
-        serverClose: { wasClean: true, code: 1000, reason: 'page done' },
+        clientClose: { wasClean: true, code: 1000, reason: 'page done', endedBy: 'close-handshake' },
+        serverClose: { wasClean: true, code: 1000, reason: 'page done', endedBy: 'close-handshake' },
         usingPonyfill: false,
       });
     } finally {
@@ -224,8 +225,8 @@ describeNative('browser bundle', () => {
         text: 'hello from the page \u{1F600}',
         binaryLength: 70000,
         binaryOk: true,
-        clientClose: { wasClean: true, code: 1000, reason: 'page done' },
-        serverClose: { wasClean: true, code: 1000, reason: 'page done' },
+        clientClose: { wasClean: true, code: 1000, reason: 'page done', endedBy: 'close-handshake' },
+        serverClose: { wasClean: true, code: 1000, reason: 'page done', endedBy: 'close-handshake' },
         usingPonyfill: true,
       });
     } finally {

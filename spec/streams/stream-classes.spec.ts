@@ -65,7 +65,7 @@ describe('stream classes: the globals, or those given to useStreamClasses()', ()
       await client.send('again');
       expect(await (await server.nextMessage())!.text()).toBe('again');
       await client.close(1000, 'done');
-      expect(await server.closed).toEqual({ wasClean: true, code: 1000, reason: 'done' });
+      expect(await server.closed).toEqual({ wasClean: true, code: 1000, reason: 'done', endedBy: 'close-handshake' });
     } finally {
       restore();
     }
