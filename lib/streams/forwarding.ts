@@ -107,7 +107,9 @@ export class Forwarding implements FrameSink {
   #finish(err?: unknown): void {
     if (this.#settled) return;
     this.#settled = true;
-    this.#host.abandon(err !== undefined);
+    // A frame whose header is still held back has nothing on the wire: it is dropped, and the
+    // wire stays usable (a close frame may follow). Only a frame cut short fails the wire.
+    this.#host.abandon(err !== undefined && this.#header === undefined);
     if (err !== undefined) this.#reject(err);
     else if (this.#draining) this.#draining.then(() => this.#resolve(), (e: unknown) => this.#reject(e));
     else this.#resolve();
