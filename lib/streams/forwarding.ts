@@ -183,7 +183,14 @@ export class Forwarding implements FrameSink {
     if (this.#settled) return;
     this.#settled = true;
     this.#carry = undefined;
-    this.#host.abandon();
+    if (this.#header !== undefined) {
+      // A frame whose header is still held back has nothing on the wire: it is dropped, and the
+      // wire stays usable (a close frame may follow). Only a frame cut short fails the wire.
+      this.#header = undefined;
+      this.#host.frameDone();
+    } else {
+      this.#host.abandon();
+    }
     if (err !== undefined) this.#reject(err);
     else if (this.#draining) this.#draining.then(() => this.#resolve(), (e: unknown) => this.#reject(e));
     else this.#resolve();

@@ -155,7 +155,10 @@ export class Outbound implements SendHost, ForwardHost {
     // unfinished): frames already sent promised more.
     if (w.ended && this.#writer !== w) return;
     w._abort(err);
-    if (this.#parts.protocol.closeSent === undefined) this.#parts.core._failLocally(CloseCode.InternalError, 'Message source failed');
+    // A connection already over is not failed again (its end, and what later sends learn, stand).
+    if (this.#parts.protocol.closeSent === undefined && !this.#parts.core._finalized) {
+      this.#parts.core._failLocally(CloseCode.InternalError, 'Message source failed');
+    }
     this.release(w);
   }
 
@@ -271,7 +274,14 @@ export class Outbound implements SendHost, ForwardHost {
   }
 
   assertCanSend(): void {
-    if (this.#parts.core._finalized) throw new InvalidStateError('Cannot send: the connection is closed');
+    const core = this.#parts.core;
+    if (core._finalized) {
+      const p = this.#parts.protocol;
+      // Lost or failed, not closed by a completed handshake: the sender learns why, as a send
+      // pending at that moment did (a WebSocketError); sending after a close is misuse.
+      if (p.failure !== undefined || p.closeSent === undefined || p.closeReceived === undefined) throw core._lostError();
+      throw new InvalidStateError('Cannot send: the connection is closed');
+    }
     if (this.#parts.protocol.closeSent !== undefined && !this.#parts.core._controlHeld) {
       throw new InvalidStateError('Cannot send data after the close frame was sent');
     }

@@ -66,7 +66,7 @@ export function framesOf(bytes: Uint8Array | readonly Uint8Array[]): WireFrame[]
     const key = masked ? b.subarray(at, at + 4) : undefined;
     if (masked) at += 4;
     if (at + len > b.length) break;
-    const payload = b.slice(at, at + len);
+    const payload = new Uint8Array(b.subarray(at, at + len)); // a copy, even of a Buffer (whose slice() is a view)
     if (key) for (let j = 0; j < payload.length; j++) payload[j]! ^= key[j & 3]!;
     const opcode = b0 & 0x0f;
     out.push({
