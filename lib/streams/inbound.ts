@@ -19,10 +19,10 @@ const NO_BACKLOG = new DecodedBacklog();
 const NO_QUEUE = new ReadAheadQueue();
 
 /**
- * Pings a peer may send while our writes to it are behind (the transport holds bytes it
- * could not hand to the operating system) before the connection fails with 1008: a peer
- * that floods pings and never reads its pongs. Pongs are coalesced meanwhile (RFC 6455
- * §5.5.3), so this bounds time, not memory.
+ * Pings a peer may send while our writes to it wait for a drain (the transport is above its
+ * `sendHighWaterMark` and has not gone below it since) before the connection fails with
+ * 1008: a peer that floods pings and never reads its pongs. Pongs wait coalesced into one
+ * meanwhile (RFC 6455 §5.5.3), so this bounds time, not memory.
  */
 export const MAX_PINGS_WHILE_BEHIND = 1024;
 
@@ -111,7 +111,6 @@ export class Inbound implements MessageHost, Soon {
   // ---- what the transport reports ----
 
   data(chunk: Uint8Array): void {
-    if (this.#pingsWhileBehind !== 0 && this.#parts.transport.bufferedAmount === 0) this.#pingsWhileBehind = 0;
     this.#parts.protocol.receive(chunk);
     this.#pump();
   }
@@ -411,9 +410,11 @@ export class Inbound implements MessageHost, Soon {
         return;
       }
       case 'ping': {
-        // A peer that keeps pinging while our writes to it are behind does not read its pongs.
+        // A peer that keeps pinging while our writes to it wait for a drain (its pongs among
+        // them, coalesced) does not read what it asks for. Counted from the last drain.
         const core = this.#parts.core;
-        if ((core._writeBehind || this.#parts.transport.bufferedAmount > 0) && ++this.#pingsWhileBehind > MAX_PINGS_WHILE_BEHIND) {
+        if (!core._writeBehind) this.#pingsWhileBehind = 0;
+        else if (++this.#pingsWhileBehind > MAX_PINGS_WHILE_BEHIND) {
           this.fail(new ProtocolViolation(CloseCode.PolicyViolation, 'PING_FLOOD',
             `More than ${MAX_PINGS_WHILE_BEHIND} pings while the peer does not read its pongs`));
           return;

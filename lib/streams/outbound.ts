@@ -58,9 +58,9 @@ export class Outbound implements SendHost, ForwardHost {
     this.allocUnsafe = parts.runtime.allocUnsafe;
   }
 
-  /** Above the transport's mark, or inside a frame: control frames wait. */
+  /** The transport said it is above its mark and has not drained since: pongs wait. */
   get writeBehind(): boolean {
-    return this.#behind || this.#frameOpen;
+    return this.#behind;
   }
 
   // ---- sending messages ----

@@ -16,7 +16,7 @@ import { connectionPair } from './connection-pair';
 export interface Rejection {
   name: string;
   message: string;
-  code?: number;
+  closeCode?: number | null;
   kind?: string;
   isWebSocketError: boolean;
 }
@@ -37,10 +37,10 @@ const turns = async (n = 10): Promise<void> => {
 };
 
 function rejection(err: unknown): Rejection {
-  const e = err as { name?: string; message?: string; code?: unknown; kind?: unknown };
+  const e = err as { name?: string; message?: string; closeCode?: unknown; kind?: unknown };
   return {
     name: String(e?.name), message: String(e?.message),
-    ...(typeof e?.code === 'number' ? { code: e.code } : {}),
+    ...(typeof e?.closeCode === 'number' ? { closeCode: e.closeCode } : {}),
     ...(typeof e?.kind === 'string' ? { kind: e.kind } : {}),
     isWebSocketError: e?.name === 'WebSocketError',
   };
