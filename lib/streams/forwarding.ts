@@ -86,7 +86,7 @@ export class Forwarding implements FrameSink {
       this.#fin = h.fin;
       this.#rsv = h.rsv;
       // An empty fragment goes on as it came (an empty final frame waits for the end check).
-      if (h.length === 0 && !h.fin) this.#sendText(false, this.#carry, EMPTY);
+      if (h.length === 0 && !h.fin) this.#sendText(false, undefined, EMPTY);
       return;
     }
     try {
