@@ -7,8 +7,12 @@ import type { WebSocketError } from './errors';
 import type { FrameSink, IncomingMessage } from './incoming-message';
 
 const EMPTY = new Uint8Array(0);
+/** `Forwarding.#opcode` once a text message's final frame went. */
+const FINAL_SENT = -1;
 
-/** What `Forwarding` needs from the connection that sends (implemented privately by `Connection`). */
+type Resolvers = { resolve(): void; reject(err: unknown): void };
+
+/** What a `Forwarding` needs from the connection that sends (implemented privately by `Connection`). */
 export interface ForwardHost {
   /** Encodes a frame header; a frame with payload to come is open until `frameDone`/`abandon`. */
   beginFrame(opcode: number, length: FrameLength, fin: boolean, rsv: number): { header: Uint8Array; mask(chunk: Uint8Array): Uint8Array };
@@ -24,76 +28,80 @@ export interface ForwardHost {
 }
 
 /**
- * One received message sent on, frame for frame, as its bytes arrive, with no stream objects
- * (`Connection.#forward`): each frame's header goes out with its first payload piece, pieces
- * are passed on as views (masked copies on a client), and reading waits while the sending
- * transport is above its mark. One object per message, its methods on the prototype: a
- * 32-byte echo used to allocate a closure per callback (a third of its garbage).
+ * One received message sent on as its bytes arrive, with no stream objects
+ * (`Connection.#forward`): pieces are passed on as views (masked copies on a client), and
+ * reading waits while the sending transport is above its mark. One object per message, its
+ * methods on the prototype: a 32-byte echo used to allocate a closure per callback (a third of
+ * its garbage). Its size counts too (five more fields cost a 16-byte echo 2–3 % of its CPU):
+ * the two kinds share fields where they can.
+ *
+ * Binary messages (and allowed reserved opcodes) go frame for frame as they came: each
+ * frame's header goes out with its first payload piece, its length as received. A frame left
+ * open when the source fails is ended by the host's `abandon` (TCP ends, no close frame).
  *
  * Text is re-framed, so that only validated text leaves (RFC 6455 §8.1) and a failure always
  * ends between frames. The protocol validates text as it arrives and hands on no piece that
  * is invalid, but a piece valid so far may end inside a code point, and only the message's
- * end shows whether that code point completes. So each piece of a text message goes out as a
- * whole frame of its own with only complete code points; an incomplete sequence at its end
- * (at most 3 bytes) is held back for the next piece. The final frame goes with the piece that
- * ends the message on a complete code point (the end check cannot fail then), or at the
- * message's end. A text frame that arrives whole in one read goes out as one frame, as it
- * came. No text frame is ever left open, so a failure's close frame goes between frames.
- *
- * Binary frames keep the frames they came in, the length announced with the first piece; one
- * left open when the source fails is ended by the host's `abandon` (TCP ends, no close frame).
+ * end shows whether that code point completes. So each piece goes out as a whole frame of its
+ * own with only complete code points; an incomplete sequence at its end (at most 3 bytes) is
+ * held back for the next piece. The final frame goes with the piece that ends the message on a
+ * complete code point (the end check cannot fail then), or at the message's end. A frame that
+ * arrives whole in one read goes out as one frame, as it came; no text frame is ever left
+ * open, so a failure's close frame goes between frames.
  */
 export class Forwarding implements FrameSink {
+  // As few fields as will do (this object is made per message, see above): 11, as before text
+  // was re-framed.
   readonly #host: ForwardHost;
   readonly #msg: IncomingMessage;
-  /** A text message: re-framed on code point boundaries. */
-  readonly #text: boolean;
-  #first = true;
+  /** The opcode of the next frame sent: the message's, then Continuation; FINAL_SENT once a text message's final frame went. */
+  #opcode: number;
+  /** The frame begun (binary: always; text: as it came, speculatively): its masker, and its header until its first piece goes. */
   #mask: ((chunk: Uint8Array) => Uint8Array) | undefined;
   #header: Uint8Array | undefined;
-  #remaining: FrameLength = 0;
-  // Text: the incoming frame's FIN and RSV, the final frame already sent, the bytes held back.
-  #fin = false;
-  #rsv = 0;
-  #finSent = false;
+  /** Text only (so: the message is text): the frame being received, whose FIN and RSV its pieces take. */
+  #frame: FrameHeader | undefined;
+  /** Text: the incomplete sequence held back from the last piece. */
   #carry: Uint8Array | undefined;
+  #remaining: FrameLength = 0;
   #draining: Promise<void> | undefined;
-  #settled = false;
-  /** Settled before anyone asked for `outcome()`: 1 done, 2 failed (with `#error`). */
-  #early = 0;
-  #error: unknown;
-  #later: { resolve(): void; reject(err: unknown): void } | undefined;
+  /** 0 running; 1 finished, waiting for a write to drain; 2 done; 3 failed. */
+  #state = 0;
+  /** Until the end, the resolvers of `outcome()`'s promise once it was asked for; after a failure, the error. */
+  #settle: Resolvers | unknown;
 
   constructor(host: ForwardHost, msg: IncomingMessage) {
     this.#host = host;
     this.#msg = msg;
-    this.#text = msg.opcode === Opcode.Text;
+    this.#opcode = msg.opcode;
   }
 
   /** Undefined when the message was sent whole already; else a promise for the rest. */
   outcome(): Promise<void> | undefined {
-    if (this.#early === 1) return undefined;
-    if (this.#early === 2) return Promise.reject(this.#error);
+    if (this.#state === 2) return undefined;
+    if (this.#state === 3) return Promise.reject(this.#settle);
     return new Promise((resolve, reject) => {
-      this.#later = { resolve, reject };
+      this.#settle = { resolve, reject };
     });
   }
 
   frameStart(h: FrameHeader): void {
-    if (this.#settled) return;
+    if (this.#state !== 0) return;
     this.#remaining = h.length;
-    if (this.#text) {
-      this.#fin = h.fin;
-      this.#rsv = h.rsv;
-      // An empty fragment goes on as it came (an empty final frame waits for the end check).
-      if (h.length === 0 && !h.fin) this.#sendText(false, this.#carry, EMPTY);
-      return;
+    if (this.#msg.opcode === Opcode.Text) {
+      this.#frame = h;
+      // An empty frame, or one after bytes held back, is not begun as it came; any other is, to
+      // go so if its first piece is all of it (see #textData).
+      if (h.length === 0 || this.#carry !== undefined) {
+        this.#textFrameStart(h);
+        return;
+      }
     }
     try {
-      const f = this.#host.beginFrame(this.#first ? this.#msg.opcode : Opcode.Continuation, h.length, h.fin, h.rsv);
-      this.#first = false;
+      const f = this.#host.beginFrame(this.#opcode, h.length, h.fin, h.rsv);
       this.#mask = f.mask;
       if (h.length === 0) {
+        this.#opcode = Opcode.Continuation;
         this.#write([f.header]);
         return;
       }
@@ -104,28 +112,18 @@ export class Forwarding implements FrameSink {
   }
 
   data(chunk: Uint8Array): void {
-    if (this.#settled) return;
+    // Small enough to be inlined where the connection routes its events (the text and binary
+    // bodies in one method were not, and the call cost a 16-byte echo a few per cent).
+    if (this.#state !== 0) return;
     this.#remaining = subtractLength(this.#remaining, chunk.length);
-    if (this.#text) {
-      this.#textData(chunk);
-      return;
-    }
-    const bytes = this.#mask!(chunk);
-    const header = this.#header;
-    if (header !== undefined) {
-      this.#header = undefined;
-      this.#write([header, bytes]);
-    } else {
-      this.#write([bytes]);
-    }
-    if (this.#remaining === 0) this.#host.frameDone();
+    if (this.#frame !== undefined) this.#textData(chunk);
+    else this.#binaryData(chunk);
   }
 
   frameEnd(fin: boolean): void {
     if (!fin) return;
-    // The protocol's end check passed: what is held back (nothing, as it passed) goes final.
-    if (this.#text && !this.#finSent && !this.#settled) this.#sendText(true, undefined, this.#carry ?? EMPTY);
-    this.#finish();
+    if (this.#opcode !== FINAL_SENT && this.#frame !== undefined) this.#textEnd();
+    else this.#finish();
   }
 
   error(err: WebSocketError): void {
@@ -136,36 +134,96 @@ export class Forwarding implements FrameSink {
     return this.#draining === undefined;
   }
 
-  /** A piece of a text message: its complete code points go as a frame, the rest is held back. */
-  #textData(chunk: Uint8Array): void {
-    const carry = this.#carry;
-    const tail = incompleteUtf8Tail(chunk, carry);
-    if (tail === 0) {
-      this.#carry = undefined;
-      // Complete code points up to the frame's end: if it is the last frame, the message is valid.
-      this.#sendText(this.#fin && this.#remaining === 0, carry, chunk);
-      return;
+  #binaryData(chunk: Uint8Array): void {
+    const bytes = this.#mask!(chunk);
+    const header = this.#header;
+    if (header !== undefined) {
+      this.#header = undefined;
+      this.#opcode = Opcode.Continuation;
+      this.#write([header, bytes]);
+    } else {
+      this.#write([bytes]);
     }
-    const n = chunk.length;
-    this.#carry = utf8TailCopy(chunk, carry, tail);
-    // A tail longer than the chunk took in all of what was held back: nothing to send yet.
-    if (tail < n) this.#sendText(false, carry, chunk.subarray(0, n - tail));
+    if (this.#remaining === 0) this.#host.frameDone();
   }
 
-  /** Sends `before` (held back, or undefined) and `bytes` as one whole frame. */
-  #sendText(fin: boolean, before: Uint8Array | undefined, bytes: Uint8Array): void {
+  /** A text frame that is empty, or follows bytes held back: it is not begun as it came. */
+  #textFrameStart(h: FrameHeader): void {
+    // An empty fragment goes on as it came (an empty final frame waits for the end check).
+    if (h.length === 0 && !h.fin) this.#sendText(false, EMPTY);
+  }
+
+  /**
+   * A text message's end whose final frame has not gone (the last piece was held back in part,
+   * or the last frame was empty). The end check passed: nothing is held back then (a sequence
+   * left incomplete fails it), and the final frame goes.
+   */
+  #textEnd(): void {
+    if (this.#state === 0) this.#sendText(true, this.#carry ?? EMPTY);
+    this.#finish();
+  }
+
+  #textData(chunk: Uint8Array): void {
+    const header = this.#header;
+    if (header !== undefined) {
+      // The common case, as a binary frame goes: the frame begun as it came is all here, and
+      // ends on a code point boundary (nothing was held back, or it would not have been begun).
+      this.#header = undefined;
+      if (this.#remaining === 0 && (chunk[chunk.length - 1]! < 0x80 || incompleteUtf8Tail(chunk) === 0)) {
+        // A final frame whole: its end check cannot fail (it ends on a complete code point).
+        this.#opcode = this.#frame!.fin ? FINAL_SENT : Opcode.Continuation;
+        this.#write([header, this.#mask!(chunk)]);
+        this.#host.frameDone();
+        return;
+      }
+      // Not as it came, then: nothing of it was written, and control frames may go again.
+      this.#host.frameDone();
+    }
+    this.#textPiece(chunk);
+  }
+
+  /** A piece of a text frame that did not come whole: its complete code points go as a whole frame. */
+  #textPiece(chunk: Uint8Array): void {
+    const carry = this.#carry;
+    const tail = incompleteUtf8Tail(chunk, carry);
+    const n = chunk.length;
+    this.#carry = utf8TailCopy(chunk, carry, tail);
+    // A tail longer than the chunk took in all that was held back: nothing to send yet.
+    if (tail >= n) return;
+    const bytes = tail === 0 ? chunk : chunk.subarray(0, n - tail);
+    // Complete code points up to the end of the message's last frame: the message is valid.
+    const fin = tail === 0 && this.#remaining === 0 && this.#frame!.fin;
+    if (carry === undefined) this.#sendText(fin, bytes);
+    else this.#sendHeldBack(fin, carry, bytes);
+  }
+
+  /** Sends `bytes` as one whole text frame. */
+  #sendText(fin: boolean, bytes: Uint8Array): void {
+    const f = this.#beginText(fin, bytes.length);
+    if (f === undefined) return;
+    this.#write([f.header, f.mask(bytes)]);
+    this.#host.frameDone();
+  }
+
+  /** Sends the bytes held back and `bytes` after them as one whole text frame. */
+  #sendHeldBack(fin: boolean, before: Uint8Array, bytes: Uint8Array): void {
+    const f = this.#beginText(fin, before.length + bytes.length);
+    if (f === undefined) return;
+    this.#write([f.header, f.mask(before), f.mask(bytes)]);
+    this.#host.frameDone();
+  }
+
+  #beginText(fin: boolean, length: number): { header: Uint8Array; mask(chunk: Uint8Array): Uint8Array } | undefined {
     let f: { header: Uint8Array; mask(chunk: Uint8Array): Uint8Array };
     try {
-      f = this.#host.beginFrame(this.#first ? this.#msg.opcode : Opcode.Continuation,
-        before === undefined ? bytes.length : before.length + bytes.length, fin, this.#rsv);
+      f = this.#host.beginFrame(this.#opcode, length, fin, this.#frame!.rsv);
     } catch (err) {
       this.#finish(err);
-      return;
+      return undefined;
     }
-    this.#first = false;
-    if (fin) this.#finSent = true;
-    this.#write(before === undefined ? [f.header, f.mask(bytes)] : [f.header, f.mask(before), f.mask(bytes)]);
-    this.#host.frameDone();
+    // After the final frame, the message's end has nothing left to send.
+    this.#opcode = fin ? FINAL_SENT : Opcode.Continuation;
+    return f;
   }
 
   #write(chunks: Uint8Array[]): void {
@@ -179,34 +237,31 @@ export class Forwarding implements FrameSink {
     mine.catch((err: unknown) => this.#finish(err));
   }
 
+  /** Ends the forwarding: sent (once what was written drained), or failed with `err`. */
   #finish(err?: unknown): void {
-    if (this.#settled) return;
-    this.#settled = true;
-    this.#carry = undefined;
+    if (this.#state !== 0) return;
+    this.#state = 1;
+    // A frame begun whose header never went is no frame on the wire: the host may send
+    // between frames still. One written in part is abandoned (the host ends TCP).
     if (this.#header !== undefined) {
-      // A frame whose header is still held back has nothing on the wire: it is dropped, and the
-      // wire stays usable (a close frame may follow). Only a frame cut short fails the wire.
       this.#header = undefined;
       this.#host.frameDone();
-    } else {
-      this.#host.abandon();
     }
-    if (err !== undefined) this.#reject(err);
-    else if (this.#draining) this.#draining.then(() => this.#resolve(), (e: unknown) => this.#reject(e));
-    else this.#resolve();
+    this.#host.abandon();
+    if (err !== undefined) this.#fail(err);
+    else if (this.#draining) this.#draining.then(() => this.#done(), (e: unknown) => this.#fail(e));
+    else this.#done();
   }
 
-  #resolve(): void {
-    if (this.#later) this.#later.resolve();
-    else this.#early = 1;
+  #done(): void {
+    this.#state = 2;
+    (this.#settle as Resolvers | undefined)?.resolve();
   }
 
-  #reject(err: unknown): void {
-    if (this.#later) {
-      this.#later.reject(err);
-    } else {
-      this.#early = 2;
-      this.#error = err;
-    }
+  #fail(err: unknown): void {
+    const waiting = this.#settle as Resolvers | undefined;
+    this.#state = 3;
+    this.#settle = err;
+    waiting?.reject(err);
   }
 }

@@ -83,6 +83,21 @@ describe.each(['server', 'client'] as Role[])('a %s connection forwarding a fram
     expect(await target.conn.closed).toMatchObject({ wasClean: false });
   });
 
+  it.each(['pipeTo', 'send'] as Mode[])('proxy (%s): a frame lost after its header, before any payload, was never begun on the wire: a clean close 1011', async (mode) => {
+    const source = peerOf('server');
+    const target = peerOf(role);
+    forward(source.conn, target.conn, mode);
+    source.peer.write([partialFrame('server', BINARY, PAYLOAD, 0)]);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(target.transport.written).toEqual([]); // a header goes with the frame's first piece
+    source.peer.end();
+    await until(() => received(target).frames.some((f) => f.opcode === CLOSE), 2000, 'the close frame');
+    const rx = received(target);
+    expect(rx.error).toBeUndefined();
+    expect(rx.open).toBe(false);
+    expect(rx.frames.map((f) => [f.opcode, closeCode(f)])).toEqual([[CLOSE, 1011]]);
+  });
+
   it.each(['pipeTo', 'send'] as Mode[])('proxy (%s): a text message cut by the loss ends with a close 1011 between frames', async (mode) => {
     const source = peerOf('server');
     const target = peerOf(role);

@@ -173,6 +173,21 @@ describe.each([
     }
   });
 
+  it('an empty fragment while a partial code point is held back: the held-back bytes go once, completed', async () => {
+    const rp = echoPeer(role, mode);
+    rp.peer.write([
+      frameTo(role, TEXT, hex('61e2'), { fin: false }),
+      frameTo(role, CONT, new Uint8Array(0), { fin: false }),
+      frameTo(role, CONT, hex('82ac')),
+    ]);
+    const out = await echoed(rp);
+    expect(out.frames.map((f) => [f.opcode, f.fin, toHex(f.payload)])).toEqual([
+      [TEXT, false, '61'],
+      [CONT, false, ''],
+      [CONT, true, 'e282ac'],
+    ]);
+  });
+
   it('an empty text message is echoed as one empty final frame', async () => {
     const rp = echoPeer(role, mode);
     rp.peer.write([frameTo(role, TEXT, new Uint8Array(0))]);
@@ -314,6 +329,10 @@ describe.each([
 const cutsOf = (n: number, fractions: number[]): number[] =>
   [...new Set(fractions.map((x) => Math.floor(x * n)).filter((c) => c > 0 && c < n))].sort((a, b) => a - b);
 
+/** Cut points that may repeat: empty fragments between them. */
+const cutsWithEmpty = (n: number, fractions: number[]): number[] =>
+  fractions.map((x) => Math.floor(x * (n + 1))).filter((c) => c <= n).sort((a, b) => a - b);
+
 function splitAt(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
   const out: Uint8Array[] = [];
   let at = 0;
@@ -332,7 +351,7 @@ describe.each(['server', 'client'] as Role[])('forwarded text by a %s connection
       fc.asyncProperty(fc.string({ unit: 'binary', maxLength: 40 }), fc.array(fraction, { maxLength: 6 }), fc.array(fraction, { maxLength: 8 }), fc.constantFrom<Mode>('pipeTo', 'send'),
         async (s, fragmentCuts, readCuts, mode) => {
           const payload = new TextEncoder().encode(s);
-          const fragments = splitAt(payload, cutsOf(payload.length, fragmentCuts));
+          const fragments = splitAt(payload, cutsWithEmpty(payload.length, fragmentCuts));
           const wire = concat(fragments.map((p, i) => frameTo(role, i === 0 ? TEXT : CONT, p, { fin: i === fragments.length - 1 })));
           const rp = echoPeer(role, mode);
           rp.peer.write(splitAt(wire, cutsOf(wire.length, readCuts)));
