@@ -92,6 +92,8 @@ export class Inbound implements MessageHost, Soon {
   /** Read ahead even past a message just handed out (see `#run`). */
   #aheadNow = false;
   #aheadScheduled = false;
+  /** The message handed out when the read-ahead was put off. */
+  #aheadFor: IncomingMessage | undefined;
 
   constructor(parts: ConnectionParts) {
     this.#parts = parts;
@@ -254,6 +256,7 @@ export class Inbound implements MessageHost, Soon {
         // to ask for; if it has not by then, read ahead as usual.
         if (!this.#aheadScheduled) {
           this.#aheadScheduled = true;
+          this.#aheadFor = m;
           soon(this);
         }
         return;
@@ -265,6 +268,18 @@ export class Inbound implements MessageHost, Soon {
   /** @internal The read-ahead `#run` put off by a microtask. */
   _soon(): void {
     this.#aheadScheduled = false;
+    const m = this.#current;
+    const scheduledFor = this.#aheadFor;
+    this.#aheadFor = undefined;
+    // Claimed meanwhile: the reader keeps up, nothing to force.
+    if (m === undefined || !this.#currentDelivered || !m._unclaimed) return;
+    if (m !== scheduledFor) {
+      // The reader moved on to a message handed out since: it gets its microtask too.
+      this.#aheadScheduled = true;
+      this.#aheadFor = m;
+      soon(this);
+      return;
+    }
     this.#aheadNow = true;
     try {
       this.#pump();
