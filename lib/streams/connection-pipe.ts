@@ -11,6 +11,8 @@ export type WritableOutcome = { readonly closed: true } | { readonly closed: fal
 
 /** A connection's stream facade, as a pipe between two of them sees it (see `ConnectionStreams`). */
 export interface PipeEnd {
+  /** The reader's turn with `m` is over (see `MessageWaiter.reportsTurns`). */
+  readerTurnEnded(m: IncomingMessage | undefined): void;
   /** The next message, `undefined` at the end, or `null`: then `waiter.resolve` is called later. */
   pollMessage(waiter: ConnectionPipe): IncomingMessage | undefined | null;
   /** Sends a piped message: `undefined` when it was sent whole at once, else the promise to wait for. */
@@ -41,6 +43,8 @@ export interface PipeEnd {
  * one is asked for later.
  */
 export class ConnectionPipe implements Soon {
+  /** A pipe takes each message up in its own turn, and says when that turn is over. */
+  readonly reportsTurns = true;
   /** Settles as the standard pipeTo's promise does. */
   readonly promise: Promise<void>;
   readonly #source: PipeEnd;
@@ -109,6 +113,7 @@ export class ConnectionPipe implements Soon {
     } catch (err) {
       this.#done(err);
     }
+    this.#source.readerTurnEnded(m);
   }
 
   #next(): void {

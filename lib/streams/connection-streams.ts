@@ -13,6 +13,8 @@ export interface StreamsOwner {
   /** @internal */
   _pollMessage(waiter: MessageWaiter): IncomingMessage | undefined | null;
   /** @internal */
+  _readerTurnEnded(m: IncomingMessage | undefined): void;
+  /** @internal */
   _sendPiped(msg: IncomingMessage): Promise<void> | undefined;
   /** @internal */
   _sendFromWritable(msg: OutgoingMessage): Promise<void>;
@@ -179,6 +181,10 @@ export class ConnectionStreams implements PipeEnd {
 
   pollMessage(waiter: ConnectionPipe): IncomingMessage | undefined | null {
     return this.#owner._pollMessage(waiter);
+  }
+
+  readerTurnEnded(m: IncomingMessage | undefined): void {
+    this.#owner._readerTurnEnded(m);
   }
 
   sendPiped(msg: IncomingMessage): Promise<void> | undefined {

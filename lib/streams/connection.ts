@@ -275,6 +275,10 @@ export class Connection implements AsyncIterable<IncomingMessage>, ConnectionCor
     return this.#in().poll(waiter);
   }
   /** @internal */
+  _readerTurnEnded(m: IncomingMessage | undefined): void {
+    this.#inbound?.readerTurnEnded(m);
+  }
+  /** @internal */
   _sendPiped(msg: IncomingMessage): Promise<void> | undefined {
     return this.#out().sendPiped(msg);
   }

@@ -11,7 +11,6 @@ import { WebSocketError } from './errors';
 import { IncomingMessage } from './incoming-message';
 import type { MessageHost } from './message-host';
 import { ReadAheadQueue, type ReadAheadEntry } from './read-ahead';
-import { soon, type Soon } from './soon';
 
 /** The backlog of every inbound that has not decoded ahead yet (never pushed to). */
 const NO_BACKLOG = new DecodedBacklog();
@@ -34,6 +33,11 @@ function startsEncoded(e: ReadAheadEntry | ProtocolEvent): boolean {
 /** Who waits for the next message: a `nextMessage()` promise or a pipe. */
 export interface MessageWaiter {
   resolve(m: IncomingMessage | undefined): void;
+  /**
+   * The waiter takes the message up in its own next turn and then calls `readerTurnEnded`
+   * (a pipe): reading ahead past the message can wait for that.
+   */
+  readonly reportsTurns?: boolean;
 }
 
 /**
@@ -52,7 +56,7 @@ export interface MessageWaiter {
  * - Decoding (permessage-deflate), UTF-8 validation after it, and the decoded backlog.
  * It alone pauses and resumes the transport.
  */
-export class Inbound implements MessageHost, Soon {
+export class Inbound implements MessageHost {
   readonly #parts: ConnectionParts;
   /** The runtime's unzeroed allocator, for the collectors of the messages and frames (`MessageHost`). */
   readonly allocUnsafe: UnsafeAllocator | undefined;
@@ -89,11 +93,12 @@ export class Inbound implements MessageHost, Soon {
   #held: ProtocolViolation | undefined;
   #holdTimer: unknown;
   #pingsWhileBehind = 0;
-  /** Read ahead even past a message just handed out (see `#run`). */
-  #aheadNow = false;
-  #aheadScheduled = false;
-  /** The message handed out when the read-ahead was put off. */
-  #aheadFor: IncomingMessage | undefined;
+  /** What a pump found for `poll` (`null`: nothing yet). */
+  #polled: IncomingMessage | undefined | null = null;
+  /** This pump may read ahead (see `#pumpAhead`). */
+  #aheadAllowed = false;
+  /** The current message went to a waiter that reports its turns (a pipe). */
+  #deliveredToReporter = false;
 
   constructor(parts: ConnectionParts) {
     this.#parts = parts;
@@ -114,12 +119,12 @@ export class Inbound implements MessageHost, Soon {
 
   data(chunk: Uint8Array): void {
     this.#parts.protocol.receive(chunk);
-    this.#pump();
+    this.#pumpAhead();
   }
 
   inputEnded(): void {
     this.#inputEnded = true;
-    this.#pump();
+    this.#pumpAhead();
   }
 
   // ---- the consumer ----
@@ -146,9 +151,28 @@ export class Inbound implements MessageHost, Soon {
       return cur;
     }
     if (this.#noMoreMessages()) return undefined;
-    this.#messageWaiter = waiter;
+    // Whatever the pump finds now is handed back at once (a pipe takes the messages of one read
+    // in one loop); only if it finds nothing does `waiter` wait.
+    this.#polled = null;
+    this.#messageWaiter = this;
     this.#pump();
-    return null;
+    if (this.#messageWaiter === this) {
+      this.#messageWaiter = waiter;
+      return null;
+    }
+    const m = this.#polled;
+    this.#polled = null;
+    return m;
+  }
+
+  /** A pipe's turn with `m` is over: if it has not taken `m` up, read ahead as usual. */
+  readerTurnEnded(m: IncomingMessage | undefined): void {
+    if (m !== undefined && m === this.#current && m._unclaimed) this.#pumpAhead();
+  }
+
+  /** @internal `poll`'s own waiter, for what a pump finds while it polls. */
+  resolve(m: IncomingMessage | undefined): void {
+    this.#polled = m;
   }
 
   // ---- lifecycle ----
@@ -167,7 +191,7 @@ export class Inbound implements MessageHost, Soon {
       if (!this.#currentDelivered) this.#current = undefined;
     }
     if (this.#ahead !== NO_QUEUE) this.#ahead.truncate(keep);
-    this.#pump();
+    this.#pumpAhead();
   }
 
   /** The transport closed: queued messages stay readable, then what was open fails with `lost`. */
@@ -175,7 +199,7 @@ export class Inbound implements MessageHost, Soon {
     this.#over = true;
     this.#release();
     this.#endAfterQueued(lost);
-    this.#pump();
+    this.#pumpAhead();
   }
 
   // ---- the pump ----
@@ -193,6 +217,18 @@ export class Inbound implements MessageHost, Soon {
    * Feeds events to consumers while they want them, and parses ahead while they do not.
    * Coalesced and never re-entrant, in the manner of the streams standard's CallPullIfNeeded.
    */
+  /**
+   * A pump that may read ahead: bytes arrived, input ended, a decoder step finished, or the
+   * connection is closing. A pump a consumer asks for (`demand`, `poll`) routes what it asks
+   * for only: what had arrived was read ahead when it came, and a reader that keeps up (a pipe
+   * asking for the next message as soon as it has sent one) is not made to queue what it is
+   * about to take.
+   */
+  #pumpAhead(): void {
+    this.#aheadAllowed = true;
+    this.#pump();
+  }
+
   #pump(): void {
     if (this.#pumping) {
       this.#pumpAgain = true;
@@ -205,9 +241,16 @@ export class Inbound implements MessageHost, Soon {
         this.#run();
       } while (this.#pumpAgain);
       this.#parts.core._flushControl();
-      this.#afterPump();
+      if (this.#afterPump() && this.#parts.protocol.bufferedAmount > 0) {
+        // Reading resumed: what waited unparsed behind the mark is read ahead now.
+        this.#aheadAllowed = true;
+        this.#run();
+        this.#parts.core._flushControl();
+        this.#afterPump();
+      }
     } finally {
       this.#pumping = false;
+      this.#aheadAllowed = false;
     }
   }
 
@@ -249,42 +292,12 @@ export class Inbound implements MessageHost, Soon {
         this.#routeQueued(this.#takeAhead());
         continue;
       }
+      if (!this.#aheadAllowed && !this.#discarding) return;
       const m = this.#current;
-      if (!this.#aheadNow && m !== undefined && this.#currentDelivered && m._unclaimed && !this.#discarding) {
-        // Just handed out: its reader (a pipe, an awaited nextMessage()) chooses how to read it
-        // within a microtask or two. Reading ahead before that would only queue what it is about
-        // to ask for; if it has not by then, read ahead as usual.
-        if (!this.#aheadScheduled) {
-          this.#aheadScheduled = true;
-          this.#aheadFor = m;
-          soon(this);
-        }
-        return;
-      }
+      // Handed to a pipe, which takes it up in its next turn and says when that turn is over:
+      // reading ahead now would only queue what it is about to take.
+      if (m !== undefined && this.#deliveredToReporter && m._unclaimed && !this.#discarding) return;
       if (!this.#readAhead()) return;
-    }
-  }
-
-  /** @internal The read-ahead `#run` put off by a microtask. */
-  _soon(): void {
-    this.#aheadScheduled = false;
-    const m = this.#current;
-    const scheduledFor = this.#aheadFor;
-    this.#aheadFor = undefined;
-    // Claimed meanwhile: the reader keeps up, nothing to force.
-    if (m === undefined || !this.#currentDelivered || !m._unclaimed) return;
-    if (m !== scheduledFor) {
-      // The reader moved on to a message handed out since: it gets its microtask too.
-      this.#aheadScheduled = true;
-      this.#aheadFor = m;
-      soon(this);
-      return;
-    }
-    this.#aheadNow = true;
-    try {
-      this.#pump();
-    } finally {
-      this.#aheadNow = false;
     }
   }
 
@@ -403,6 +416,7 @@ export class Inbound implements MessageHost, Soon {
           this.#current = msg;
           const w = this.#messageWaiter;
           this.#currentDelivered = w !== undefined;
+          this.#deliveredToReporter = w?.reportsTurns === true;
           this.#messageWaiter = undefined;
           w?.resolve(msg);
         }
@@ -589,7 +603,7 @@ export class Inbound implements MessageHost, Soon {
       () => {
         this.#blocked = false;
         if (!this.#parts.core._finalized || this.#current !== undefined) then?.();
-        this.#pump();
+        this.#pumpAhead();
       },
       (err: unknown) => {
         this.#blocked = false;
@@ -597,7 +611,7 @@ export class Inbound implements MessageHost, Soon {
         const m = this.#current;
         if ((!this.#backlog.isEmpty || !this.#currentDelivered) && m !== undefined && !m._done) this.#keep({ kind: 'failed', err });
         else this.#decoderFailed(err);
-        this.#pump();
+        this.#pumpAhead();
       },
     );
   }
@@ -616,7 +630,8 @@ export class Inbound implements MessageHost, Soon {
     return this.#over || this.#discarding || this.#parts.protocol.state !== ReadyState.Open;
   }
 
-  #afterPump(): void {
+  /** Settles waiters, pauses or resumes the transport (true when it resumed), notices the end of input. */
+  #afterPump(): boolean {
     const w = this.#messageWaiter;
     if (w !== undefined && this.#noMoreMessages()) {
       this.#messageWaiter = undefined;
@@ -628,9 +643,10 @@ export class Inbound implements MessageHost, Soon {
         this.#overReported = true;
         this.#parts.core._inboundOver();
       }
-      return;
+      return false;
     }
     const opts = this.#parts.opts;
+    let resumed = false;
     const held = this.#parts.protocol.bufferedAmount + this.#ahead.bytes;
     // Pause at the mark, resume only once half of it has been consumed: resuming as soon as
     // one chunk is taken flipped the socket between paused and flowing on every chunk of a
@@ -643,11 +659,13 @@ export class Inbound implements MessageHost, Soon {
     } else if (this.#paused && (this.#discarding || held <= opts.receiveHighWaterMark / 2)) {
       this.#paused = false;
       this.#parts.transport.resume();
+      resumed = true;
     }
     // Input is over and nothing parseable is left: nothing more can arrive.
     if (this.#inputEnded && this.#starved && !this.#blocked && this.#backlog.isEmpty && !this.#inputOverReported) {
       this.#inputOverReported = true;
       this.#parts.core._inputOver();
     }
+    return resumed;
   }
 }
