@@ -3,10 +3,14 @@
 import { Opcode } from '../codec/constants';
 import { subtractLength, type FrameHeader, type FrameLength } from '../codec/frame-header';
 import { incompleteUtf8Tail, utf8TailCopy } from '../codec/utf8-tail';
+import type { Clock } from './clock';
 import type { WebSocketError } from './errors';
+import { HeldPieces, type HeldPiecesOwner } from './held-pieces';
 import type { FrameSink, IncomingMessage } from './incoming-message';
 
 const EMPTY = new Uint8Array(0);
+/** A piece of a frame at least this long goes on at once; a shorter one may be held back. */
+const HOLD_PIECE = 4096;
 /** `Forwarding.#opcode` once a text message's final frame went. */
 const FINAL_SENT = -1;
 
@@ -17,6 +21,8 @@ export interface ForwardHost {
   /** Encodes a frame header; a frame with payload to come is open until `frameDone`/`abandon`. */
   beginFrame(opcode: number, length: FrameLength, fin: boolean, rsv: number): { header: Uint8Array; mask(chunk: Uint8Array): Uint8Array };
   write(chunks: Uint8Array[]): Promise<void> | undefined;
+  /** The connection's clock: small pieces of a frame are held back for at most one of its ticks. */
+  readonly clock: Clock;
   /** The open frame's payload is all written: control frames may go again. */
   frameDone(): void;
   /**
@@ -49,9 +55,9 @@ export interface ForwardHost {
  * arrives whole in one read goes out as one frame, as it came; no text frame is ever left
  * open, so a failure's close frame goes between frames.
  */
-export class Forwarding implements FrameSink {
-  // As few fields as will do (this object is made per message, see above): 11, as before text
-  // was re-framed.
+export class Forwarding implements FrameSink, HeldPiecesOwner {
+  // As few fields as will do (this object is made per message, see above): 12, as before text
+  // was re-framed, and one for the pieces of a trickling frame.
   readonly #host: ForwardHost;
   readonly #msg: IncomingMessage;
   /** The opcode of the next frame sent: the message's, then Continuation; FINAL_SENT once a text message's final frame went. */
@@ -65,6 +71,8 @@ export class Forwarding implements FrameSink {
   #carry: Uint8Array | undefined;
   #remaining: FrameLength = 0;
   #draining: Promise<void> | undefined;
+  /** Binary: pieces of the frame being received, held back to leave in one write (see `HeldPieces`). */
+  #held: HeldPieces | undefined;
   /** 0 running; 1 finished, waiting for a write to drain; 2 done; 3 failed. */
   #state = 0;
   /** Until the end, the resolvers of `outcome()`'s promise once it was asked for; after a failure, the error. */
@@ -138,13 +146,31 @@ export class Forwarding implements FrameSink {
     const bytes = this.#mask!(chunk);
     const header = this.#header;
     if (header !== undefined) {
+      // A frame's header leaves with its first piece, at once: the peer sees the frame begin.
       this.#header = undefined;
       this.#opcode = Opcode.Continuation;
       this.#write([header, bytes]);
+    } else if (this.#remaining !== 0 && bytes.length < HOLD_PIECE && (this.#held === undefined || this.#held.fits(bytes.length))) {
+      // A small piece inside the frame: held back to leave with the next ones (see `HeldPieces`).
+      (this.#held ??= new HeldPieces(this, this.#host.clock)).add(bytes);
+      return;
     } else {
-      this.#write([bytes]);
+      const held = this.#held;
+      if (held === undefined) this.#write([bytes]);
+      else {
+        this.#held = undefined;
+        this.#write([held.take(), bytes]);
+      }
     }
     if (this.#remaining === 0) this.#host.frameDone();
+  }
+
+  /** The held pieces' tick is over: they leave now (the frame goes on). */
+  flushHeld(): void {
+    const held = this.#held;
+    if (held === undefined || this.#state !== 0) return;
+    this.#held = undefined;
+    this.#write([held.take()]);
   }
 
   /** A text frame that is empty, or follows bytes held back: it is not begun as it came. */
@@ -246,6 +272,11 @@ export class Forwarding implements FrameSink {
     if (this.#header !== undefined) {
       this.#header = undefined;
       this.#host.frameDone();
+    }
+    // Pieces held back from a frame that cannot end: the frame is abandoned, so are they.
+    if (this.#held !== undefined) {
+      this.#held.take();
+      this.#held = undefined;
     }
     this.#host.abandon();
     if (err !== undefined) this.#fail(err);

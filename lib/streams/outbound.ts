@@ -2,6 +2,7 @@ import { CloseCode, Opcode } from '../codec/constants';
 import type { FrameLength } from '../codec/frame-header';
 import type { PayloadTransform } from '../protocol/extension';
 import { InvalidStateError } from '../protocol/protocol';
+import type { Clock } from './clock';
 import type { ConnectionParts } from './core';
 import type { UnsafeAllocator } from './growable-buffer';
 import { WebSocketError } from './errors';
@@ -288,6 +289,10 @@ export class Outbound implements SendHost, ForwardHost {
   }
 
   // ---- ForwardHost (for Forwarding) ----
+
+  get clock(): Clock {
+    return this.#parts.opts.clock;
+  }
 
   beginFrame(opcode: number, length: FrameLength, fin: boolean, rsv: number): { header: Uint8Array; mask(chunk: Uint8Array): Uint8Array } {
     const f = this.#parts.protocol.beginDataFrame(opcode, length, fin, rsv);
