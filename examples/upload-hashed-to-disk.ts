@@ -1,10 +1,11 @@
 // Uploads of any size, written to disk and hashed (SHA-256) as they stream in.
 //
 // The server pipes each binary message's bytes through a hashing TransformStream into a file
-// write stream, so memory holds at most the connection's receive window (1 MiB by default),
-// never the message; when the message ends it answers with the file, its size and its
-// digest. The client uploads a generated payload as one message of 1 MiB frames and checks
-// the server's digest against its own.
+// sink that takes a chunk only once the last is on disk, so memory holds the connection's
+// receive window (1 MiB by default) and a chunk on its way to disk, never the message; when
+// the message ends it answers with the file, its size and its digest. The client uploads a
+// generated payload as one message of 1 MiB frames and checks the server's digest against its
+// own.
 //
 //   node examples/out/upload-hashed-to-disk.js                     server and client in one process
 //   node examples/out/upload-hashed-to-disk.js server [port]       the server alone
@@ -106,7 +107,9 @@ async function upload(url: string, totalBytes: number): Promise<{ sent: string; 
   const conn = await connect(url);
   try {
     const payload = generatedUpload(totalBytes);
-    await conn.send(payload.body); // one binary message, each chunk of the stream a frame
+    // One binary message: a frame per chunk, then an empty final frame, since a stream's end
+    // is known only after its last chunk.
+    await conn.send(payload.body);
     const reply = await conn.nextMessage();
     if (reply === undefined) throw new Error(`The server closed without a receipt: ${JSON.stringify(await conn.closed)}`);
     return { sent: payload.sha256(), receipt: JSON.parse(await reply.text()) as UploadReceipt };
