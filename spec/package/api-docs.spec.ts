@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -13,6 +13,7 @@ const typedoc = join(root, 'node_modules/typedoc/bin/typedoc');
 
 describe('API reference (TypeDoc)', () => {
   it('builds from lib/index.ts, lib/node/index.ts and lib/sans-io.ts with every export documented', async () => {
+    if (!existsSync(typedoc)) throw new Error(`${typedoc} is missing: run \`npm install\` (typedoc is a devDependency)`);
     const out = mkdtempSync(join(tmpdir(), 'api-docs-'));
     try {
       const result = await new Promise<{ code: number | null; output: string }>((done) => {
