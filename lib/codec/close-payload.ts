@@ -5,7 +5,9 @@ import { ProtocolViolation } from './violation';
 
 /** A parsed close frame payload. `code` is 1005 when the payload was empty. */
 export interface ClosePayload {
+  /** The status code (1005 when the payload was empty). */
   readonly code: number;
+  /** The reason, decoded from UTF-8 ('' when there was none). */
   readonly reason: string;
 }
 

@@ -16,10 +16,15 @@ export const MAX_FRAME_LENGTH = 0x7fff_ffff_ffff_ffffn;
  * only with `maxFrameSize: Infinity` (it refuses such a frame with 1009 otherwise).
  */
 export interface FrameHeader {
+  /** FIN: this frame ends its message. */
   readonly fin: boolean;
+  /** RSV1–RSV3 as a 3-bit number, RSV1 the most significant (see `Rsv`). */
   readonly rsv: number;
+  /** The opcode, 0x0–0xF (see `Opcode`). */
   readonly opcode: number;
+  /** The payload is masked (MASK bit; always set by clients, never by servers). */
   readonly masked: boolean;
+  /** The payload length in bytes, as the header announced it. */
   readonly length: FrameLength;
   /** The 4-byte masking key when `masked`, else `undefined`. */
   readonly maskKey: Uint8Array | undefined;

@@ -7,20 +7,52 @@ import { ProtocolViolation, type ViolationKind } from './violation';
 /** What the parser reports, in wire order. */
 export type ParserEvent =
   /** A data frame begins (text, binary, continuation, or an allowed reserved data opcode). */
-  | { readonly type: 'frame-start'; readonly header: FrameHeader }
+  | {
+      /** Discriminant: a data frame begins. */
+      readonly type: 'frame-start';
+      /** The frame's header as received. */
+      readonly header: FrameHeader;
+    }
   /**
    * A piece of the current data frame's payload, unmasked in place: a view, never empty.
    * Only when `next(true)` asked for it, `data` is left masked and `maskKey` (with the key
    * position of `data[0]`, `maskPhase`) is there for the consumer to unmask while copying.
    */
-  | { readonly type: 'frame-data'; readonly data: Uint8Array; readonly maskKey?: Uint8Array; readonly maskPhase?: number }
+  | {
+      /** Discriminant: payload bytes of the current data frame. */
+      readonly type: 'frame-data';
+      /** The bytes: a view into what was pushed, unmasked unless `maskKey` is set. */
+      readonly data: Uint8Array;
+      /** Set only when `data` was left masked: the frame's masking key. */
+      readonly maskKey?: Uint8Array;
+      /** With `maskKey`: the key byte `data[0]` is masked with (0–3). */
+      readonly maskPhase?: number;
+    }
   /** The current data frame's last byte was read (also sent for empty frames). */
-  | { readonly type: 'frame-end'; readonly header: FrameHeader }
+  | {
+      /** Discriminant: the current data frame ended. */
+      readonly type: 'frame-end';
+      /** The header of the frame that ended. */
+      readonly header: FrameHeader;
+    }
   /** A whole control frame (at most 125 bytes), in wire order, even between fragments. */
-  | { readonly type: 'control'; readonly header: FrameHeader; readonly payload: Uint8Array }
+  | {
+      /** Discriminant: a whole control frame (close, ping, pong or a reserved 0xB–0xF). */
+      readonly type: 'control';
+      /** The control frame's header. */
+      readonly header: FrameHeader;
+      /** Its payload, unmasked, a copy of its own (at most 125 bytes). */
+      readonly payload: Uint8Array;
+    }
   /** A rule was broken; the parser is failed from now on. */
-  | { readonly type: 'error'; readonly violation: ProtocolViolation };
+  | {
+      /** Discriminant: a framing rule was broken. */
+      readonly type: 'error';
+      /** Which rule, and the close code to fail the connection with. */
+      readonly violation: ProtocolViolation;
+    };
 
+/** Options of a `FrameParser`: its role and its limits. */
 export interface FrameParserOptions {
   /** A server requires masked frames, a client unmasked ones (RFC 6455 §5.1). */
   readonly role: 'client' | 'server';
@@ -99,6 +131,7 @@ export class FrameParser {
   get bufferedAmount(): number {
     return this.#queue.length;
   }
+  /** True once a rule was broken: the parser has reported its `error` event and ignores further input. */
   get failed(): boolean {
     return this.#step === Step.Failed;
   }

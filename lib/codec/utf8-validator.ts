@@ -36,10 +36,12 @@ export class Utf8Validator {
     this.#native = native;
   }
 
+  /** True once invalid UTF-8 was seen; stays true until `reset()`. */
   get failed(): boolean {
     return this.#failed;
   }
 
+  /** Forgets all state, to validate a new message. */
   reset(): void {
     this.#need = 0;
     this.#lo = 0x80;

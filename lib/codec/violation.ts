@@ -32,9 +32,12 @@ export type ViolationKind =
  * returned as data (an `error` event, a `-1`/index result) so that peer input cannot throw.
  */
 export class ProtocolViolation extends Error {
+  /** Always `'ProtocolViolation'`, to tell it apart without `instanceof`. */
   override readonly name = 'ProtocolViolation';
   constructor(
+    /** The close code to fail the connection with (1002, 1007, 1009, …). */
     readonly closeCode: CloseCode,
+    /** Which rule was broken, stable to branch on (see `ViolationKind`). */
     readonly kind: ViolationKind,
     message: string,
   ) {

@@ -51,15 +51,19 @@ export interface ClientRequestOptions {
 
 /** An opening-handshake request, ready to send, and what is needed to check the answer. */
 export interface ClientRequest {
+  /** The URL to connect to, parsed (`ws:` or `wss:`). */
   readonly url: URL;
   /** Request target: path and query (`/chat?room=1`). */
   readonly path: string;
   /** Request headers in their conventional casing. */
   readonly headers: Record<string, string>;
+  /** The `Sec-WebSocket-Key` sent, to check the server's `Sec-WebSocket-Accept` against. */
   readonly key: string;
+  /** The subprotocols offered, to check the server's choice against. */
   readonly protocols: readonly string[];
   /** The `Sec-WebSocket-Extensions` entries offered. */
   readonly offers: readonly ExtensionOffer[];
+  /** The extension factories whose offers were sent, to complete the negotiation with the response. */
   readonly factories: readonly ExtensionFactory[];
 }
 

@@ -37,12 +37,15 @@ export type HandshakeErrorKind =
  * ```
  */
 export class HandshakeError extends Error {
+  /** Always `'HandshakeError'`, to tell it apart without `instanceof`. */
   override readonly name = 'HandshakeError';
   /** Stable identifier of what went wrong (see `HandshakeErrorKind`). */
   readonly kind: HandshakeErrorKind;
   /** The HTTP status of the response the failure is about (a refusal: `UNEXPECTED_STATUS`; a bad 101); `undefined` when there was no response. */
   readonly status: number | undefined;
+  /** The response's headers; `undefined` when there was no response. */
   readonly headers: Readonly<Record<string, string>> | undefined;
+  /** The start of the response's body (a refusal's explanation); `undefined` when there was none. */
   readonly body: Uint8Array | undefined;
 
   constructor(

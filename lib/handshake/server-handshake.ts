@@ -5,9 +5,11 @@ import { hasToken, joinHeader, parseExtensions, parseTokenList, serializeExtensi
 
 /** What a valid upgrade request asks for (RFC 6455 §4.2.1). */
 export interface UpgradeRequest {
+  /** Discriminant: the request is a valid upgrade. */
   readonly ok: true;
   /** `Sec-WebSocket-Key`, to be answered with `Sec-WebSocket-Accept`. */
   readonly key: string;
+  /** `Sec-WebSocket-Version`: 13 is the only one RFC 6455 defines. */
   readonly version: 13;
   /** Subprotocols the client offers, in its order of preference. */
   readonly protocols: string[];
@@ -17,10 +19,13 @@ export interface UpgradeRequest {
 
 /** Why an upgrade request is refused, as the HTTP response to send. */
 export interface HandshakeRejection {
+  /** Discriminant: the request is refused. */
   readonly ok: false;
+  /** The HTTP status to answer with (400 for a malformed request, 405 for a method other than GET, …). */
   readonly status: number;
   /** Says which rule failed; the adapter sends it as a plain-text body. */
   readonly reason: string;
+  /** Headers to answer with (`Allow: GET` with 405, `Sec-WebSocket-Version: 13` for a version the server does not speak). */
   readonly headers: Record<string, string>;
 }
 
@@ -104,6 +109,7 @@ function isHttp11OrLater(version: string): boolean {
 export interface NegotiatedExtensions {
   /** `Sec-WebSocket-Extensions` for the 101, `''` when none was accepted. */
   readonly header: string;
+  /** The accepted extensions with the parameters answered, in the order of the factories. */
   readonly entries: ExtensionOffer[];
   /** In the order of `entries`, which is the order of the factories. */
   readonly extensions: Extension[];

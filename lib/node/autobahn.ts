@@ -19,8 +19,11 @@ import type { UpgradeRequestInfo } from './upgrade';
  * ```
  */
 export class WebSocketServerFactory<P extends WebSocketServerProtocol = WebSocketServerProtocol> {
+  /** The protocol class; each connection gets a new instance of it. */
   protocol: (new () => P) | undefined;
+  /** Where to listen: host and port of a `ws:` or `wss:` URL (port 0: any free port), and the path if not `/`. */
   readonly url: URL;
+  /** Server options (limits, TLS, permessage-deflate, …); host and port come from `url`. */
   readonly options: Omit<ServeOptions, 'host' | 'port' | 'onRequest' | 'protocols'>;
 
   constructor(url = 'ws://127.0.0.1:0', options: Omit<ServeOptions, 'host' | 'port' | 'onRequest' | 'protocols'> = {}, protocol?: new () => P) {
@@ -33,8 +36,11 @@ export class WebSocketServerFactory<P extends WebSocketServerProtocol = WebSocke
 
 /** Autobahn's `WebSocketClientFactory`: the URL to connect to and the protocol class. */
 export class WebSocketClientFactory<P extends WebSocketClientProtocol = WebSocketClientProtocol> {
+  /** The protocol class `connectWS` instantiates for the connection. */
   protocol: (new () => P) | undefined;
+  /** The `ws:` or `wss:` URL to connect to. */
   readonly url: string;
+  /** Client options (subprotocols, headers, TLS, limits, …). */
   readonly options: ClientOptions;
 
   constructor(url: string, options: ClientOptions = {}, protocol?: new () => P) {

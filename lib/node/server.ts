@@ -24,7 +24,13 @@ export interface ServeOptions extends ServerOptions {
 /** A running WebSocket server. */
 export interface WebSocketServerHandle {
   /** Where it listens. */
-  readonly address: { readonly host: string; readonly port: number };
+  readonly address: {
+    /** The IP address listened on. */
+    readonly host: string;
+    /** The TCP port listened on. */
+    readonly port: number;
+  };
+  /** The TCP port listened on (the one chosen when asked for port 0). */
   readonly port: number;
   /** `ws://host:port` (or `wss://`), an IPv6 host in brackets. */
   readonly url: string;

@@ -145,11 +145,13 @@ export class SocketTransport implements ByteTransport {
     else s.resume();
   }
 
+  /** Pauses the socket: the kernel's buffer fills, and TCP then stops the peer. */
   pause(): void {
     this.#paused = true;
     this.#socket.pause();
   }
 
+  /** Resumes reading the socket. */
   resume(): void {
     this.#paused = false;
     if (this.#sink !== undefined) this.#socket.resume();

@@ -18,6 +18,7 @@ import { SocketTransport } from './socket-transport';
 
 /** What the accept/reject hook and the subprotocol callback see of an upgrade request. */
 export interface UpgradeRequestInfo {
+  /** The HTTP method (a valid upgrade is a `GET`). */
   readonly method: string;
   /** Request target as sent (`/chat?room=1`). */
   readonly path: string;
@@ -31,7 +32,9 @@ export interface UpgradeRequestInfo {
   readonly protocols: readonly string[];
   /** Extension offers of the client, in header order. */
   readonly extensions: readonly ExtensionOffer[];
+  /** The client's IP address. */
   readonly remoteAddress: string | undefined;
+  /** The client's TCP port. */
   readonly remotePort: number | undefined;
   /** node's request, for what the fields above do not carry (TLS peer certificate, ...). */
   readonly raw: IncomingMessage;
@@ -46,8 +49,20 @@ export type UpgradeDecision =
   | boolean
   | undefined
   | void
-  | { readonly status?: undefined; readonly headers?: ResponseHeaders }
-  | { readonly status: number; readonly headers?: ResponseHeaders; readonly body?: string | Uint8Array };
+  | {
+      /** No status: the upgrade is accepted. */
+      readonly status?: undefined;
+      /** Headers to add to the 101. */
+      readonly headers?: ResponseHeaders;
+    }
+  | {
+      /** The HTTP status to refuse with (200–599). */
+      readonly status: number;
+      /** Headers of the refusal. */
+      readonly headers?: ResponseHeaders;
+      /** Body of the refusal (text is sent as UTF-8). */
+      readonly body?: string | Uint8Array;
+    };
 
 /** How a server conducts the opening handshake, and the options of the connections it makes. */
 export interface ServerOptions extends ConnectionOptions {

@@ -12,6 +12,7 @@ import { unzeroedBytes } from './unzeroed';
  */
 const CHUNK_BYTES = 64 * 1024;
 
+/** Options of `zlibEngine()`. */
 export interface ZlibEngineOptions {
   /** Codecs that may have zlib work in flight at once, across all connections. Default 10. */
   concurrency?: number;

@@ -8,7 +8,9 @@ import type { ProtocolViolation } from '../codec/violation';
  * value `true`; quoted values are unquoted. Duplicates are kept so negotiation can refuse them.
  */
 export interface ExtensionOffer {
+  /** The extension token, e.g. `permessage-deflate`. */
   readonly name: string;
+  /** Its parameters in order: `[name, value]`, `true` for a parameter without a value. */
   readonly params: ReadonlyArray<readonly [name: string, value: string | true]>;
 }
 
@@ -25,6 +27,7 @@ export type PayloadSink = (out: Uint8Array) => void | Promise<void>;
  * output cap); it must never emit more than the cap it was created with.
  */
 export interface PayloadTransform {
+  /** Takes one chunk of input; output goes to `emit`, possibly later (before the returned promise settles). */
   transform(chunk: Uint8Array, emit: PayloadSink): void | Promise<void>;
   /**
    * End of one frame's input. `fin` true: end of the message (permessage-deflate appends
@@ -37,6 +40,7 @@ export interface PayloadTransform {
 
 /** A negotiated extension, active on one connection. */
 export interface Extension {
+  /** The extension token it was negotiated as, e.g. `permessage-deflate`. */
   readonly name: string;
   /** RSV bits (as in `FrameHeader.rsv`) this extension owns on data frames. */
   readonly rsvBits: number;
@@ -57,13 +61,19 @@ export interface Extension {
    * `undefined` to send it as is. `sizeHint` is the payload size when known in advance
    * (small messages may be sent uncompressed).
    */
-  createEncoder(opcode: number, sizeHint: number | undefined): { rsv: number; transform: PayloadTransform } | undefined;
+  createEncoder(opcode: number, sizeHint: number | undefined): {
+    /** RSV bits to set on the message's first frame. */
+    rsv: number;
+    /** Encodes the message's payload. */
+    transform: PayloadTransform;
+  } | undefined;
   /** The connection is gone: free contexts and buffers. */
   close(): void;
 }
 
 /** Negotiates one extension during the opening handshake (RFC 6455 §9.1). */
 export interface ExtensionFactory {
+  /** The extension token it negotiates, e.g. `permessage-deflate`. */
   readonly name: string;
   /** Client: the offers to put in the request, most preferred first. */
   offer(): ExtensionOffer[];
@@ -72,7 +82,12 @@ export interface ExtensionFactory {
    * response entry and the active extension for the first acceptable offer, or `undefined`
    * to decline (invalid offers are declined, never an error: RFC 7692 §5).
    */
-  accept(offers: readonly ExtensionOffer[]): { response: ExtensionOffer; extension: Extension } | undefined;
+  accept(offers: readonly ExtensionOffer[]): {
+    /** What the server answers in its `Sec-WebSocket-Extensions`. */
+    response: ExtensionOffer;
+    /** The extension, active on the connection. */
+    extension: Extension;
+  } | undefined;
   /**
    * Client: the server's response entry for this extension. Returns the active extension,
    * or throws an `Error` whose message says why the response is unacceptable (the client

@@ -2,6 +2,7 @@ import { encodeFrameHeader, headerSize, type FrameLength } from '../codec/frame-
 import { createMaskKey, maskInPlace } from '../codec/mask';
 import { carve } from '../codec/slab';
 
+/** Options of a `FrameEncoder`: its role, and where masking keys come from. */
 export interface FrameEncoderOptions {
   /** A client masks every frame (RFC 6455 §5.3); a server never does. */
   readonly role: 'client' | 'server';
@@ -57,7 +58,12 @@ export class FrameEncoder {
    * turns each piece into wire bytes (a masked copy for a client, the piece itself for a
    * server), carrying the key phase across pieces.
    */
-  beginFrame(opcode: number, length: FrameLength, fin: boolean, rsv: number): { header: Uint8Array; mask(chunk: Uint8Array): Uint8Array } {
+  beginFrame(opcode: number, length: FrameLength, fin: boolean, rsv: number): {
+    /** The frame header, masking key included, to write first. */
+    header: Uint8Array;
+    /** Turns the next payload piece into wire bytes. */
+    mask(chunk: Uint8Array): Uint8Array;
+  } {
     const key = this.#mask ? this.#keySource().slice() : undefined;
     const header = new Uint8Array(headerSize(length, key !== undefined));
     encodeFrameHeader(header, 0, fin, rsv, opcode, length, key);

@@ -12,7 +12,9 @@ import { ReadyState, type CloseState } from './state';
 
 /** The protocol's limits (declared once, in `ProtocolLimits`), its role and its negotiated extensions. */
 export interface ProtocolOptions extends ProtocolLimits {
+  /** A client masks what it sends and requires unmasked frames; a server the other way round. */
   readonly role: 'client' | 'server';
+  /** The extensions negotiated in the opening handshake, in the order agreed. */
   readonly extensions?: readonly Extension[];
   /**
    * The runtime's native whole-buffer UTF-8 check (Node: `buffer.isUtf8`), used on the
@@ -23,6 +25,7 @@ export interface ProtocolOptions extends ProtocolLimits {
 
 /** Thrown for local misuse that depends on the connection's state (sending after close). */
 export class InvalidStateError extends Error {
+  /** Always `'InvalidStateError'`, to tell it apart without `instanceof`. */
   override readonly name = 'InvalidStateError';
 }
 
@@ -56,6 +59,7 @@ const encoder = new TextEncoder();
  * Peer input never throws: every violation becomes a `failed` event with its close code.
  */
 export class Protocol {
+  /** Which end of the connection this is. */
   readonly role: 'client' | 'server';
   /** Made when the first bytes arrive: an idle connection keeps only what makes it. */
   #parser: FrameParser | undefined;
@@ -109,13 +113,26 @@ export class Protocol {
     this.#isUtf8 = options.isUtf8;
   }
 
+  /** Open, closing (a close frame was sent or received) or closed. */
   get state(): ReadyState {
     return this.#state;
   }
-  get closeSent(): { code: number; reason: string } | undefined {
+  /** The close frame we sent, once sent. */
+  get closeSent(): {
+    /** Its status code. */
+    code: number;
+    /** Its reason. */
+    reason: string;
+  } | undefined {
     return this.#close.sent;
   }
-  get closeReceived(): { code: number; reason: string } | undefined {
+  /** The peer's close frame, once received. */
+  get closeReceived(): {
+    /** Its status code (1005 when it had none). */
+    code: number;
+    /** Its reason. */
+    reason: string;
+  } | undefined {
     return this.#close.received;
   }
   /** The violation we failed the connection for, if any. */
@@ -325,6 +342,7 @@ export class Protocol {
     for (const f of owed) out.push(...this.#encoder.encodeFrame(f.opcode, f.payload, true, 0));
     return out;
   }
+  /** True when `takeOutput()` has bytes owed to the peer (pongs, a close frame). */
   get hasOutput(): boolean {
     return this.#output.length > 0;
   }
@@ -345,7 +363,12 @@ export class Protocol {
   }
 
   /** A header now, payload later: the returned `mask` turns each piece into wire bytes. */
-  beginDataFrame(opcode: number, length: FrameLength, fin: boolean, rsv: number): { header: Uint8Array; mask(chunk: Uint8Array): Uint8Array } {
+  beginDataFrame(opcode: number, length: FrameLength, fin: boolean, rsv: number): {
+    /** The frame header, masking key included, to write first. */
+    header: Uint8Array;
+    /** Turns the next payload piece into wire bytes. */
+    mask(chunk: Uint8Array): Uint8Array;
+  } {
     this.#assertCanSendData();
     return this.#encoder.beginFrame(opcode, length, fin, rsv);
   }

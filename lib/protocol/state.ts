@@ -1,5 +1,12 @@
 /** RFC 6455 connection states after the opening handshake (the handshake is the adapter's). */
-export const ReadyState = { Open: 1, Closing: 2, Closed: 3 } as const;
+export const ReadyState = {
+  /** 1: the opening handshake is done; messages flow both ways. */
+  Open: 1,
+  /** 2: a close frame was sent or received; the closing handshake is under way. */
+  Closing: 2,
+  /** 3: the connection is closed, or could not be opened. */
+  Closed: 3,
+} as const;
 export type ReadyState = (typeof ReadyState)[keyof typeof ReadyState];
 
 /** Close bookkeeping: who sent what, in RFC vocabulary (§7.1.4–7.1.6). */

@@ -22,7 +22,9 @@ export interface TransportSink {
 export interface ByteTransport {
   /** Starts delivery to `sink`. Called once. Reading starts paused only if `pause()` came first. */
   attach(sink: TransportSink): void;
+  /** Stops delivering received bytes (and reading them from the OS) until `resume()`: backpressure. */
   pause(): void;
+  /** Delivers received bytes again after `pause()`. */
   resume(): void;
   /**
    * Queues bytes for sending, in order, without copying them. Returns false when the queued

@@ -47,7 +47,9 @@ export interface HandshakeInfo {
   readonly requestHeaders: Readonly<Record<string, string>>;
   /** Response headers of the 101, lower-case names. */
   readonly responseHeaders: Readonly<Record<string, string>>;
+  /** The peer's IP address, when the transport has one. */
   readonly remoteAddress: string | undefined;
+  /** The peer's TCP port, when the transport has one. */
   readonly remotePort: number | undefined;
 }
 
@@ -71,12 +73,15 @@ export interface RuntimeHooks {
   readonly allocUnsafe?: UnsafeAllocator;
 }
 
+/** What an adapter hands `new Connection(transport, init)`: the outcome of the opening handshake and the options. */
 export interface ConnectionInit {
+  /** Which end this is: a client masks what it sends, a server requires masked frames. */
   readonly role: 'client' | 'server';
   /** The handshake, or a function that builds it, called once, when first asked for. */
   readonly handshake: HandshakeInfo | (() => HandshakeInfo);
   /** Extensions negotiated in the handshake, in the order of the response header. */
   readonly activeExtensions?: readonly Extension[];
+  /** Limits, timeouts and the other options (see `DEFAULT_OPTIONS`). */
   readonly options?: ConnectionOptions;
   /** Bytes that arrived after the handshake in the same read (node's `head`), parsed first. */
   readonly head?: Uint8Array;

@@ -3,16 +3,27 @@ import type { ConnectionOptions } from './connection-init';
 
 /** Defaults of every `ConnectionOptions` field; README's limits table is written from these. */
 export const DEFAULT_OPTIONS = {
+  /** Largest frame payload accepted, from its header (close 1009): 64 MiB. */
   maxFrameSize: 64 * 1024 * 1024,
+  /** Largest message accepted, counted after decompression (close 1009): 64 MiB. */
   maxMessageSize: 64 * 1024 * 1024,
+  /** Most frames in one message (close 1009): 100 000. */
   maxFragments: 100_000,
+  /** Received bytes held unread before the transport is paused: 1 MiB. */
   receiveHighWaterMark: 1024 * 1024,
+  /** Bytes queued for sending before `send()` waits for drain: 1 MiB. */
   sendHighWaterMark: 1024 * 1024,
+  /** Milliseconds to wait for the peer's close frame, then for the transport to end: 5 000. */
   closeTimeout: 5000,
+  /** Milliseconds of silence before a ping is sent; 0: no automatic pings. */
   autoPingInterval: 0,
+  /** Milliseconds to wait for anything after an automatic ping before dropping the connection; 0: the interval. */
   autoPingTimeout: 0,
+  /** Answer pings automatically. */
   autoPong: true,
+  /** RSV bits accepted without an extension owning them (3-bit mask): none. */
   allowReservedBits: 0,
+  /** Reserved opcodes accepted without an extension defining them: none. */
   allowReservedOpcodes: [] as readonly number[],
 } as const;
 

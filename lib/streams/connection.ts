@@ -47,6 +47,7 @@ export interface MessageIteratorOptions {
  * ```
  */
 export class Connection implements AsyncIterable<IncomingMessage>, ConnectionCore, StreamsOwner {
+  /** Which end of the connection this is. */
   readonly role: 'client' | 'server';
   /** Called for every ping received (its automatic pong, if enabled, is queued already). */
   onPing: ((data: Uint8Array) => void) | undefined;
@@ -173,6 +174,7 @@ export class Connection implements AsyncIterable<IncomingMessage>, ConnectionCor
     return new MessageIterator(this, options.preventCancel === true);
   }
 
+  /** `for await (const msg of conn)`: the messages, one after another; leaving the loop early closes with 1000 (see `values()`). */
   [Symbol.asyncIterator](): AsyncIterableIterator<IncomingMessage> {
     return new MessageIterator(this, false);
   }

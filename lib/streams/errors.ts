@@ -33,6 +33,7 @@ export interface CloseInfo {
    * failed the connection with, or 1006 when the transport was lost without a close frame.
    */
   readonly code: number;
+  /** The close reason that came with `code` ('' when none). */
   readonly reason: string;
   /** Why the connection ended (see `CloseEndedBy`); not on the wire, for logs and metrics. */
   readonly endedBy: CloseEndedBy;
@@ -45,11 +46,13 @@ export type WebSocketErrorKind = ViolationKind | 'CONNECTION_LOST' | 'CLOSED' | 
 
 /** What a `WebSocketError` is made of: its stable `kind`, and the close that came with it, if any. */
 export interface WebSocketErrorInit {
+  /** How it failed, stable to branch on (see `WebSocketErrorKind`). */
   readonly kind: WebSocketErrorKind;
   /** The close code that ended the connection; `null` (the default) when the error did not close it. */
   readonly closeCode?: number | null;
   /** The close reason; `''` by default. */
   readonly reason?: string;
+  /** The error behind this one, if any (becomes `Error.cause`). */
   readonly cause?: unknown;
 }
 
@@ -68,6 +71,7 @@ export interface WebSocketErrorInit {
  * ```
  */
 export class WebSocketError extends Error {
+  /** Always `'WebSocketError'`, to tell it apart without `instanceof`. */
   override readonly name = 'WebSocketError';
   /** The close code that ended the connection, or `null` when the error did not end it. */
   readonly closeCode: number | null;

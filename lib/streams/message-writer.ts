@@ -36,6 +36,7 @@ export interface SendHost {
 /** Input compressed into one wire frame when a compressed message's frame is streamed. */
 const ENCODED_PIECE_BYTES = 64 * 1024;
 
+/** Per-frame options of `MessageWriter.sendFrame` and `beginFrame`. */
 export interface FrameOptions {
   /** Last frame of the message (default false; `end()` finishes a message too). */
   readonly fin?: boolean;
@@ -58,6 +59,7 @@ export interface FrameOptions {
  * ```
  */
 export class MessageWriter {
+  /** The message's type, fixed by `beginMessage(type)`. */
   readonly type: 'text' | 'binary';
   readonly #opcode: number;
   readonly #host: SendHost;

@@ -13,8 +13,14 @@ export type OutgoingData = string | BinaryData | Blob | ReadableStream<Uint8Arra
  * What `Connection.writable` accepts and `send()` takes: the data alone (strings are text,
  * everything else binary, an `IncomingMessage` keeps its type), or the data with its type.
  */
-export type OutgoingMessage = OutgoingData | { readonly type: 'text' | 'binary'; readonly data: OutgoingData };
+export type OutgoingMessage = OutgoingData | {
+  /** Send as this type, whatever `data` is. */
+  readonly type: 'text' | 'binary';
+  /** The payload. */
+  readonly data: OutgoingData;
+};
 
+/** Options of `Connection.send()`. */
 export interface SendOptions {
   /** Send as binary (true) or text (false) whatever the data is. */
   readonly binary?: boolean;

@@ -17,7 +17,9 @@ type TS = typeof globalThis.TransformStream;
 
 /** The stream classes the core uses (see `useStreamClasses`). */
 export interface StreamClasses {
+  /** The `ReadableStream` constructor every readable of the core is made with. */
   readonly ReadableStream: RS;
+  /** The `WritableStream` constructor every writable of the core is made with. */
   readonly WritableStream: WS;
   /** Not constructed by the core; re-exported for users. Defaults to the global, if any. */
   readonly TransformStream?: TS;

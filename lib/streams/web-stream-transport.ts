@@ -36,10 +36,12 @@ export class WebStreamTransport implements ByteTransport {
     this.#readLoop();
   }
 
+  /** Stops reading the readable side until `resume()`. */
   pause(): void {
     this.#paused = true;
   }
 
+  /** Reads the readable side again. */
   resume(): void {
     this.#paused = false;
     this.#readLoop();

@@ -6,5 +6,6 @@ export class WebSocketClientProtocol extends WebSocketProtocol {
   /** The server's answer, once `onConnect` has seen it. */
   response: ConnectionResponse | undefined;
 
+  /** The server's 101 arrived, before `onOpen`. Default: nothing. */
   onConnect(_response: ConnectionResponse): void | Promise<void> {}
 }

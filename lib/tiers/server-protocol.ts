@@ -10,6 +10,7 @@ export class WebSocketServerProtocol extends WebSocketProtocol {
   /** The opening request, once `onConnect` has seen it. */
   request: ConnectionRequest | undefined;
 
+  /** During the opening handshake: return the subprotocol (or a `ConnectionAccept`) to accept, throw a `ConnectionDeny` to refuse. Default: accept, no subprotocol. */
   onConnect(_request: ConnectionRequest): string | undefined | ConnectionAccept | Promise<string | undefined | ConnectionAccept> {
     return undefined;
   }

@@ -34,35 +34,58 @@ export type CallbackResult = void | Promise<void>;
  * ```
  */
 export class WebSocketProtocol {
+  /** 1: a text message (Autobahn's `MESSAGE_TYPE_TEXT`). */
   static readonly MESSAGE_TYPE_TEXT = 1;
+  /** 2: a binary message. */
   static readonly MESSAGE_TYPE_BINARY = 2;
+  /** 1000: normal closure. */
   static readonly CLOSE_STATUS_CODE_NORMAL = 1000;
+  /** 1001: the endpoint is going away. */
   static readonly CLOSE_STATUS_CODE_GOING_AWAY = 1001;
+  /** 1002: protocol error. */
   static readonly CLOSE_STATUS_CODE_PROTOCOL_ERROR = 1002;
+  /** 1003: a data type the endpoint cannot accept. */
   static readonly CLOSE_STATUS_CODE_PAYLOAD_NOT_ACCEPTED = 1003;
   /**
    * Autobahn's name from before RFC 6455, kept for compatibility. RFC 6455 reserved 1004 and
    * made 1009 ("message too big") the code for oversize data: 1009 is what we send, never 1004.
    */
   static readonly CLOSE_STATUS_CODE_FRAME_TOO_LARGE = 1004;
+  /** 1005: the close frame had no status code (never sent on the wire). */
   static readonly CLOSE_STATUS_CODE_NULL = 1005;
+  /** 1006: the connection was lost without a close frame (never sent on the wire). */
   static readonly CLOSE_STATUS_CODE_CONNECTION_LOST = 1006;
+  /** 1007: a text message that is not valid UTF-8. */
   static readonly CLOSE_STATUS_CODE_TEXT_FRAME_NOT_UTF8 = 1007;
   // Ours, beyond the seed: the codes of RFC 6455 §7.4.1 that the seed predates.
+  /** 1008: policy violation. */
   static readonly CLOSE_STATUS_CODE_POLICY_VIOLATION = 1008;
+  /** 1009: a message or frame too big (what we send for oversize data). */
   static readonly CLOSE_STATUS_CODE_MESSAGE_TOO_BIG = 1009;
+  /** 1010: the client needed an extension the server did not negotiate. */
   static readonly CLOSE_STATUS_CODE_MANDATORY_EXTENSION = 1010;
+  /** 1011: internal error (a callback threw). */
   static readonly CLOSE_STATUS_CODE_INTERNAL_ERROR = 1011;
 
+  /** 1: a text message (Autobahn's `MESSAGE_TYPE_TEXT`). */
   readonly MESSAGE_TYPE_TEXT = 1;
+  /** 2: a binary message. */
   readonly MESSAGE_TYPE_BINARY = 2;
+  /** 1000: normal closure. */
   readonly CLOSE_STATUS_CODE_NORMAL = 1000;
+  /** 1001: the endpoint is going away. */
   readonly CLOSE_STATUS_CODE_GOING_AWAY = 1001;
+  /** 1002: protocol error. */
   readonly CLOSE_STATUS_CODE_PROTOCOL_ERROR = 1002;
+  /** 1003: a data type the endpoint cannot accept. */
   readonly CLOSE_STATUS_CODE_PAYLOAD_NOT_ACCEPTED = 1003;
+  /** 1004: Autobahn's pre-RFC 6455 "frame too large"; reserved now, never sent (see the static). */
   readonly CLOSE_STATUS_CODE_FRAME_TOO_LARGE = 1004;
+  /** 1005: the close frame had no status code (never sent on the wire). */
   readonly CLOSE_STATUS_CODE_NULL = 1005;
+  /** 1006: the connection was lost without a close frame (never sent on the wire). */
   readonly CLOSE_STATUS_CODE_CONNECTION_LOST = 1006;
+  /** 1007: a text message that is not valid UTF-8. */
   readonly CLOSE_STATUS_CODE_TEXT_FRAME_NOT_UTF8 = 1007;
 
   #conn: Connection | undefined;

@@ -23,14 +23,19 @@ export interface RawCodec {
   close(): void;
 }
 
+/** The zlib parameters of a raw deflate compressor. */
 export interface DeflaterOptions {
+  /** LZ77 window size as a power of two, 8–15 (as negotiated: `server_max_window_bits` / `client_max_window_bits`). */
   readonly windowBits: number;
+  /** Compression level, 0 (none) to 9 (best). */
   readonly level: number;
+  /** Memory for the compressor's internal state, 1 to 9. */
   readonly memLevel: number;
 }
 
 /** Makes codecs. Implementations bound how many operations run at once. */
 export interface DeflateEngine {
+  /** A raw deflate compressor with these parameters. */
   createDeflater(options: DeflaterOptions): RawCodec;
   /** A decompressor whose window is large enough for a compressor of `windowBits`. */
   createInflater(windowBits: number): RawCodec;

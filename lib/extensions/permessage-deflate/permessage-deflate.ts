@@ -31,6 +31,7 @@ const DEFAULT_THRESHOLD = 1024;
  * ```
  */
 export class PerMessageDeflate implements ExtensionFactory {
+  /** `permessage-deflate`, the token it negotiates. */
   readonly name = EXTENSION_NAME;
   readonly #engine: DeflateEngine;
   readonly #options: PerMessageDeflateOptions;
@@ -45,7 +46,12 @@ export class PerMessageDeflate implements ExtensionFactory {
     return [clientOffer(this.#options)];
   }
 
-  accept(offers: readonly ExtensionOffer[]): { response: ExtensionOffer; extension: Extension } | undefined {
+  accept(offers: readonly ExtensionOffer[]): {
+    /** What the server answers in its `Sec-WebSocket-Extensions`. */
+    response: ExtensionOffer;
+    /** The extension, active on the connection. */
+    extension: Extension;
+  } | undefined {
     // RFC 7692 §5.1: the server accepts the first offer it can, and declines invalid ones.
     for (const offer of offers) {
       const params = parseParams(offer);
@@ -72,6 +78,7 @@ export class PerMessageDeflate implements ExtensionFactory {
  * idle connection holds no zlib state.
  */
 export class DeflateExtension implements Extension {
+  /** `permessage-deflate`, the token it was negotiated as. */
   readonly name = EXTENSION_NAME;
   readonly rsvBits = Rsv.Rsv1;
   /** What was agreed in the handshake. */
@@ -166,7 +173,12 @@ export class DeflateExtension implements Extension {
     };
   }
 
-  createEncoder(opcode: number, sizeHint: number | undefined): { rsv: number; transform: PayloadTransform } | undefined {
+  createEncoder(opcode: number, sizeHint: number | undefined): {
+    /** RSV bits to set on the message's first frame: RSV1. */
+    rsv: number;
+    /** Compresses the message's payload. */
+    transform: PayloadTransform;
+  } | undefined {
     if (opcode !== Opcode.Text && opcode !== Opcode.Binary) return undefined;
     if (sizeHint !== undefined && sizeHint < this.#threshold) return undefined;
     if (this.#closed) throw new Error('permessage-deflate is closed');
