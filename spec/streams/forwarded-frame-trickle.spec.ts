@@ -5,7 +5,6 @@
 // whichever is first. The frame's header and first piece, and its end, are never held.
 import type { Connection } from '../../lib/streams/connection';
 import { HOLD_LIMIT } from '../../lib/streams/held-pieces';
-import { concat } from '../helpers/connection-pair';
 import { FakeClock, settle } from '../helpers/fake-clock';
 import { frameTo, rawPeer, received, type RawPeer, type Role } from '../helpers/raw-peer';
 
