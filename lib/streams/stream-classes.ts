@@ -15,14 +15,28 @@ type RS = typeof globalThis.ReadableStream;
 type WS = typeof globalThis.WritableStream;
 type TS = typeof globalThis.TransformStream;
 
+/**
+ * A stream class as `useStreamClasses` takes it: any constructor. A ponyfill's own typings
+ * differ from the DOM lib's in details (web-streams-polyfill types its byte-source constructor
+ * apart), and the core uses its instances through the standard API only, so no cast is needed.
+ */
+type AnyStreamClass = abstract new (...args: never[]) => object;
+
 /** The stream classes the core uses (see `useStreamClasses`). */
 export interface StreamClasses {
   /** The `ReadableStream` constructor every readable of the core is made with. */
-  readonly ReadableStream: RS;
+  readonly ReadableStream: RS | AnyStreamClass;
   /** The `WritableStream` constructor every writable of the core is made with. */
-  readonly WritableStream: WS;
+  readonly WritableStream: WS | AnyStreamClass;
   /** Not constructed by the core; re-exported for users. Defaults to the global, if any. */
-  readonly TransformStream?: TS;
+  readonly TransformStream?: TS | AnyStreamClass;
+}
+
+/** The classes in use, typed as the standard ones. */
+interface ResolvedStreamClasses {
+  readonly ReadableStream: RS;
+  readonly WritableStream: WS;
+  readonly TransformStream: TS;
 }
 
 const g = globalThis as unknown as Partial<typeof globalThis>;
@@ -33,7 +47,7 @@ const MISSING =
   'useStreamClasses({ ReadableStream, WritableStream, TransformStream }))';
 
 /** Classes given to `useStreamClasses`, or taken from the globals on first use. */
-let current: Required<StreamClasses> | undefined;
+let current: ResolvedStreamClasses | undefined;
 
 // Live bindings for the package's exports of the classes: the globals (undefined where the
 // runtime has none) until `useStreamClasses` replaces them.
@@ -53,11 +67,10 @@ export function useStreamClasses(classes: StreamClasses): void {
   if (typeof rs !== 'function' || typeof ws !== 'function') {
     throw new TypeError('useStreamClasses() needs { ReadableStream, WritableStream } constructors (and optionally TransformStream)');
   }
-  const ts = classes.TransformStream ?? (g.TransformStream as TS);
-  current = { ReadableStream: rs, WritableStream: ws, TransformStream: ts };
-  ReadableStream = rs;
-  WritableStream = ws;
-  TransformStream = ts;
+  current = { ReadableStream: rs as RS, WritableStream: ws as WS, TransformStream: (classes.TransformStream ?? g.TransformStream) as TS };
+  ReadableStream = current.ReadableStream;
+  WritableStream = current.WritableStream;
+  TransformStream = current.TransformStream;
   usingPonyfill = rs !== g.ReadableStream || ws !== g.WritableStream;
 }
 
@@ -65,7 +78,7 @@ export function useStreamClasses(classes: StreamClasses): void {
  * The classes to construct streams with: those given to `useStreamClasses`, else the runtime's
  * globals. Throws a TypeError when neither exists.
  */
-export function streamClasses(): Required<StreamClasses> {
+export function streamClasses(): ResolvedStreamClasses {
   if (current !== undefined) return current;
   if (typeof g.ReadableStream !== 'function' || typeof g.WritableStream !== 'function') throw new TypeError(MISSING);
   return (current = { ReadableStream: g.ReadableStream, WritableStream: g.WritableStream, TransformStream: g.TransformStream as TS });

@@ -15,8 +15,8 @@ for (const name of [
   delete g[name];
 }
 useStreamClasses({
-  ReadableStream: ponyfill.ReadableStream as unknown as typeof ReadableStream,
-  WritableStream: ponyfill.WritableStream as unknown as typeof WritableStream,
-  TransformStream: ponyfill.TransformStream as unknown as typeof TransformStream,
+  ReadableStream: ponyfill.ReadableStream,
+  WritableStream: ponyfill.WritableStream,
+  TransformStream: ponyfill.TransformStream,
 });
 g.__WEBSOCKET_STREAMS_PONYFILL_FORCED__ = true;
