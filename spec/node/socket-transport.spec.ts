@@ -107,8 +107,12 @@ describe('SocketTransport', () => {
     const small = new Uint8Array([0x82, 2, 1, 2]);
     const large = new Uint8Array(65).fill(7);
     const buffer = Buffer.from([0x82, 1, 5]);
+    // Each the first write of its event-loop turn (later ones of a turn are batched, see below).
+    const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
     expect(t.write([small])).toBe(true);
+    await nextTurn();
     expect(t.write([large])).toBe(true);
+    await nextTurn();
     expect(t.write([buffer])).toBe(true);
     // The small one went out as a Buffer copy; beyond 64 bytes, or already a Buffer, as it was.
     expect(written[0]).not.toBe(small);
@@ -117,6 +121,61 @@ describe('SocketTransport', () => {
     expect(written[2]).toBe(buffer);
     await until(() => Buffer.concat(got).length === 4 + 65 + 3);
     expect([...Buffer.concat(got)]).toEqual([0x82, 2, 1, 2, ...new Array(65).fill(7), 0x82, 1, 5]);
+  });
+
+  it('SocketTransport writes the first write of a turn at once and batches the small ones after it into one socket write at the turn\'s end, in order', async () => {
+    const { ours, peer } = await pair();
+    const t = new SocketTransport(ours, { highWaterMark: 1 << 20 });
+    t.attach(recorder());
+    const got: Buffer[] = [];
+    peer.on('data', (c: Buffer) => got.push(c));
+    const written: Buffer[] = [];
+    const write = ours.write.bind(ours) as (chunk: unknown, cb?: unknown) => boolean;
+    ours.write = ((chunk: Uint8Array, cb?: unknown) => {
+      written.push(Buffer.from(chunk));
+      return write(chunk, cb);
+    }) as typeof ours.write;
+    const frame = (i: number): Uint8Array[] => [new Uint8Array([0x82, 2]), new Uint8Array([i >> 8, i & 255])];
+    const expected: number[] = [];
+    const big = new Uint8Array(5000).fill(9);
+    for (let i = 0; i < 300; i++) {
+      expect(t.write(frame(i))).toBe(true);
+      expected.push(0x82, 2, i >> 8, i & 255);
+      if (i === 150) {
+        // A large write in the middle: what was batched before it goes before it.
+        expect(t.write([new Uint8Array([0x82, 126, 5000 >> 8, 5000 & 255]), big])).toBe(true);
+        expected.push(0x82, 126, 5000 >> 8, 5000 & 255, ...big);
+      }
+    }
+    // Until the turn ends: the first frame; frames 1–150 in one batch, handed over (corked) when
+    // the large frame came; that frame's header and payload; frames 151–299 batched, counted.
+    expect(written.map((b) => b.length)).toEqual([4, 150 * 4, 4, 5000]);
+    expect(t.bufferedAmount).toBeGreaterThanOrEqual(149 * 4);
+    await new Promise((r) => setImmediate(r));
+    // First frame; frames 1–150 batched; the large frame's header and payload; frames 151–299 batched.
+    expect(written.map((b) => b.length)).toEqual([4, 150 * 4, 4, 5000, 149 * 4]);
+    await until(() => Buffer.concat(got).length === expected.length);
+    expect([...Buffer.concat(got)]).toEqual(expected);
+  });
+
+  it('SocketTransport hands the socket a small batch as an exact-size copy, never a view of its 16 KiB batch buffer (a peer that stops reading cannot make a few counted bytes hold 16 KiB each)', async () => {
+    const { ours } = await pair();
+    const t = new SocketTransport(ours);
+    t.attach(recorder());
+    const written: Buffer[] = [];
+    const write = ours.write.bind(ours) as (chunk: unknown, cb?: unknown) => boolean;
+    ours.write = ((chunk: Buffer, cb?: unknown) => {
+      written.push(chunk);
+      return write(chunk, cb);
+    }) as typeof ours.write;
+    for (let turn = 0; turn < 3; turn++) {
+      t.write([new Uint8Array([0x82, 1, turn])]);
+      t.write([new Uint8Array([0x82, 1, turn + 10])]);
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(written.map((b) => b.length)).toEqual([3, 3, 3, 3, 3, 3]);
+    // The batched ones (every second write) hold no more memory than node's own small writes do.
+    for (const b of written.filter((_, i) => i % 2 === 1)) expect(b.buffer.byteLength).toBeLessThanOrEqual(8 * 1024);
   });
 
   it('SocketTransport returns false at its high-water mark and reports a drain when under the socket mark', async () => {
