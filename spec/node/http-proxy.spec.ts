@@ -15,7 +15,7 @@ const connectsTo = (log: string, target: string): number => log.split('\n').filt
 describe('connect through an HTTP CONNECT proxy (tinyproxy)', () => {
   const cert = makeTestCertificate();
   let plain: WebSocketServerHandle;
-  let secure: { port: number; servernames: Array<string | false>; close(): Promise<void> };
+  let secure: { port: number; servernames: Array<string | false | null>; close(): Promise<void> };
   let proxy: Tinyproxy;
   let proxyUrl: string;
 
@@ -23,7 +23,7 @@ describe('connect through an HTTP CONNECT proxy (tinyproxy)', () => {
     plain = await serve({ host: '127.0.0.1', port: 0 }, (conn) => conn.readable.pipeTo(conn.writable));
     const https = createHttpsServer({ key: cert.key, cert: cert.cert });
     const wss = new WebSocketServer({ server: https });
-    const servernames: Array<string | false> = [];
+    const servernames: Array<string | false | null> = [];
     wss.on('connection', (ws, req) => {
       servernames.push((req.socket as TLSSocket).servername);
       ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
