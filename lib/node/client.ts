@@ -6,6 +6,7 @@ import { buildClientRequest, validateServerResponse, type ClientRequest } from '
 import { HandshakeError } from '../handshake/errors';
 import type { ExtensionFactory } from '../protocol/extension';
 import { extensionFactories, type PerMessageDeflateSetting } from './deflate-option';
+import { systemClock, type Clock } from '../streams/clock';
 import { resolveOptions } from '../streams/connection-options';
 import { Connection } from '../streams/connection';
 import type { ConnectionOptions, HandshakeInfo } from '../streams/connection-init';
@@ -31,7 +32,7 @@ export interface ClientOptions extends ConnectionOptions {
    * parameters. Default off.
    */
   perMessageDeflate?: PerMessageDeflateSetting;
-  /** Ms for TCP, TLS and the handshake together; then the socket is dropped (`TIMEOUT`). Default 10 000. */
+  /** Ms for TCP, TLS (and a proxy's tunnel) and the handshake together, per redirect hop, timed on `clock`; then the socket is dropped (`TIMEOUT`). Default 10 000. */
   handshakeTimeout?: number;
   /** Aborts the attempt (`ABORTED`) until the connection is open; no effect after. */
   signal?: AbortSignal;
@@ -159,7 +160,9 @@ class ClientHandshake {
   readonly #resolve: (conn: Connection) => void;
   readonly #reject: (err: unknown) => void;
   #req: NodeClientRequest | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: unknown;
+  /** The connection's clock also times the handshake, so specs drive `handshakeTimeout` too. */
+  readonly #clock: Clock;
   #settled = false;
 
   constructor(
@@ -174,6 +177,7 @@ class ClientHandshake {
     this.#options = options;
     this.#timeout = timeout;
     this.#dial = dial;
+    this.#clock = options.clock ?? systemClock;
     this.#resolve = resolve;
     this.#reject = reject;
   }
@@ -205,7 +209,7 @@ class ClientHandshake {
     req.on('upgrade', this.#onUpgrade);
     req.on('response', this.#onResponse);
     req.on('error', this.#onError);
-    if (this.#timeout > 0) this.#timer = setTimeout(this.#onTimeout, this.#timeout);
+    if (this.#timeout > 0) this.#timer = this.#clock.setTimeout(this.#onTimeout, this.#timeout);
     signal?.addEventListener('abort', this.#onAbort, { once: true });
     req.end();
   }
@@ -330,7 +334,7 @@ class ClientHandshake {
   #settle(): void {
     this.#settled = true;
     this.#dialing.abort();
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#options.signal?.removeEventListener('abort', this.#onAbort);
   }

@@ -4,6 +4,7 @@ import { HandshakeError } from '../../lib/handshake/errors';
 import { reconnect, type RetryInfo } from '../../lib/node/reconnect';
 import { WebSocketError } from '../../lib/streams/errors';
 import { FakeClock } from '../helpers/fake-clock';
+import { rawServer } from './node-helpers';
 
 // `reconnect` against a ws server that refuses, drops and closes as each spec scripts it. The
 // backoff runs on a fake clock: every wait is moved through as soon as it is set, so the
@@ -115,7 +116,8 @@ describe('reconnect', () => {
       await expect(first).rejects.toMatchObject({ kind: 'UNEXPECTED_STATUS', status: 403 });
       expect(server.arrivals).toEqual([0]);
       expect(retries).toEqual([]);
-      expect(clock.scheduled).toBe(0);
+      expect(clock.scheduled).toBe(1); // the handshake timer, cleared: no wait was set
+      expect(clock.pending).toBe(0);
     } finally {
       await server.close();
     }
@@ -157,6 +159,27 @@ describe('reconnect', () => {
     // random() = 0: each wait is half its delay (equal jitter).
     expect(retries.map((r) => [r.attempt, r.delay])).toEqual([[1, 50], [2, 100]]);
     expect(connections.attempts).toBe(3);
+  });
+
+  it('retries a handshake that timed out (handshakeTimeout on the same clock)', async () => {
+    const clock = new FakeClock();
+    const arrivals: number[] = [];
+    // Takes the request and never answers; the handshake timer is moved through once it is in.
+    const silent = await rawServer(() => {
+      arrivals.push(clock.now());
+      void Promise.resolve().then(() => clock.advance(1000));
+    });
+    const retries: RetryInfo[] = [];
+    try {
+      const connections = reconnect(`ws://127.0.0.1:${silent.port}/`, { ...driven(clock, retries), handshakeTimeout: 1000, maxAttempts: 2 });
+      await expect(connections.next()).rejects.toMatchObject({ name: 'HandshakeError', kind: 'TIMEOUT' });
+      expect(retries.map((r) => [r.attempt, r.delay, r.error?.kind])).toEqual([[1, 100, 'TIMEOUT']]);
+      // 0: request, timed out at 1000; wait 100; 1100: request, timed out at 2100, and the second attempt was the last.
+      expect(arrivals).toEqual([0, 1100]);
+      expect(clock.now()).toBe(2100);
+    } finally {
+      await silent.close();
+    }
   });
 
   it('gives up with a CONNECTION_LOST WebSocketError when the next wait would pass maxElapsed', async () => {
