@@ -56,7 +56,7 @@ export interface ClientOptions extends ConnectionOptions {
    */
   proxy?: ProxySetting;
   /**
-   * Connect to this Unix domain socket instead of the URL's host and port (the URL still gives
+   * Connect to this Unix domain socket instead of the URL's host and port, and of any proxy (the URL still gives
    * `Host` and the path). `ws+unix:///path/to/socket:/request/path` URLs set it too.
    */
   socketPath?: string;

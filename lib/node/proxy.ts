@@ -2,6 +2,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { HandshakeError } from '../handshake/errors';
+import { flattenHeaders } from '../handshake/header-values';
 
 /**
  * The `proxy` option of `connect`: an `http://[user:password@]host[:port]` URL to tunnel
@@ -115,14 +116,11 @@ export function openTunnel(proxy: URL, host: string, port: number, signal: Abort
       req.destroy();
       reject(new HandshakeError('ABORTED', 'The WebSocket handshake was aborted', { cause: signal.reason }));
     };
-    const refused = (res: IncomingMessage): HandshakeError => {
-      const flat: Record<string, string> = {};
-      for (const [name, value] of Object.entries(res.headers)) if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(', ') : value;
-      return new HandshakeError('PROXY_REFUSED', `${where} refused to open a tunnel to ${authority}: ${res.statusCode} ${res.statusMessage ?? ''}`.trim(), {
+    const refused = (res: IncomingMessage): HandshakeError =>
+      new HandshakeError('PROXY_REFUSED', `${where} refused to open a tunnel to ${authority}: ${res.statusCode} ${res.statusMessage ?? ''}`.trim(), {
         status: res.statusCode,
-        headers: flat,
+        headers: flattenHeaders(res.headers),
       });
-    };
     req.once('connect', (res: IncomingMessage, socket: Socket, head: Buffer) => {
       signal.removeEventListener('abort', onAbort);
       const status = res.statusCode ?? 0;

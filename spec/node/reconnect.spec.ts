@@ -232,4 +232,28 @@ describe('reconnect', () => {
       await server.close();
     }
   });
+
+  it('aborting while connected closes the connection with 1001 and ends the loop with ABORTED', async () => {
+    const clock = new FakeClock();
+    const server = await scriptedServer(clock, ['hold']);
+    const controller = new AbortController();
+    try {
+      let bodies = 0;
+      const run = (async () => {
+        for await (const conn of reconnect(server.url, { clock, signal: controller.signal })) {
+          bodies++;
+          controller.abort(new Error('shutting down'));
+          expect((await conn.closed).code).toBe(1001);
+        }
+      })();
+      const err = await run.then(() => undefined, (e: unknown) => e);
+      expect(err).toMatchObject({ name: 'HandshakeError', kind: 'ABORTED', cause: new Error('shutting down') });
+      expect(bodies).toBe(1);
+      await new Promise<void>((resolve) => (server.closes.length > 0 ? resolve() : server.sockets[0].once('close', () => resolve())));
+      expect(server.closes).toEqual([1001]);
+      expect(server.arrivals).toEqual([0]);
+    } finally {
+      await server.close();
+    }
+  });
 });
