@@ -1,10 +1,12 @@
 // A connection that comes back: python-websockets' `async for ws in connect(...)`, with
 // exponential backoff and jitter, bounded by attempts, elapsed time and an AbortSignal.
+import { parseWebSocketUrl } from '../handshake/client-handshake';
 import { HandshakeError } from '../handshake/errors';
 import { systemClock, type Clock } from '../streams/clock';
 import type { Connection } from '../streams/connection';
 import { WebSocketError, type CloseInfo } from '../streams/errors';
 import { connect, type ClientOptions } from './client';
+import { parseUnixUrl } from './unix-socket';
 
 /** Options of `reconnect`: those of `connect`, and how to back off between attempts. */
 export interface ReconnectOptions extends ClientOptions {
@@ -112,6 +114,7 @@ const aborted = (signal: AbortSignal): HandshakeError =>
  *   `HandshakeError`, or a `WebSocketError` of kind `CONNECTION_LOST` after a lost connection);
  *   the `signal` (`HandshakeError` of kind `ABORTED`).
  *
+ * A malformed URL throws a `SyntaxError` and bad backoff options a `RangeError`, at once.
  * Waits grow from `initialDelay` by `factor` up to `maxDelay`, with jitter, on `clock`. A lost
  * connection counts as a failed attempt unless it stayed open `resetAfter` ms: then the count
  * and the delays start over, so a server that accepts and drops at once is still backed off.
@@ -124,6 +127,7 @@ const aborted = (signal: AbortSignal): HandshakeError =>
  * ```
  */
 export function reconnect(url: string | URL, options: ReconnectOptions = {}): ReconnectingConnections {
+  if (parseUnixUrl(url) === undefined) parseWebSocketUrl(url); // a malformed URL throws now, not at the first next()
   const initialDelay = nonNegative('initialDelay', options.initialDelay ?? 1000);
   const factor = options.factor ?? 2;
   if (!(factor >= 1)) throw new RangeError(`factor must be ≥ 1, got ${factor}`);

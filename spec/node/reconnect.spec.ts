@@ -105,6 +105,12 @@ describe('reconnect', () => {
     }
   });
 
+  it('refuses a malformed URL and bad backoff options at once', () => {
+    expect(() => reconnect('ftp://127.0.0.1/')).toThrow(SyntaxError);
+    expect(() => reconnect('ws://127.0.0.1/', { factor: 0.5 })).toThrow(RangeError);
+    expect(() => reconnect('ws://127.0.0.1/', { maxAttempts: 0 })).toThrow(RangeError);
+  });
+
   it('throws the 403 refusal at once: no retry, no wait', async () => {
     const clock = new FakeClock();
     const server = await scriptedServer(clock, [{ refuse: 403 }, 'serve']);
