@@ -24,7 +24,17 @@ export type HandshakeErrorKind =
   /** The caller's `AbortSignal` fired before the handshake finished. */
   | 'ABORTED'
   /** TCP or TLS failed, or the connection closed before a response. */
-  | 'CONNECTION_FAILED';
+  | 'CONNECTION_FAILED'
+  /** The server answered with a redirect (3xx) and following redirects is off; `status` and `headers.location` say where. */
+  | 'REDIRECT'
+  /** A redirect has no usable `Location` (missing, malformed, or not `ws:`/`wss:`/`http:`/`https:`). */
+  | 'INVALID_REDIRECT'
+  /** A redirect leads back to a URL already requested. */
+  | 'REDIRECT_LOOP'
+  /** More redirects than `maxRedirects`. */
+  | 'TOO_MANY_REDIRECTS'
+  /** The HTTP proxy refused to open a tunnel (`status` is its answer to CONNECT, e.g. 403 or 407). */
+  | 'PROXY_REFUSED';
 
 /**
  * The opening handshake failed. On the client a refused handshake carries the HTTP `status`,

@@ -6,12 +6,16 @@ import { buildClientRequest, validateServerResponse, type ClientRequest } from '
 import { HandshakeError } from '../handshake/errors';
 import type { ExtensionFactory } from '../protocol/extension';
 import { extensionFactories, type PerMessageDeflateSetting } from './deflate-option';
+import { systemClock, type Clock } from '../streams/clock';
 import { resolveOptions } from '../streams/connection-options';
 import { Connection } from '../streams/connection';
 import type { ConnectionOptions, HandshakeInfo } from '../streams/connection-init';
 import { computeAcceptSync } from './http-util';
 import { nodeRuntime } from './runtime';
 import { SocketTransport } from './socket-transport';
+import { openTunnel, resolveProxy, type ProxySetting } from './proxy';
+import { DEFAULT_MAX_REDIRECTS, RedirectFollower, isRedirect, redirectError } from './redirects';
+import { parseUnixUrl } from './unix-socket';
 
 /** Options of `connect`: the handshake, TLS, and the connection's own options. */
 export interface ClientOptions extends ConnectionOptions {
@@ -28,7 +32,7 @@ export interface ClientOptions extends ConnectionOptions {
    * parameters. Default off.
    */
   perMessageDeflate?: PerMessageDeflateSetting;
-  /** Ms for TCP, TLS and the handshake together; then the socket is dropped (`TIMEOUT`). Default 10 000. */
+  /** Ms for TCP, TLS (and a proxy's tunnel) and the handshake together, per redirect hop, timed on `clock`; then the socket is dropped (`TIMEOUT`). Default 10 000. */
   handshakeTimeout?: number;
   /** Aborts the attempt (`ABORTED`) until the connection is open; no effect after. */
   signal?: AbortSignal;
@@ -36,6 +40,26 @@ export interface ClientOptions extends ConnectionOptions {
   tls?: TlsConnectionOptions;
   /** Largest response head node's parser accepts. Default 16 KiB, node's own. */
   maxHeaderSize?: number;
+  /**
+   * Follow 301, 302, 303, 307 and 308 answers to the handshake. `Authorization`, `Cookie`, a
+   * given `Host` and the URL's credentials are dropped once a redirect leaves the first
+   * origin. Default `false`: a redirect rejects with a `HandshakeError` of kind `REDIRECT`.
+   */
+  followRedirects?: boolean;
+  /** Most redirects followed before `TOO_MANY_REDIRECTS`. Default 10. */
+  maxRedirects?: number;
+  /**
+   * Tunnel through an HTTP proxy with CONNECT: its `http://[user:password@]host:port` URL
+   * (credentials go as `Proxy-Authorization: Basic`), or `'env'` for `HTTPS_PROXY` (`wss:`) /
+   * `HTTP_PROXY` (`ws:`) and `NO_PROXY`, lower-case names first. For `wss:` TLS runs inside the
+   * tunnel, with the target's name for SNI. Default: no proxy, whatever the environment says.
+   */
+  proxy?: ProxySetting;
+  /**
+   * Connect to this Unix domain socket instead of the URL's host and port, and of any proxy (the URL still gives
+   * `Host` and the path). `ws+unix:///path/to/socket:/request/path` URLs set it too.
+   */
+  socketPath?: string;
 }
 
 const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
@@ -57,16 +81,72 @@ const MAX_REFUSAL_BODY = 4096;
  */
 export function connect(url: string | URL, options: ClientOptions = {}): Promise<Connection> {
   resolveOptions(options); // bad limits throw now rather than after the handshake
-  const request = buildClientRequest(url, {
+  const timeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+  if (!(timeout >= 0)) throw new RangeError(`handshakeTimeout must be ≥ 0, got ${timeout}`);
+  const maxRedirects = options.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
+  if (!(Number.isInteger(maxRedirects) && maxRedirects >= 0)) throw new RangeError(`maxRedirects must be an integer ≥ 0, got ${maxRedirects}`);
+  const unix = parseUnixUrl(url);
+  const request = requestFor(unix?.url ?? url, options, options.headers);
+  const socketPath = unix?.socketPath ?? options.socketPath;
+  // An explicit proxy URL is checked now, like the rest of the options.
+  resolveProxy(options.proxy === 'env' ? undefined : options.proxy, request.url);
+  return followRedirects(request, socketPath, options, timeout, maxRedirects);
+}
+
+const requestFor = (url: string | URL, options: ClientOptions, headers: Readonly<Record<string, string>> | undefined): ClientRequest =>
+  buildClientRequest(url, {
     key: generateKey(),
     protocols: options.protocols,
     origin: options.origin,
-    headers: options.headers,
+    headers,
     extensions: extensionFactories(options),
   });
-  const timeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
-  if (!(timeout >= 0)) throw new RangeError(`handshakeTimeout must be ≥ 0, got ${timeout}`);
-  return new Promise<Connection>((resolve, reject) => new ClientHandshake(request, options, timeout, resolve, reject).start());
+
+/** Handshakes, and while the answer is a redirect to follow, handshakes again where it points (at most `maxRedirects` times). */
+async function followRedirects(
+  first: ClientRequest,
+  firstSocketPath: string | undefined,
+  options: ClientOptions,
+  timeout: number,
+  maxRedirects: number,
+): Promise<Connection> {
+  const follower = new RedirectFollower(first.url, maxRedirects);
+  let request = first;
+  let socketPath = firstSocketPath;
+  for (;;) {
+    try {
+      const current = request;
+      const path = socketPath;
+      return await new Promise<Connection>((resolve, reject) =>
+        new ClientHandshake(current, options, timeout, (signal) => dial(current.url, path, options, signal), resolve, reject).start(),
+      );
+    } catch (err) {
+      if (!(err instanceof HandshakeError) || err.kind !== 'REDIRECT' || options.followRedirects !== true) throw err;
+      const hop = follower.follow(request.url, err);
+      // A socket path stands for the origin it was given with.
+      if (!hop.sameOriginAsCurrent) socketPath = undefined;
+      request = requestFor(hop.url, options, follower.headersFor(options.headers));
+    }
+  }
+}
+
+/** The socket one handshake runs on: a Unix socket, a CONNECT tunnel, or TCP; TLS on top for `wss:`. */
+function dial(url: URL, socketPath: string | undefined, options: ClientOptions, signal: AbortSignal): Socket | Promise<Socket> {
+  const secure = url.protocol === 'wss:';
+  // WHATWG URL keeps IPv6 literals in brackets; sockets want them bare.
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  const port = url.port === '' ? (secure ? 443 : 80) : Number(url.port);
+  const overTls = (base: { socket: Socket } | { path: string } | { host: string; port: number }): Socket =>
+    tlsConnect({
+      servername: isIP(host) === 0 ? host : undefined,
+      ...options.tls,
+      ...base,
+      ALPNProtocols: ['http/1.1'],
+    });
+  if (socketPath !== undefined) return secure ? overTls({ path: socketPath }) : netConnect({ path: socketPath, allowHalfOpen: true });
+  const proxy = resolveProxy(options.proxy, url);
+  if (proxy !== undefined) return openTunnel(proxy, host, port, signal).then((tunnel) => (secure ? overTls({ socket: tunnel }) : tunnel));
+  return secure ? overTls({ host, port }) : netConnect({ host, port, allowHalfOpen: true });
 }
 
 /** One client handshake in flight: node's HTTP client does the parsing, we do RFC 6455. */
@@ -74,16 +154,30 @@ class ClientHandshake {
   readonly #request: ClientRequest;
   readonly #options: ClientOptions;
   readonly #timeout: number;
+  readonly #dial: (signal: AbortSignal) => Socket | Promise<Socket>;
+  /** Drops a dial in progress (a proxy tunnel) when the handshake fails first. */
+  readonly #dialing = new AbortController();
   readonly #resolve: (conn: Connection) => void;
   readonly #reject: (err: unknown) => void;
   #req: NodeClientRequest | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: unknown;
+  /** The connection's clock also times the handshake, so specs drive `handshakeTimeout` too. */
+  readonly #clock: Clock;
   #settled = false;
 
-  constructor(request: ClientRequest, options: ClientOptions, timeout: number, resolve: (c: Connection) => void, reject: (e: unknown) => void) {
+  constructor(
+    request: ClientRequest,
+    options: ClientOptions,
+    timeout: number,
+    dial: (signal: AbortSignal) => Socket | Promise<Socket>,
+    resolve: (c: Connection) => void,
+    reject: (e: unknown) => void,
+  ) {
     this.#request = request;
     this.#options = options;
     this.#timeout = timeout;
+    this.#dial = dial;
+    this.#clock = options.clock ?? systemClock;
     this.#resolve = resolve;
     this.#reject = reject;
   }
@@ -94,38 +188,28 @@ class ClientHandshake {
       this.#fail(new HandshakeError('ABORTED', 'The WebSocket handshake was aborted', { cause: signal.reason }));
       return;
     }
-    const url = this.#request.url;
-    const secure = url.protocol === 'wss:';
-    // WHATWG URL keeps IPv6 literals in brackets; sockets want them bare.
-    const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-    const port = url.port === '' ? (secure ? 443 : 80) : Number(url.port);
-    const tlsOptions = this.#options.tls;
     const req = httpRequest({
       method: 'GET',
-      host,
-      port,
       path: this.#request.path,
       headers: this.#request.headers,
       setHost: false,
       maxHeaderSize: this.#options.maxHeaderSize,
       // Our own socket, no agent: never pooled, and half-open (SocketTransport sets it for
-      // TLS too) so the close handshake decides when our side ends (RFC 6455 §7.1.1).
-      createConnection: (): Socket =>
-        secure
-          ? tlsConnect({
-              servername: isIP(host) === 0 ? host : undefined,
-              ...tlsOptions,
-              host,
-              port,
-              ALPNProtocols: ['http/1.1'],
-            })
-          : netConnect({ host, port, allowHalfOpen: true }),
+      // TLS too) so the close handshake decides when our side ends (RFC 6455 §7.1.1). Node
+      // waits for the callback when this returns nothing (a proxy tunnel being opened).
+      createConnection: (_opts, ready) => {
+        const socket = this.#dial(this.#dialing.signal);
+        if (!(socket instanceof Promise)) return socket;
+        // Node's callback takes no socket with an error; its type says otherwise.
+        socket.then((s) => ready(null, s), (err: Error) => ready(err, undefined as unknown as Socket));
+        return undefined;
+      },
     });
     this.#req = req;
     req.on('upgrade', this.#onUpgrade);
     req.on('response', this.#onResponse);
     req.on('error', this.#onError);
-    if (this.#timeout > 0) this.#timer = setTimeout(this.#onTimeout, this.#timeout);
+    if (this.#timeout > 0) this.#timer = this.#clock.setTimeout(this.#onTimeout, this.#timeout);
     signal?.addEventListener('abort', this.#onAbort, { once: true });
     req.end();
   }
@@ -200,6 +284,10 @@ class ClientHandshake {
         validateServerResponse(this.#request, '', status, res.headers);
       } catch (err) {
         const e = err as HandshakeError;
+        if (isRedirect(status)) {
+          this.#fail(redirectError(status, e.headers as Record<string, string>, body, this.#request.url));
+          return;
+        }
         this.#fail(new HandshakeError(e.kind, e.message, { status: e.status, headers: e.headers as Record<string, string>, body }));
       }
     };
@@ -217,6 +305,11 @@ class ClientHandshake {
 
   readonly #onError = (err: Error): void => {
     if (this.#settled) return;
+    if (err instanceof HandshakeError) {
+      // The proxy's refusal, already said in full.
+      this.#fail(err);
+      return;
+    }
     const where = this.#request.url.href;
     this.#fail(new HandshakeError('CONNECTION_FAILED', `Could not open a WebSocket connection to ${where}: ${err.message}`, { cause: err }));
   };
@@ -240,7 +333,8 @@ class ClientHandshake {
 
   #settle(): void {
     this.#settled = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#dialing.abort();
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#options.signal?.removeEventListener('abort', this.#onAbort);
   }

@@ -8,6 +8,8 @@ export {
 } from './upgrade';
 export { serve, type ServeOptions, type WebSocketServerHandle } from './server';
 export { connect, type ClientOptions } from './client';
+export { reconnect, type ReconnectOptions, type ReconnectingConnections, type RetryInfo } from './reconnect';
+export { type ProxySetting } from './proxy';
 export { WebSocketServerFactory, WebSocketClientFactory, listenWS, connectWS } from './autobahn';
 export { zlibEngine, type ZlibEngineOptions } from './zlib-engine';
 export { type PerMessageDeflateSetting } from './deflate-option';

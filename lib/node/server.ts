@@ -1,11 +1,13 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { resolve as resolvePath } from 'node:path';
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import { validateUpgradeRequest } from '../handshake/server-handshake';
 import type { Connection } from '../streams/connection';
 import { reportError } from './http-util';
 import { attach, type PathMatcher, type ServerOptions } from './upgrade';
+import { listenUnix } from './unix-socket';
 
 /** Options of `serve`: where to listen, and how to handshake and run connections. */
 export interface ServeOptions extends ServerOptions {
@@ -17,17 +19,23 @@ export interface ServeOptions extends ServerOptions {
   tls?: SecureContextOptions & TlsOptions;
   /** Pathname to accept (query ignored); other paths get 404. Default: every path. */
   path?: PathMatcher;
+  /**
+   * Listen on this Unix domain socket instead of `host`/`port` (`url` is then
+   * `ws+unix://<absolute path>`). A socket file nobody accepts on (left by a process that
+   * died) is replaced; a live one, or another kind of file, fails with `EADDRINUSE`.
+   */
+  socketPath?: string;
   /** Largest request head, in bytes, node's HTTP parser accepts (431 past it). Default 16 KiB, node's own. */
   maxHeaderSize?: number;
 }
 
 /** A running WebSocket server. */
 export interface WebSocketServerHandle {
-  /** Where it listens. */
+  /** Where it listens (a Unix socket: its absolute path as `host`, port 0). */
   readonly address: {
-    /** The IP address listened on. */
+    /** The IP address listened on, or the Unix socket's absolute path. */
     readonly host: string;
-    /** The TCP port listened on. */
+    /** The TCP port listened on (0 for a Unix socket). */
     readonly port: number;
   };
   /** The TCP port listened on (the one chosen when asked for port 0). */
@@ -88,21 +96,31 @@ export async function serve(
     }
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const info = server.address() as AddressInfo;
   const scheme = options.tls ? 'wss' : 'ws';
-  const host = info.address;
-  const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${info.port}`;
+  let host: string;
+  let port = 0;
+  let url: string;
+  if (options.socketPath !== undefined) {
+    host = resolvePath(options.socketPath);
+    await listenUnix(server, host);
+    url = `${scheme}+unix://${host}`;
+  } else {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, options.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const info = server.address() as AddressInfo;
+    host = info.address;
+    port = info.port;
+    url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  }
   let closing: Promise<void> | undefined;
   return {
-    address: { host, port: info.port },
-    port: info.port,
+    address: { host, port },
+    port,
     url,
     connections: attachment.connections,
     server,

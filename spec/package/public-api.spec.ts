@@ -47,11 +47,12 @@ const sansIoTypes = [
 const nodeValues = [
   ...rootValues,
   'SocketTransport', 'WebSocketClientFactory', 'WebSocketServerFactory', 'attach', 'connect', 'connectWS', 'handleUpgrade',
-  'listenWS', 'nodeRuntime', 'serve', 'zlibEngine',
+  'listenWS', 'nodeRuntime', 'reconnect', 'serve', 'zlibEngine',
 ];
 const nodeTypes = [
   ...rootTypes,
-  'AttachOptions', 'ClientOptions', 'PathMatcher', 'PerMessageDeflateSetting', 'ServeOptions', 'ServerOptions',
+  'AttachOptions', 'ClientOptions', 'PathMatcher', 'PerMessageDeflateSetting', 'ProxySetting', 'ReconnectOptions',
+  'ReconnectingConnections', 'RetryInfo', 'ServeOptions', 'ServerOptions',
   'SocketTransportOptions', 'UpgradeDecision', 'UpgradeRequestInfo', 'WebSocketAttachment', 'WebSocketServerHandle',
   'ZlibEngineOptions',
 ];
