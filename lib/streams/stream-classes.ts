@@ -16,20 +16,18 @@ type WS = typeof globalThis.WritableStream;
 type TS = typeof globalThis.TransformStream;
 
 /**
- * A stream class as `useStreamClasses` takes it: any constructor. A ponyfill's own typings
- * differ from the DOM lib's in details (web-streams-polyfill types its byte-source constructor
- * apart), and the core uses its instances through the standard API only, so no cast is needed.
+ * The stream classes the core uses (see `useStreamClasses`). Each may be any constructor: a
+ * ponyfill's own typings differ from the DOM lib's in details (web-streams-polyfill types its
+ * byte-source constructor apart), and the core uses its instances through the standard API
+ * only, so passing web-streams-polyfill's classes needs no cast.
  */
-type AnyStreamClass = abstract new (...args: never[]) => object;
-
-/** The stream classes the core uses (see `useStreamClasses`). */
 export interface StreamClasses {
   /** The `ReadableStream` constructor every readable of the core is made with. */
-  readonly ReadableStream: RS | AnyStreamClass;
+  readonly ReadableStream: RS | (abstract new (...args: never[]) => object);
   /** The `WritableStream` constructor every writable of the core is made with. */
-  readonly WritableStream: WS | AnyStreamClass;
+  readonly WritableStream: WS | (abstract new (...args: never[]) => object);
   /** Not constructed by the core; re-exported for users. Defaults to the global, if any. */
-  readonly TransformStream?: TS | AnyStreamClass;
+  readonly TransformStream?: TS | (abstract new (...args: never[]) => object);
 }
 
 /** The classes in use, typed as the standard ones. */
