@@ -105,9 +105,10 @@ export class Connection implements AsyncIterable<IncomingMessage>, ConnectionCor
     const head = init.head;
     if (head !== undefined && head.length > 0) {
       // Bytes that came with the handshake: parsed on the next turn, once whoever made this
-      // connection has set its handlers (a ping among them must reach onPing).
+      // connection has set its handlers (a ping among them must reach onPing), and read ahead
+      // like bytes that arrive later: a close among them is answered though nobody reads.
       protocol.receive(head);
-      opts.clock.setTimeout(() => this.#in().demand(), 0);
+      opts.clock.setTimeout(() => this.#in().received(), 0);
     }
     if (opts.autoPingInterval > 0 && !this.#finalized) {
       this.#heartbeat = new Heartbeat(new HeartbeatLink(this), opts.clock, opts.autoPingInterval, opts.autoPingTimeout);

@@ -122,6 +122,11 @@ export class Inbound implements MessageHost {
     this.#pumpAhead();
   }
 
+  /** Bytes handed to the protocol before (those that came with the handshake) are parsed now, read ahead as any that arrive. */
+  received(): void {
+    this.#pumpAhead();
+  }
+
   inputEnded(): void {
     this.#inputEnded = true;
     this.#pumpAhead();
