@@ -137,7 +137,9 @@ export class Outbound implements SendHost, ForwardHost {
   }
 
   async #withWriter(opcode: number, sizeHint: number | undefined, options: SendOptions, body: (w: MessageWriter) => Promise<void>): Promise<void> {
-    await this.#acquire();
+    // Nothing in the way: the turn is taken now, before this function's first await, so that
+    // a message sent after this one (a whole frame written at once) cannot go before it.
+    if (this.#writer !== undefined || this.#writerQueue.length > 0) await this.#acquire();
     const w = this.#newWriter(opcode, sizeHint, options.compress !== false);
     try {
       await body(w);
