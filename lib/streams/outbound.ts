@@ -258,7 +258,7 @@ export class Outbound implements SendHost, ForwardHost {
    */
   sendEncoded(frame: readonly Uint8Array[] | Promise<readonly Uint8Array[]>, size: number): void {
     if (this.#writer === undefined && this.#writerQueue.length === 0 && !(frame instanceof Promise)) {
-      void this.#write(frame);
+      this.#writeEncoded(frame);
       return;
     }
     this.encodedBacklog += size;
@@ -271,9 +271,15 @@ export class Outbound implements SendHost, ForwardHost {
       }
       // The connection may have closed while this frame waited: it is dropped, as a broadcast
       // drops a connection that is no longer open.
-      if (this.#mayStillSend()) void this.#write(chunks);
+      if (this.#mayStillSend()) this.#writeEncoded(chunks);
       w._complete();
     }).catch(noop);
+  }
+
+  /** Like `#write`, with nobody to tell of the drain: a broadcast above the mark makes no waiter per connection. */
+  #writeEncoded(chunks: readonly Uint8Array[]): void {
+    if (this.#parts.core._finalized || this.#wireAbandoned) return;
+    if (!this.#parts.transport.write(chunks)) this.#behind = true;
   }
 
   #mayStillSend(): boolean {
