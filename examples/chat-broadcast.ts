@@ -1,6 +1,7 @@
 // A chat server: every text message a client sends is broadcast to every client, encoded once
-// (`server.broadcast`). In the same process, CLIENTS clients each send MESSAGES lines and
-// check they received every client's lines, each sender's in order. Exits 0 on success.
+// (`server.broadcast`). In the same process, CHAT_CLIENTS clients (default 20) each send
+// CHAT_MESSAGES lines (default 10) and check they received every client's lines, each sender's
+// in order. Prints `chat: …` and a `RESULT {…}` line; exits 0 when everyone got everything.
 //
 //   npm run build && npx tsc --ignoreConfig --strict --module nodenext --moduleResolution nodenext \
 //     --types node --rootDir examples --outDir .tmp/examples examples/chat-broadcast.ts \
@@ -8,21 +9,29 @@
 // (compiled inside the package, so `websocket-streams` resolves to this package's dist/).
 import { connect, serve, type Connection } from 'websocket-streams/node';
 
-const CLIENTS = 20;
-const MESSAGES = 10;
+const CLIENTS = positiveInteger('CHAT_CLIENTS', 20);
+const MESSAGES = positiveInteger('CHAT_MESSAGES', 10);
+
+function positiveInteger(name: string, fallback: number): number {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${process.env[name]}`);
+  return value;
+}
 
 async function main(): Promise<void> {
   let joined = 0;
   let allJoined!: () => void;
   const everyoneHere = new Promise<void>((resolve) => (allJoined = resolve));
 
+  let broadcasts = 0;
+  let skipped = 0;
   const server = await serve({ host: '127.0.0.1', port: 0 }, async (conn: Connection) => {
     if (++joined === CLIENTS) allJoined();
     for await (const msg of conn) {
       if (msg.type !== 'text') continue;
       // Connections that cannot keep up (over 1 MiB queued) are skipped, not buffered for.
-      const { skipped } = server.broadcast(await msg.text());
-      if (skipped > 0) console.warn(`chat: ${skipped} slow clients skipped`);
+      skipped += server.broadcast(await msg.text()).skipped;
+      broadcasts++;
     }
   });
 
@@ -31,8 +40,10 @@ async function main(): Promise<void> {
     await everyoneHere;
     const received = await Promise.all(clients.map((conn, id) => chat(conn, id)));
     const expected = CLIENTS * MESSAGES;
-    if (!received.every((n) => n === expected)) throw new Error(`chat: expected ${expected} messages per client, got ${received.join(', ')}`);
-    console.log(`chat: ${CLIENTS} clients received ${expected} messages each`);
+    const ok = received.every((n) => n === expected) && skipped === 0;
+    if (ok) console.log(`chat: ${CLIENTS} clients received ${expected} messages each`);
+    console.log(`RESULT ${JSON.stringify({ ok, clients: CLIENTS, messagesEach: expected, broadcasts, skipped })}`);
+    if (!ok) process.exitCode = 1;
     await Promise.all(clients.map((conn) => conn.close(1000)));
   } finally {
     await server.close();
@@ -58,6 +69,6 @@ async function chat(conn: Connection, id: number): Promise<number> {
 }
 
 main().catch((err: unknown) => {
-  console.error(err);
+  console.log(`RESULT ${JSON.stringify({ ok: false, error: String(err) })}`);
   process.exitCode = 1;
 });
