@@ -1,6 +1,6 @@
 // One message to many connections, encoded once: the frame's bytes are built once and the
 // same chunks are handed to every connection that can take them as they are.
-import { Opcode, Rsv } from '../codec/constants';
+import { CloseCode, Opcode, Rsv } from '../codec/constants';
 import { encodeFrameHeader, headerSize } from '../codec/frame-header';
 import { DeflateExtension } from '../extensions/permessage-deflate/permessage-deflate';
 import type { SharedDeflate } from '../extensions/permessage-deflate/shared-deflate';
@@ -97,7 +97,7 @@ export function broadcast(connections: Iterable<Connection>, data: string | Bina
       closed++;
     } else if (conn._sendBacklog > maxBuffered) {
       skipped++;
-      if (whenFull === 'close') conn._closeQuietly(1008, 'Too slow to receive broadcast messages');
+      if (whenFull === 'close') conn._closeQuietly(CloseCode.PolicyViolation, 'Too slow to receive broadcast messages');
     } else {
       message.sendTo(conn);
       sent++;
