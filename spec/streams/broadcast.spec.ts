@@ -8,6 +8,7 @@ import type { Extension } from '../../lib/protocol/extension';
 import { broadcast } from '../../lib/streams/broadcast';
 import { Connection } from '../../lib/streams/connection';
 import { concat, handshakeInfo, toHex } from '../helpers/connection-pair';
+import { FakeClock } from '../helpers/fake-clock';
 import { MemoryTransport } from '../helpers/memory-transport';
 import { describeFrames, framesOf, turns } from '../helpers/wire';
 
@@ -35,7 +36,8 @@ function endpoint(role: 'client' | 'server' = 'server', extensions?: Extension[]
   };
   const writesDone = (n: number): Promise<void> =>
     writes.length >= n ? Promise.resolve() : new Promise((resolve) => (waiter = { n, resolve }));
-  const conn = new Connection(transport, { role, handshake: handshakeInfo(), activeExtensions: extensions });
+  // A clock nobody moves: the close timers of connections closed here never run, nor linger.
+  const conn = new Connection(transport, { role, handshake: handshakeInfo(), activeExtensions: extensions, options: { clock: new FakeClock() } });
   peer.attach({ onData: () => {}, onEnd: () => {}, onError: () => {}, onDrain: () => {}, onClose: () => {} });
   return { conn, peer, transport, writes, writesDone };
 }
@@ -113,7 +115,7 @@ describe('broadcast', () => {
     const keys = [new Uint8Array([1, 2, 3, 4]), new Uint8Array([5, 6, 7, 8])];
     const eps = keys.map((key) => {
       const [peer, transport] = MemoryTransport.pair();
-      const conn = new Connection(transport, { role: 'client', handshake: handshakeInfo(), options: { maskKeySource: () => key } });
+      const conn = new Connection(transport, { role: 'client', handshake: handshakeInfo(), options: { maskKeySource: () => key, clock: new FakeClock() } });
       peer.attach({ onData: () => {}, onEnd: () => {}, onError: () => {}, onDrain: () => {}, onClose: () => {} });
       return { conn, transport };
     });
