@@ -670,6 +670,53 @@ async function runIdle(job) {
   return { connections: conns.length };
 }
 
+/**
+ * Broadcast: open N connections, then count the messages the server broadcasts to them, between
+ * two marks (the runner reads the server's CPU time at each, and asks the server for
+ * `job.rounds` broadcasts at the first). Every message's length is checked, a sample's SHA-1.
+ */
+async function runBroadcast(job) {
+  const payload = jsonLike(job.size);
+  const check = { length: payload.length, sha1: sha1(payload), sampleEvery: 16, inflate: false };
+  const conns = await openMany(job, job.connections, '/', null);
+  const expected = job.connections * job.rounds;
+  let delivered = 0;
+  let error = null;
+  let closed = 0;
+  let finish;
+  const all = new Promise((resolve) => (finish = resolve));
+  for (const c of conns) {
+    const parser = new EchoParser(check, () => {
+      if (++delivered === expected) finish();
+    }, () => {});
+    c.onBytes = (view) => {
+      parser.push(view);
+      if (parser.error && !error) {
+        error = parser.error;
+        finish();
+      }
+    };
+    if (c.rest) c.onBytes(c.rest);
+    c.socket.on('close', () => { closed++; });
+    c.socket.on('error', () => {});
+  }
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await mark('start');
+  const timer = setTimeout(finish, job.timeoutMs);
+  await all;
+  clearTimeout(timer);
+  const wallMs = performance.now() - t0;
+  const cpu = cpuPercent(cpu0, wallMs);
+  await mark('end');
+  const early = closed;
+  for (const c of conns) c.socket.destroy();
+  if (error) throw new Error(error);
+  if (early > 0) throw new Error(`${early} connections were closed by the server`);
+  if (delivered !== expected) throw new Error(`${delivered} of ${expected} broadcast messages arrived within ${job.timeoutMs} ms`);
+  return { messages: delivered, wallMs, msgsPerSec: (delivered / wallMs) * 1000, cpu };
+}
+
 async function main(job) {
   switch (job.kind) {
     case 'echo': return runEcho(job);
@@ -677,6 +724,7 @@ async function main(job) {
     case 'big': return runBig(job);
     case 'trickle': return runTrickle(job);
     case 'idle': return runIdle(job);
+    case 'broadcast': return runBroadcast(job);
     default: throw new Error(`Unknown job kind ${job.kind}`);
   }
 }

@@ -103,6 +103,17 @@ const deflate = (name, size) => ({
   job: { size, connections: 1, window: windowFor(size), deflate: true, text: true },
 });
 
+/**
+ * One message broadcast to every one of `connections` clients, `rounds` times (one event-loop
+ * turn apart): ours `server.broadcast(text)` against the loop ws users write
+ * (`for (const c of wss.clients) c.send(data)`).
+ */
+const broadcastTo = (name, connections, rounds) => ({
+  name, kind: 'broadcast',
+  servers: { ws: 'ws-broadcast.mjs', 'ours-stream': 'ours-broadcast.mjs' },
+  job: { size: 128, connections, rounds: quick ? Math.ceil(rounds / 5) : rounds, timeoutMs: 120_000 },
+});
+
 const SCENARIOS = [
   echo('echo-16', 16, 'msgs/s'),
   echo('echo-1k', KiB, 'msgs/s'),
@@ -126,6 +137,8 @@ const SCENARIOS = [
     servers: { ws: 'ws-echo.mjs', 'ours-stream': 'ours-stream.mjs', 'ours-autobahn': 'ours-autobahn.mjs' },
     job: { connections: 1000, deflate: true },
   },
+  broadcastTo('broadcast-1000', 1000, 200),
+  broadcastTo('broadcast-10k', 10_000, 40),
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -218,6 +231,16 @@ async function runLoadgens(job, procs, timeoutMs) {
   const result = { msgsPerSec: sum('msgsPerSec'), mbPerSec: sum('mbPerSec'), messages: sum('messages'), cpu: sum('cpu') };
   if (rs[0].hist) result.hist = rs[0].hist.map((_, i) => rs.reduce((a, r) => a + r.hist[i], 0));
   return { result };
+}
+
+/** Asks a broadcast server for `job.rounds` broadcasts; resolves with its report (null if it went away). */
+function requestBroadcasts(child, job) {
+  return new Promise((resolve) => {
+    const onMsg = (m) => { if (m?.type === 'broadcast-done') { child.off('message', onMsg); resolve(m); } };
+    child.on('message', onMsg);
+    child.once('exit', () => resolve(null));
+    child.send({ type: 'broadcast', rounds: job.rounds, size: job.size });
+  });
 }
 
 /** utime + stime of a process in clock ticks (100 per second on Linux). */
@@ -329,6 +352,33 @@ async function measure(scenario, column) {
       if (r.error) return { error: `${r.error}; server RSS grew by ${growth.toFixed(0)} MiB before that`, info };
       return { values: { 'MB/s': r.result.mbPerSec, 'RSS growth MiB': growth }, info };
     }
+    if (scenario.kind === 'broadcast') {
+      const limit = openFileLimit();
+      if (limit < job.connections + 64) return { error: `ulimit -n is ${limit}, below the ${job.connections} connections needed (raise it with ulimit -n)` };
+      // The server's CPU time between the loadgen's marks: from just before the runner asks for
+      // the broadcasts to the last message delivered.
+      const at = {};
+      let report;
+      const r = await runLoadgen(job, null, job.timeoutMs + 180_000, async (phase) => {
+        const st = await serverStats(child);
+        at[phase] = st ? st.cpu.user + st.cpu.system : NaN;
+        if (phase === 'start') report = requestBroadcasts(child, job);
+      });
+      if (r.error) return { error: r.error, info };
+      const done = await report;
+      const n = r.result.messages;
+      const cpuUs = at.end - at.start;
+      return {
+        values: {
+          'msgs/s': r.result.msgsPerSec,
+          'server µs/msg': cpuUs / n,
+          'loadgen CPU %': r.result.cpu,
+          'server CPU %': (cpuUs / 1000 / r.result.wallMs) * 100,
+          skipped: done?.skipped ?? NaN,
+        },
+        info,
+      };
+    }
     if (scenario.kind === 'idle') {
       const limit = openFileLimit();
       if (limit < job.connections + 64) return { error: `ulimit -n is ${limit}, below the ${job.connections} connections needed (raise it with ulimit -n)` };
@@ -380,6 +430,7 @@ function metricsOf(s) {
   if (s.kind === 'pingpong') return ['msgs/s', 'p50 µs', 'p99 µs'];
   if (s.kind === 'big') return ['MB/s', 'RSS growth MiB'];
   if (s.kind === 'trickle') return ['ms/msg', 'server µs/msg', 'server reads/msg', 'server µs/read'];
+  if (s.kind === 'broadcast') return ['msgs/s', 'server µs/msg'];
   return ['bytes/conn (RSS)'];
 }
 
@@ -459,7 +510,7 @@ async function main() {
       row.base = Object.fromEntries(BASE_PAIRS.filter(([a, b]) => samples[a] && samples[b]).map(([a, b, label]) =>
         [label, median(samples[a].map((v, i) => { const w = samples[b][i]?.[metric]; return v && Number.isFinite(w) && w !== 0 ? v[metric] / w : NaN; }))]));
       if (s.kind === 'big' && metric === 'MB/s') row.cells.ceiling = { value: median(cryptoRuns), ratio: NaN, n: cryptoRuns.length, note: 'node:crypto' };
-      if (s.kind === 'echo' || s.kind === 'pingpong' || s.kind === 'trickle') {
+      if (s.kind === 'echo' || s.kind === 'pingpong' || s.kind === 'trickle' || s.kind === 'broadcast') {
         row.cpu = Object.fromEntries(columns.map((c) => [c, [median(samples[c].map((v) => v?.['loadgen CPU %'])), median(samples[c].map((v) => v?.['server CPU %'])), median(samples[c].map((v) => v?.['server µs/msg']))]]));
         row.cpuBase = Object.fromEntries(BASE_PAIRS.filter(([a, b]) => samples[a] && samples[b]).map(([a, b, label]) =>
           [label, median(samples[a].map((v, i) => { const w = samples[b][i]?.['server µs/msg']; return v && Number.isFinite(w) && w !== 0 ? v['server µs/msg'] / w : NaN; }))]));

@@ -9,6 +9,7 @@ export { IncomingMessage } from './streams/incoming-message';
 export { IncomingFrame } from './streams/incoming-frame';
 export { MessageWriter, type FrameOptions } from './streams/message-writer';
 export type { BinaryData, OutgoingData, OutgoingMessage, SendOptions } from './streams/outgoing';
+export { broadcast, type BroadcastOptions, type BroadcastResult } from './streams/broadcast';
 export type { FrameLength } from './codec/frame-header';
 export { ReadyState } from './protocol/state';
 export { CloseCode, Opcode } from './codec/constants';

@@ -4,7 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import { validateUpgradeRequest } from '../handshake/server-handshake';
+import { broadcast, type BroadcastOptions, type BroadcastResult } from '../streams/broadcast';
 import type { Connection } from '../streams/connection';
+import type { BinaryData } from '../streams/outgoing';
 import { reportError } from './http-util';
 import { attach, type PathMatcher, type ServerOptions } from './upgrade';
 import { listenUnix } from './unix-socket';
@@ -46,6 +48,12 @@ export interface WebSocketServerHandle {
   readonly connections: ReadonlySet<Connection>;
   /** The underlying node server (for `'clientError'`, metrics, ...). */
   readonly server: HttpServer | HttpsServer;
+  /**
+   * Sends one message to every open connection, encoded once, skipping connections with more
+   * than `maxBuffered` bytes queued: `broadcast(handle.connections, data, options)` (see
+   * `broadcast()` for the rules). Returns at once with the counts.
+   */
+  broadcast(data: string | BinaryData, options?: BroadcastOptions): BroadcastResult;
   /**
    * Stops listening, drops handshakes in progress, closes every connection with 1001
    * (going away) and resolves once all of them and the server are closed.
@@ -124,6 +132,7 @@ export async function serve(
     url,
     connections: attachment.connections,
     server,
+    broadcast: (data, broadcastOptions) => broadcast(attachment.connections, data, broadcastOptions),
     close(): Promise<void> {
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -7,6 +7,7 @@ import type { ConnectionInit, HandshakeInfo, RuntimeHooks } from './connection-i
 import { resolveSharedOptions } from './connection-options';
 import { ConnectionStreams, type StreamsOwner } from './connection-streams';
 import type { ConnectionCore, ConnectionParts } from './core';
+import type { Extension } from '../protocol/extension';
 import { connectionLost, WebSocketError, type CloseInfo } from './errors';
 import { Heartbeat, type HeartbeatHost } from './heartbeat';
 import { Inbound, type MessageWaiter } from './inbound';
@@ -262,6 +263,26 @@ export class Connection implements AsyncIterable<IncomingMessage>, ConnectionCor
   /** @internal `send(bytes, { binary, compress })` in one frame, as the Autobahn tier's `sendMessage` calls it. */
   _sendBytes(opcode: number, bytes: Uint8Array, compress: boolean): Promise<void> {
     return this.#out().sendBytes(opcode, bytes, compress);
+  }
+
+  /** @internal For `broadcast()`: the extensions negotiated, which decide whether a frame can be shared. */
+  get _activeExtensions(): readonly Extension[] {
+    return this.#parts.extensions;
+  }
+
+  /** @internal For `broadcast()`: bytes queued for sending, in the transport and behind a message being sent. */
+  get _sendBacklog(): number {
+    return this.#parts.transport.bufferedAmount + (this.#outbound?.encodedBacklog ?? 0);
+  }
+
+  /** @internal For `broadcast()`: one whole unfragmented message frame of this connection's own (a client's, masked with its own key). */
+  _encodeFrame(opcode: number, payload: Uint8Array): Uint8Array[] {
+    return this.#parts.protocol.encodeDataFrame(opcode, payload, true, 0);
+  }
+
+  /** @internal For `broadcast()`: writes a whole message frame encoded beforehand (see `Outbound.sendEncoded`). */
+  _sendEncoded(frame: readonly Uint8Array[] | Promise<readonly Uint8Array[]>, size: number): void {
+    this.#out().sendEncoded(frame, size);
   }
 
   /** @internal Adds this connection to `set`, which it leaves once it is over (in the microtask `closed` would settle in). */

@@ -19,6 +19,7 @@ const resolved = Promise.resolve();
 const noop = (): void => undefined;
 /** The empty waiter list every outbound starts with; replaced by its own array on the first wait. */
 const NONE_WAITING: never[] = Object.freeze([]) as never[];
+const NO_COMPRESSION: SendOptions = Object.freeze({ compress: false });
 
 /**
  * Marks a promise's rejection as handled, as WHATWG streams do for their internal promises:
@@ -53,6 +54,8 @@ export class Outbound implements SendHost, ForwardHost {
   /** A frame could not be completed: nothing more may be written (see `abandon`). */
   #wireAbandoned = false;
   #drainWaiters: Array<{ resolve(): void; reject(e: unknown): void }> = NONE_WAITING;
+  /** Bytes of `sendEncoded` frames queued behind a message being sent (what `broadcast()` bounds). */
+  encodedBacklog = 0;
 
   constructor(parts: ConnectionParts) {
     this.#parts = parts;
@@ -135,7 +138,9 @@ export class Outbound implements SendHost, ForwardHost {
   }
 
   async #withWriter(opcode: number, sizeHint: number | undefined, options: SendOptions, body: (w: MessageWriter) => Promise<void>): Promise<void> {
-    await this.#acquire();
+    // Nothing in the way: the turn is taken now, before this function's first await, so that
+    // a message sent after this one (a whole frame written at once) cannot go before it.
+    if (this.#writer !== undefined || this.#writerQueue.length > 0) await this.#acquire();
     const w = this.#newWriter(opcode, sizeHint, options.compress !== false);
     try {
       await body(w);
@@ -243,6 +248,48 @@ export class Outbound implements SendHost, ForwardHost {
     if (this.#writer === undefined && this.#writerQueue.length === 0) return resolved;
     if (this.#writerQueue === NONE_WAITING) this.#writerQueue = [];
     return new Promise((resolve) => this.#writerQueue.push(resolve));
+  }
+
+  /**
+   * `broadcast()`'s way in: a whole message already encoded as one frame, the same chunks for
+   * every connection that can share them. Written at once when nothing is being sent, else
+   * queued behind the message in progress (and the messages waiting for it): never inside a
+   * fragmented message. `frame` may still be compressing; its turn waits for it (it never
+   * rejects). The caller checked that the connection is open.
+   */
+  sendEncoded(frame: readonly Uint8Array[] | Promise<readonly Uint8Array[]>, size: number): void {
+    if (this.#writer === undefined && this.#writerQueue.length === 0 && !(frame instanceof Promise)) {
+      this.#writeEncoded(frame);
+      return;
+    }
+    this.encodedBacklog += size;
+    void this.#withWriter(Opcode.Binary, size, NO_COMPRESSION, async (w) => {
+      let chunks: readonly Uint8Array[];
+      try {
+        chunks = await frame;
+      } finally {
+        this.encodedBacklog -= size;
+      }
+      // The connection may have closed while this frame waited: it is dropped, as a broadcast
+      // drops a connection that is no longer open.
+      if (this.#mayStillSend()) this.#writeEncoded(chunks);
+      w._complete();
+    }).catch(noop);
+  }
+
+  /** Like `#write`, with nobody to tell of the drain: a broadcast above the mark makes no waiter per connection. */
+  #writeEncoded(chunks: readonly Uint8Array[]): void {
+    if (this.#parts.core._finalized || this.#wireAbandoned) return;
+    if (!this.#parts.transport.write(chunks)) this.#behind = true;
+  }
+
+  #mayStillSend(): boolean {
+    try {
+      this.assertCanSend();
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   // ---- SendHost (for MessageWriter) ----

@@ -16,10 +16,10 @@ const rootValues = [
   'CloseCode', 'Connection', 'ConnectionDeny', 'DEFAULT_OPTIONS', 'HandshakeError', 'IncomingFrame', 'IncomingMessage',
   'InvalidStateError', 'MessageWriter', 'Opcode', 'PerMessageDeflate', 'ReadyState', 'WebSocketClientProtocol',
   'WebSocketError', 'WebSocketProtocol', 'WebSocketServerProtocol', 'WebStreamTransport', 'describeCloseCode',
-  'useStreamClasses',
+  'useStreamClasses', 'broadcast',
 ];
 const rootTypes = [
-  'BinaryData', 'ByteTransport', 'CallbackResult', 'Clock', 'CloseEndedBy', 'CloseInfo', 'CodecSink', 'ConnectionAccept',
+  'BinaryData', 'BroadcastOptions', 'BroadcastResult', 'ByteTransport', 'CallbackResult', 'Clock', 'CloseEndedBy', 'CloseInfo', 'CodecSink', 'ConnectionAccept',
   'ConnectionInit', 'ConnectionOptions', 'ConnectionRequest', 'ConnectionResponse', 'DeflateAgreement', 'DeflateEngine',
   'DeflaterOptions', 'FrameLength', 'FrameOptions', 'HandshakeErrorKind', 'HandshakeInfo', 'MessageIteratorOptions',
   'NativeUtf8Check', 'OutgoingData', 'OutgoingMessage', 'PerMessageDeflateOptions', 'ProtocolLimits', 'RawCodec',

@@ -5,6 +5,7 @@ import type { FrameHeader } from '../../codec/frame-header';
 import { ProtocolViolation } from '../../codec/violation';
 import type { Extension, ExtensionFactory, ExtensionOffer, PayloadTransform } from '../../protocol/extension';
 import type { CodecSink, DeflateEngine, RawCodec } from './deflate-engine';
+import { sharedDeflateFor, type SharedDeflate } from './shared-deflate';
 import {
   EXTENSION_NAME, acceptResponse, answerOffer, checkOptions, clientOffer, parseParams,
   type DeflateAgreement, type PerMessageDeflateOptions,
@@ -90,6 +91,7 @@ export class DeflateExtension implements Extension {
   #deflater: RawCodec | undefined;
   #inflater: RawCodec | undefined;
   #closed = false;
+  #shared: SharedDeflate | undefined;
 
   constructor(engine: DeflateEngine, agreement: DeflateAgreement, options: PerMessageDeflateOptions) {
     this.#engine = engine;
@@ -218,6 +220,20 @@ export class DeflateExtension implements Extension {
         },
       },
     };
+  }
+
+  /**
+   * @internal For `broadcast()`: where this end's compressor keeps no context between messages (no
+   * context takeover agreed for it, RFC 7692 §7.1.1), each message is compressed alone, so
+   * every connection whose extension returns the same object can be sent one compressed
+   * payload. `undefined` with context takeover: a message's compressed form depends on the
+   * messages this connection compressed before it.
+   */
+  sharedDeflate(): SharedDeflate | undefined {
+    if (!this.agreement.localNoContextTakeover || this.#closed) return undefined;
+    return (this.#shared ??= sharedDeflateFor(this.#engine, {
+      windowBits: this.agreement.localWindowBits, level: this.#level, memLevel: this.#memLevel,
+    }, this.#threshold));
   }
 
   close(): void {
