@@ -387,5 +387,5 @@ export async function settleAndMeasure(target, base, verdict, { retainedLimit, s
   const after = await target.stats(true);
   const retained = after ? after.rss - base.rss : NaN;
   if (retainedLimit !== undefined) verdict.check(retained <= retainedLimit, `RSS retained ${mib(retained)} > ${mib(retainedLimit)}`);
-  return { settled, fresh, after, retained, heapRetained: after ? after.heapUsed - base.heapUsed : NaN };
+  return { settled, stats: s, fresh, after, retained, heapRetained: after ? after.heapUsed - base.heapUsed : NaN };
 }

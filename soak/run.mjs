@@ -130,7 +130,7 @@ if (write) {
   const begin = '<!-- soak:begin -->';
   const end = '<!-- soak:end -->';
   const block = `${begin}\n${machine}\n\n${table}\n${end}`;
-  const text = old.includes(begin) ? old.replace(new RegExp(`${begin}[\\s\\S]*?${end}`), block) : `# Soak results\n\n${block}\n`;
+  const text = old.includes(begin) ? old.replace(new RegExp(`${begin}[\\s\\S]*?${end}`), () => block) : `# Soak results\n\n${block}\n`;
   fs.writeFileSync(file, text);
   console.log(`written to ${path.relative(process.cwd(), file)}`);
 }

@@ -173,7 +173,7 @@ async function closeFlood(server, o) {
     const end = await settleAndMeasure(target, base, v, {});
     return {
       verdict: v,
-      cell: `${sockets.length} connections opened in ${secs(opened)}; ${ended ? `all ended by the server, each within ${secs(maxLife)} of its close` : `${st?.connections} still open ${secs(limit + 1000)} after the last close frame`} (${endedText(st?.ended ?? {})}); peak RSS +${mib(growth)}; fresh client ${end.fresh.ok ? 'served' : 'NOT served'} after`,
+      cell: `${sockets.length} connections opened in ${secs(opened)}; ${ended ? `all ended by the server, each within ${secs(maxLife)} of its close` : `${st?.connections} still open ${secs(limit + 1000)} after the last close frame${end.settled ? '' : `, ${end.stats?.connections} still open 8 s after the clients left`}`} (${endedText(end.stats?.ended ?? st?.ended ?? {})}); peak RSS +${mib(growth)}; fresh client ${end.fresh.ok ? 'served' : 'NOT served'} after`,
     };
   } finally {
     await target.stop();

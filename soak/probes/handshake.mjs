@@ -107,7 +107,7 @@ async function hang(server, opts) {
       verdict: v,
       cell: allDropped
         ? `${n}/${n} dropped by the server at ${secs(Math.min(...closed.slice(0, n)))}–${secs(Math.max(...closed.slice(0, n)))} (its own count: max ${secs(maxServer)}); fresh client ${end.fresh.ok ? 'served' : 'NOT served'} after`
-        : `${dropped}/${n} dropped within ${secs(waitMs)}; the server still held ${end.settled ? 0 : 'them'} after the clients left; fresh client ${end.fresh.ok ? 'served' : 'NOT served'} after`,
+        : `${dropped}/${n} dropped within ${secs(waitMs)}; ${end.settled ? 'none' : `${end.stats?.sockets} sockets`} still held by the server 8 s after the clients left; fresh client ${end.fresh.ok ? 'served' : 'NOT served'} after`,
     };
   } finally {
     await target.stop();
