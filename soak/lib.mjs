@@ -13,6 +13,8 @@ export const KiB = 1024;
 export const MiB = 1024 * KiB;
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export const mib = (bytes) => `${(bytes / MiB).toFixed(1)} MiB`;
+/** A growth, signed: `+1.0 MiB`, `-3.3 MiB`. */
+export const plus = (bytes) => `${bytes >= 0 ? '+' : ''}${mib(bytes)}`;
 export const secs = (ms) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
 
 /** Every child this runner started, so that a failing probe still ends them (by PID, ours only). */

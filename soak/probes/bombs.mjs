@@ -2,7 +2,7 @@
 // defaults; maxMessageSize 64 MiB, ws: maxPayload 64 MiB): a message that inflates to 256 MiB,
 // sent as one frame, as 1 000 fragments, and as text.
 import zlib from 'node:zlib';
-import { MiB, Verdict, deflateMessage, frame, mib, rawConnect, sampler, secs, settleAndMeasure, startTarget, within, writeAll, watchClose } from '../lib.mjs';
+import { MiB, Verdict, deflateMessage, frame, mib, plus, rawConnect, sampler, secs, settleAndMeasure, startTarget, within, writeAll, watchClose } from '../lib.mjs';
 
 const serverFile = { ours: 'ours.mjs', ws: 'ws.mjs' };
 const INFLATED = 256 * MiB;
@@ -52,7 +52,7 @@ function bombProbe(kind) {
       const end = await settleAndMeasure(target, base, v, {});
       return {
         verdict: v,
-        cell: `${mib(wire.length)} on the wire → ${how.code === 'none' ? 'no verdict' : `close ${how.code}`} after ${secs(how.ms)}; peak RSS +${mib(growth)}; fresh client ${end.fresh.ok ? 'served' : 'NOT served'} after`,
+        cell: `${mib(wire.length)} on the wire → ${how.code === 'none' ? 'no verdict' : `close ${how.code}`} after ${secs(how.ms)}; peak RSS ${plus(growth)}; fresh client ${end.fresh.ok ? 'served' : 'NOT served'} after`,
       };
     } finally {
       await target.stop();

@@ -4,7 +4,7 @@
 // close. Descriptors: the runner holds the client side of every socket (soak/run.sh raises
 // `ulimit -n` to the hard limit).
 import {
-  KiB, MiB, Verdict, closeFrame, deflateMessage, destroyAll, frame, frameHeader, freshClient, mib, openMany, rawConnect,
+  KiB, MiB, Verdict, closeFrame, deflateMessage, destroyAll, frame, frameHeader, freshClient, mib, plus, openMany, rawConnect,
   sampler, secs, settleAndMeasure, sleep, startTarget, waitFor,
 } from '../lib.mjs';
 
@@ -99,7 +99,7 @@ async function churn(server, o) {
     return {
       verdict: v,
       cell: `${done} connections in ${secs(took)} (${Math.round(done / (took / 1000))}/s; ${counts.resetMidMessage} reset mid-message, ${counts.resetMidDeflate} mid-deflate, ${counts.halfClose} half-closed, ${counts.clean} clean, ${counts.failed} failed to open); ` +
-        `${end.settled ? 'none left open' : 'some LEFT OPEN'}; after GC heap ${end.heapRetained >= 0 ? '+' : ''}${mib(end.heapRetained)}, RSS ${end.retained >= 0 ? '+' : ''}${mib(end.retained)} (peak +${mib(peak.peak - base.rss)}); fresh client ${end.fresh.ok ? 'served' : 'NOT served'} after`,
+        `${end.settled ? 'none left open' : 'some LEFT OPEN'}; after GC heap ${end.heapRetained >= 0 ? '+' : ''}${mib(end.heapRetained)}, RSS ${end.retained >= 0 ? '+' : ''}${mib(end.retained)} (peak ${plus(peak.peak - base.rss)}); fresh client ${end.fresh.ok ? 'served' : 'NOT served'} after`,
     };
   } finally {
     await target.stop();
@@ -109,14 +109,14 @@ async function churn(server, o) {
 export default [
   {
     name: 'idle-10k',
-    limit: (o) => `${o.idle} idle connections at once: all open, a fresh client served meanwhile, RSS ≤ ${o.idlePerConnLimit / KiB} KiB per connection, all gone once the clients leave, heap after GC ≤ +${mib(o.retainedHeapLimit)}`,
+    limit: (o) => `${o.idle} idle connections at once: all open, a fresh client served meanwhile, RSS ≤ ${o.idlePerConnLimit / KiB} KiB per connection, all gone once the clients leave, heap after GC ≤ ${plus(o.retainedHeapLimit)}`,
     servers: ['ours', 'ws'],
     deadlineMs: () => 150_000,
     run: idle,
   },
   {
     name: 'churn',
-    limit: (o) => `${o.churn} connections (permessage-deflate offered), ${o.churnConcurrency} at a time, each reset mid-message, reset mid-deflate, half-closed or closed cleanly: all churned within ${secs(o.churnDeadlineMs)}, none left open, heap after GC ≤ +${mib(o.retainedHeapLimit)}, RSS after ≤ +${mib(o.churnRssLimit)}, a fresh client served after`,
+    limit: (o) => `${o.churn} connections (permessage-deflate offered), ${o.churnConcurrency} at a time, each reset mid-message, reset mid-deflate, half-closed or closed cleanly: all churned within ${secs(o.churnDeadlineMs)}, none left open, heap after GC ≤ ${plus(o.retainedHeapLimit)}, RSS after ≤ ${plus(o.churnRssLimit)}, a fresh client served after`,
     servers: ['ours', 'ws'],
     deadlineMs: (o) => o.churnDeadlineMs + 60_000,
     run: churn,

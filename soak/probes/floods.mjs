@@ -4,7 +4,7 @@
 import net from 'node:net';
 import crypto from 'node:crypto';
 import {
-  MiB, Verdict, closeFrame, frame, mib, rawConnect, sampler, secs, settleAndMeasure, sleep, startTarget,
+  MiB, Verdict, closeFrame, frame, mib, plus, rawConnect, sampler, secs, settleAndMeasure, sleep, startTarget,
   waitFor, watchClose, within, writeAll,
 } from '../lib.mjs';
 
@@ -45,7 +45,7 @@ async function pingFloodServer(server, o) {
     v.check(end.heapRetained <= o.heapRetainedLimit, `heap retained after GC ${mib(end.heapRetained)} > ${mib(o.heapRetainedLimit)}`);
     return {
       verdict: v,
-      cell: `${ended ? `ended after ${secs(verdictMs)}: ${endedText(st.ended)}` : `still open after ${secs(f.ms)}`}; ${f.sent} pings written; peak RSS +${mib(growth)}, after GC +${mib(end.retained)} (heap ${mib(end.heapRetained)}); fresh client ${end.fresh.ok ? 'served' : 'NOT served'} after`,
+      cell: `${ended ? `ended after ${secs(verdictMs)}: ${endedText(st.ended)}` : `still open after ${secs(f.ms)}`}; ${f.sent} pings written; peak RSS ${plus(growth)}, after GC ${plus(end.retained)} (heap ${mib(end.heapRetained)}); fresh client ${end.fresh.ok ? 'served' : 'NOT served'} after`,
     };
   } finally {
     await target.stop();
@@ -89,10 +89,10 @@ async function pingFloodClient(client, o) {
     v.check(growth <= o.floodRssLimit, `the client's peak RSS growth ${mib(growth)} > ${mib(o.floodRssLimit)}`);
     const after = await target.stats(true);
     const heap = after.heapUsed - base.heapUsed;
-    v.check(heap <= o.heapRetainedLimit, `the client's heap after GC +${mib(heap)} > ${mib(o.heapRetainedLimit)}`);
+    v.check(heap <= o.heapRetainedLimit, `the client's heap after GC ${plus(heap)} > ${mib(o.heapRetainedLimit)}`);
     return {
       verdict: v,
-      cell: `${ended ? `the client ended it after ${secs(st.lifetimesMs.at(-1))}: ${endedText(st.ended)}` : `the client was still open after ${secs(fake.stats.ms)}`}; ${fake.stats.sent} pings written; client peak RSS +${mib(growth)}, heap after GC +${mib(heap)}`,
+      cell: `${ended ? `the client ended it after ${secs(st.lifetimesMs.at(-1))}: ${endedText(st.ended)}` : `the client was still open after ${secs(fake.stats.ms)}`}; ${fake.stats.sent} pings written; client peak RSS ${plus(growth)}, heap after GC ${plus(heap)}`,
     };
   } finally {
     await target.stop();
@@ -127,7 +127,7 @@ async function pongFlood(server, o) {
     v.check(end.heapRetained <= o.heapRetainedLimit, `heap retained after GC ${mib(end.heapRetained)} > ${mib(o.heapRetainedLimit)}`);
     return {
       verdict: v,
-      cell: `${f.sent} pongs in ${secs(f.ms)}; connection ${echoed ? 'still echoes' : 'does NOT echo'} afterwards; peak RSS +${mib(growth)}, heap after GC +${mib(end.heapRetained)}; fresh client ${end.fresh.ok ? 'served' : 'NOT served'} after`,
+      cell: `${f.sent} pongs in ${secs(f.ms)}; connection ${echoed ? 'still echoes' : 'does NOT echo'} afterwards; peak RSS ${plus(growth)}, heap after GC ${plus(end.heapRetained)}; fresh client ${end.fresh.ok ? 'served' : 'NOT served'} after`,
     };
   } finally {
     await target.stop();
@@ -173,7 +173,7 @@ async function closeFlood(server, o) {
     const end = await settleAndMeasure(target, base, v, {});
     return {
       verdict: v,
-      cell: `${sockets.length} connections opened in ${secs(opened)}; ${ended ? `all ended by the server, each within ${secs(maxLife)} of its close` : `${st?.connections} still open ${secs(limit + 1000)} after the last close frame${end.settled ? '' : `, ${end.stats?.connections} still open 8 s after the clients left`}`} (${endedText(end.stats?.ended ?? st?.ended ?? {})}); peak RSS +${mib(growth)}; fresh client ${end.fresh.ok ? 'served' : 'NOT served'} after`,
+      cell: `${sockets.length} connections opened in ${secs(opened)}; ${ended ? `all ended by the server, each within ${secs(maxLife)} of its close` : `${st?.connections} still open ${secs(limit + 1000)} after the last close frame${end.settled ? '' : `, ${end.stats?.connections} still open 8 s after the clients left`}`} (${endedText(end.stats?.ended ?? st?.ended ?? {})}); peak RSS ${plus(growth)}; fresh client ${end.fresh.ok ? 'served' : 'NOT served'} after`,
     };
   } finally {
     await target.stop();
@@ -183,21 +183,21 @@ async function closeFlood(server, o) {
 export default [
   {
     name: 'ping-flood-server',
-    limit: (o) => `a client pings without end (up to ${o.floodCount / 1e6}M pings or ${secs(o.floodMs)}) and never reads: server peak RSS growth ≤ ${mib(o.floodRssLimit)}, heap after GC ≤ +${mib(o.heapRetainedLimit)}, a fresh client served after. Reported: whether and when the server ends it`,
+    limit: (o) => `a client pings without end (up to ${o.floodCount / 1e6}M pings or ${secs(o.floodMs)}) and never reads: server peak RSS growth ≤ ${mib(o.floodRssLimit)}, heap after GC ≤ ${plus(o.heapRetainedLimit)}, a fresh client served after. Reported: whether and when the server ends it`,
     servers: ['ours', 'ws'],
     deadlineMs: (o) => o.floodMs + 30_000,
     run: pingFloodServer,
   },
   {
     name: 'ping-flood-client',
-    limit: (o) => `a server pings without end (up to ${o.floodCount / 1e6}M pings or ${secs(o.floodMs)}) and never reads: the client's peak RSS growth ≤ ${mib(o.floodRssLimit)}, its heap after GC ≤ +${mib(o.heapRetainedLimit)}. Reported: whether and when the client ends it`,
+    limit: (o) => `a server pings without end (up to ${o.floodCount / 1e6}M pings or ${secs(o.floodMs)}) and never reads: the client's peak RSS growth ≤ ${mib(o.floodRssLimit)}, its heap after GC ≤ ${plus(o.heapRetainedLimit)}. Reported: whether and when the client ends it`,
     servers: ['ours', 'ws'],
     deadlineMs: (o) => o.floodMs + 30_000,
     run: pingFloodClient,
   },
   {
     name: 'pong-flood',
-    limit: (o) => `unsolicited pongs (up to ${o.floodCount / 1e6}M or ${secs(o.floodMs)}): peak RSS growth ≤ ${mib(o.floodRssLimit)}, heap after GC ≤ +${mib(o.heapRetainedLimit)}, the connection still echoes afterwards, a fresh client served`,
+    limit: (o) => `unsolicited pongs (up to ${o.floodCount / 1e6}M or ${secs(o.floodMs)}): peak RSS growth ≤ ${mib(o.floodRssLimit)}, heap after GC ≤ ${plus(o.heapRetainedLimit)}, the connection still echoes afterwards, a fresh client served`,
     servers: ['ours', 'ws'],
     deadlineMs: (o) => o.floodMs + 30_000,
     run: pongFlood,

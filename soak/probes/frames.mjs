@@ -3,7 +3,7 @@
 // (64 MiB) and trickling it, against the echo (stream tier) and a server that reads every
 // message whole (`bytes()`, as the Autobahn tier's onMessage does).
 import {
-  MiB, Verdict, frame, frameHeader, mib, rawConnect, sampler, secs, settleAndMeasure, sleep, startTarget, waitFor,
+  MiB, Verdict, frame, frameHeader, mib, plus, rawConnect, sampler, secs, settleAndMeasure, sleep, startTarget, waitFor,
   watchClose, within, writeAll,
 } from '../lib.mjs';
 
@@ -40,7 +40,7 @@ async function tinyFragments(server, o) {
     const end = await settleAndMeasure(target, base, v, {});
     return {
       verdict: v,
-      cell: `${sent} fragments written; ${how.code === 'none' ? 'no close frame' : `close ${how.code}`} after ${secs(how.ms)}; peak RSS +${mib(growth)}, peak heap +${mib(peak.peakHeap - base.heapUsed)}; fresh client ${end.fresh.ok ? 'served' : 'NOT served'} after`,
+      cell: `${sent} fragments written; ${how.code === 'none' ? 'no close frame' : `close ${how.code}`} after ${secs(how.ms)}; peak RSS ${plus(growth)}, peak heap ${plus(peak.peakHeap - base.heapUsed)}; fresh client ${end.fresh.ok ? 'served' : 'NOT served'} after`,
     };
   } finally {
     await target.stop();
@@ -105,7 +105,7 @@ function promised(mode) {
       const end = await settleAndMeasure(target, base, v, {});
       return {
         verdict: v,
-        cell: `${st.connections}/${n} open after ${secs(o.promisedMs)} (${Math.round(o.promisedMs / 100)} KiB received each); peak RSS +${mib(growth)}; ArrayBuffer memory (process.memoryUsage().arrayBuffers) +${mib(ext)}; fresh client ${end.fresh.ok ? 'served' : 'NOT served'} after`,
+        cell: `${st.connections}/${n} open after ${secs(o.promisedMs)} (${Math.round(o.promisedMs / 100)} KiB received each); peak RSS ${plus(growth)}; ArrayBuffer memory (process.memoryUsage().arrayBuffers) ${plus(ext)}; fresh client ${end.fresh.ok ? 'served' : 'NOT served'} after`,
       };
     } finally {
       await target.stop();

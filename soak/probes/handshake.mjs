@@ -11,7 +11,7 @@
 // sockets the server dropped within its window (`--slowloris-ms`, default 15 000: none; run
 // it with 100 000 to see node's own deadline).
 import net from 'node:net';
-import { MiB, Verdict, freshClient, mib, secs, settleAndMeasure, sleep, startTarget, sampler } from '../lib.mjs';
+import { MiB, Verdict, freshClient, mib, plus, secs, settleAndMeasure, sleep, startTarget, sampler } from '../lib.mjs';
 
 const serverFile = { ours: 'ours.mjs', ws: 'ws.mjs' };
 
@@ -66,7 +66,7 @@ async function slowloris(server, opts) {
     return {
       verdict: v,
       cell: `${n} sockets held ${secs(windowMs)} (server saw ${peak.maxSockets}); dropped by the server: ${byKind.join(', ')}; ` +
-        `RSS +${mib(growth)}; fresh client ${during.ok ? 'served' : 'NOT served'} during, ${end.fresh.ok ? 'served' : 'NOT served'} after`,
+        `RSS ${plus(growth)}; fresh client ${during.ok ? 'served' : 'NOT served'} during, ${end.fresh.ok ? 'served' : 'NOT served'} after`,
     };
   } finally {
     await target.stop();

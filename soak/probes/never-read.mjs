@@ -2,7 +2,7 @@
 // binary messages without end to every client (ours: each `send()` awaited; ws: the next one
 // from the send callback), and the clients never read a byte. What bounds the server is its
 // transport's mark (sendHighWaterMark, 1 MiB) and the kernel's socket buffers.
-import { MiB, Verdict, destroyAll, freshClient, mib, openMany, sampler, secs, settleAndMeasure, sleep, startTarget } from '../lib.mjs';
+import { MiB, Verdict, destroyAll, freshClient, mib, plus, openMany, sampler, secs, settleAndMeasure, sleep, startTarget } from '../lib.mjs';
 
 const serverFile = { ours: 'ours.mjs', ws: 'ws.mjs' };
 
@@ -26,7 +26,7 @@ async function neverRead(server, o) {
     const end = await settleAndMeasure(target, base, v, {});
     return {
       verdict: v,
-      cell: `${n} clients unread for ${secs(o.neverReadMs)}, ${st.connections} still open (nothing ends them without autoPingInterval); ${st.messages} messages of 16 MiB begun; peak RSS +${mib(growth)} (${mib(growth / n)} per client); fresh client ${during.ok ? 'served' : 'NOT served'} during, ${end.fresh.ok ? 'served' : 'NOT served'} after`,
+      cell: `${n} clients unread for ${secs(o.neverReadMs)}, ${st.connections} still open (nothing ends them without autoPingInterval); ${st.messages} messages of 16 MiB begun; peak RSS ${plus(growth)} (${mib(growth / n)} per client); fresh client ${during.ok ? 'served' : 'NOT served'} during, ${end.fresh.ok ? 'served' : 'NOT served'} after`,
     };
   } finally {
     await target.stop();
