@@ -8,7 +8,7 @@ import { broadcast, type BroadcastOptions, type BroadcastResult } from '../strea
 import type { Connection } from '../streams/connection';
 import type { BinaryData } from '../streams/outgoing';
 import { reportError } from './http-util';
-import { attach, type PathMatcher, type ServerOptions } from './upgrade';
+import { attach, DEFAULT_HANDSHAKE_TIMEOUT, type PathMatcher, type ServerOptions } from './upgrade';
 import { listenUnix } from './unix-socket';
 
 /** Options of `serve`: where to listen, and how to handshake and run connections. */
@@ -73,12 +73,25 @@ export interface WebSocketServerHandle {
  * console.log(`echo server on ${server.url}`);
  * ```
  */
+/**
+ * The handshake deadline applied before the upgrade too: `handshakeTimeout` runs from the
+ * `'upgrade'` event, which fires only once the whole request head is in, so a client that
+ * trickles its request (slowloris) or sends none would otherwise be dropped only by node's
+ * own defaults (60 s for the head, checked every 30 s: 90 s measured). Node answers such a
+ * socket 408 and closes it; the check runs every tenth of the deadline (at least 100 ms).
+ */
+function requestHeadDeadline(handshakeTimeout: number | undefined): { headersTimeout?: number; requestTimeout?: number; connectionsCheckingInterval?: number } {
+  const ms = handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+  if (ms === 0) return {};
+  return { headersTimeout: ms, requestTimeout: ms, connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.ceil(ms / 10))) };
+}
+
 export async function serve(
   options: ServeOptions,
   handler: (conn: Connection) => void | Promise<void>,
 ): Promise<WebSocketServerHandle> {
   const onError = options.onError ?? reportError;
-  const httpOptions = options.maxHeaderSize === undefined ? {} : { maxHeaderSize: options.maxHeaderSize };
+  const httpOptions = { ...(options.maxHeaderSize === undefined ? {} : { maxHeaderSize: options.maxHeaderSize }), ...requestHeadDeadline(options.handshakeTimeout) };
   const server: HttpServer | HttpsServer = options.tls
     ? createHttpsServer({ ...options.tls, ...httpOptions }, answerPlainRequest)
     : createHttpServer(httpOptions, answerPlainRequest);

@@ -90,7 +90,8 @@ export interface ServerOptions extends ConnectionOptions {
   onError?: (error: unknown) => void;
 }
 
-const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
+/** @internal The default `handshakeTimeout` (ms). */
+export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
 const noop = (): void => undefined;
 /** A peer that half-closes before our answer has given up on the handshake (bound by node as `this`). */
 function destroyOnEnd(this: Duplex): void {
