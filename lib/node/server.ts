@@ -5,10 +5,10 @@ import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import { validateUpgradeRequest } from '../handshake/server-handshake';
 import type { Connection } from '../streams/connection';
 import { reportError } from './http-util';
-import { attach, type PathMatcher, type ServerOptions } from './upgrade';
+import { attach, type AcceptedConnection, type PathMatcher, type ServerOptions, type UpgradeContext, type UpgradeDecision } from './upgrade';
 
 /** Options of `serve`: where to listen, and how to handshake and run connections. */
-export interface ServeOptions extends ServerOptions {
+export interface ServeOptions<D extends UpgradeDecision = UpgradeDecision> extends ServerOptions<D> {
   /** Interface to listen on. Default: node's (every interface); tests and tools pass `'127.0.0.1'`. */
   host?: string;
   /** Port; 0 (the default) picks a free one, see `handle.port`. */
@@ -51,9 +51,9 @@ export interface WebSocketServerHandle {
  * console.log(`echo server on ${server.url}`);
  * ```
  */
-export async function serve(
-  options: ServeOptions,
-  handler: (conn: Connection) => void | Promise<void>,
+export async function serve<D extends UpgradeDecision = UpgradeDecision>(
+  options: ServeOptions<D>,
+  handler: (conn: AcceptedConnection<UpgradeContext<D>>) => void | Promise<void>,
 ): Promise<WebSocketServerHandle> {
   const onError = options.onError ?? reportError;
   const httpOptions = options.maxHeaderSize === undefined ? {} : { maxHeaderSize: options.maxHeaderSize };

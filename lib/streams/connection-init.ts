@@ -49,6 +49,12 @@ export interface HandshakeInfo {
   readonly responseHeaders: Readonly<Record<string, string>>;
   readonly remoteAddress: string | undefined;
   readonly remotePort: number | undefined;
+  /**
+   * Server role: the `context` the server's `onRequest` hook accepted the request with
+   * (`undefined` when it gave none, and on clients). Typed in the handler of `serve`/`attach`
+   * (see `AcceptedConnection`); `unknown` here.
+   */
+  readonly context?: unknown;
 }
 
 /**
