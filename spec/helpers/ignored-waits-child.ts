@@ -5,12 +5,9 @@
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { connectionPair } = require('./connection-pair') as typeof import('./connection-pair');
 import { ReadableStream } from '../../lib/streams/stream-classes';
+import { UnhandledRecorder } from './unhandled-recorder';
 
-const unhandled: Record<string, string[]> = {};
-let current = 'setup';
-process.on('unhandledRejection', (reason) => {
-  (unhandled[current] ??= []).push(reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason));
-});
+const recorder = new UnhandledRecorder();
 
 const turns = async (n = 10): Promise<void> => {
   for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
@@ -70,12 +67,12 @@ const scenarios: Record<string, () => Promise<{ p: Promise<unknown> }>> = {
 void (async () => {
   const outcomes: Record<string, string> = {};
   for (const [name, run] of Object.entries(scenarios)) {
-    current = name;
+    recorder.current = name;
     const { p } = await run();
     await turns();
     outcomes[name] = await settledAs(p);
   }
-  current = 'done';
+  recorder.current = 'done';
   await turns();
-  process.stdout.write(JSON.stringify({ unhandled, outcomes }));
+  process.stdout.write(JSON.stringify({ unhandled: recorder.byScenario, outcomes }));
 })();

@@ -1,6 +1,5 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { usingPonyfill } from '../../lib/streams/stream-classes';
+import { runChildReport } from '../helpers/run-child';
 
 // Promises of ping() and of the waits that take a signal may be ignored: each rejection is
 // marked handled inside the library, so a caller that never looks at it does not end the
@@ -8,21 +7,8 @@ import { usingPonyfill } from '../../lib/streams/stream-classes';
 // process's 'unhandledRejection' to itself, so the scenarios run in a child process
 // (spec/helpers/ignored-waits-child.ts).
 
-const helpers = join(__dirname, '..', 'helpers');
-
-function runChild(): Promise<{ unhandled: Record<string, string[]>; outcomes: Record<string, string> }> {
-  const preload = ['-r', join(helpers, 'register-ts.cjs')];
-  if (usingPonyfill) preload.push('-r', join(__dirname, '..', 'setup', 'force-ponyfill.ts'));
-  const child = spawn(process.execPath, [...preload, join(helpers, 'ignored-waits-child.ts')]);
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-  return new Promise((resolve, reject) => child.on('exit', (code) => {
-    if (code !== 0) reject(new Error(`the child exited with ${code}: ${err}`));
-    else resolve(JSON.parse(out) as { unhandled: Record<string, string[]>; outcomes: Record<string, string> });
-  }));
-}
+const runChild = (): Promise<{ unhandled: Record<string, string[]>; outcomes: Record<string, string> }> =>
+  runChildReport('ignored-waits-child.ts');
 
 describe(`ignored ping() and aborted waits (${usingPonyfill ? 'ponyfill' : 'native'} streams)`, () => {
   it('never leave an unhandled rejection, and still reject when awaited', async () => {
