@@ -178,6 +178,8 @@ export class Connection implements AsyncIterable<IncomingMessage>, ConnectionCor
   /**
    * The next message, or `undefined` once no more will come. Discards what was left unread
    * of the previous message. A faster, stream-free way to do what `readable` does.
+   * `signal` stops the wait (rejects with `signal.reason`); the next message stays for the
+   * next caller.
    */
   nextMessage(options?: NextMessageOptions): Promise<IncomingMessage | undefined> {
     const inbound = this.#in();
@@ -203,7 +205,14 @@ export class Connection implements AsyncIterable<IncomingMessage>, ConnectionCor
         inbound.cancelWait(waiter);
         reject(signal.reason);
       });
-      const m = inbound.poll(waiter);
+      let m: IncomingMessage | undefined | null;
+      try {
+        m = inbound.poll(waiter);
+      } catch (err) {
+        // Another nextMessage() is waiting: this call never waited, so it keeps no listener.
+        stop();
+        throw err;
+      }
       if (m !== null) waiter.resolve(m);
     }));
   }
@@ -233,6 +242,8 @@ export class Connection implements AsyncIterable<IncomingMessage>, ConnectionCor
    * high-water mark; waits its turn behind a message being sent through `beginMessage()`.
    * A send that fails because the connection did rejects, but is never an unhandled
    * rejection on its own (`void conn.send(x)` is safe): `closed` reports the loss.
+   * `options.signal` aborts it (see `SendOptions.signal`: a message half sent cannot be taken
+   * back, so aborting it then fails the connection with 1011).
    *
    * @example
    * ```ts
@@ -319,6 +330,9 @@ export class Connection implements AsyncIterable<IncomingMessage>, ConnectionCor
    * Unread messages and everything the peer sends from now on are discarded (a message being
    * read that has arrived whole stays readable), so the handshake completes in one round trip
    * whatever the consumer does.
+   *
+   * `options.signal` stops the wait only (rejects with `signal.reason`); the handshake goes on,
+   * bounded by `closeTimeout`, and `closed` reports its end. Already aborted: nothing is sent.
    */
   close(code?: number, reason?: string, options?: CloseOptions): Promise<CloseInfo> {
     const signal = options?.signal;
