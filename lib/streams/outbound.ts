@@ -156,8 +156,9 @@ export class Outbound implements SendHost, ForwardHost {
    * `#withWriter` for a send with a signal. Aborted while waiting its turn, the send leaves
    * the queue and nothing of it reaches the wire. Aborted in its turn before its first frame
    * went out (a source being read), it lets the next message go, nothing of it sent. Aborted
-   * once its frames are going out, the message cannot be taken back or cut short: RFC 6455 §5.4 lets no other message's frames in
-   * until it ends, and ending it early would hand the peer a truncated message as if whole.
+   * once its frames are going out, the message cannot be taken back or cut short: RFC 6455
+   * §5.4 lets no other message's frames in until it ends, and ending it early would hand the
+   * peer a truncated message as if whole.
    * So the connection fails (1011, the close frame between two frames, as when a message's
    * source fails; python-websockets does the same when a fragmented send stops half-way).
    * Aborted once all its frames are written, the send is done and resolves as usual.
