@@ -4,7 +4,7 @@ export { nodeRuntime } from './runtime';
 export { SocketTransport, type SocketTransportOptions } from './socket-transport';
 export {
   handleUpgrade, attach, type ServerOptions, type AttachOptions, type UpgradeRequestInfo, type UpgradeDecision,
-  type WebSocketAttachment, type PathMatcher,
+  type WebSocketAttachment, type PathMatcher, type UpgradeContext, type AcceptedConnection,
 } from './upgrade';
 export { serve, type ServeOptions, type WebSocketServerHandle } from './server';
 export { connect, type ClientOptions } from './client';

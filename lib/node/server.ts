@@ -8,11 +8,11 @@ import { broadcast, type BroadcastOptions, type BroadcastResult } from '../strea
 import type { Connection } from '../streams/connection';
 import type { BinaryData } from '../streams/outgoing';
 import { reportError } from './http-util';
-import { attach, DEFAULT_HANDSHAKE_TIMEOUT, type PathMatcher, type ServerOptions } from './upgrade';
+import { attach, DEFAULT_HANDSHAKE_TIMEOUT, type AcceptedConnection, type PathMatcher, type ServerOptions, type UpgradeContext, type UpgradeDecision } from './upgrade';
 import { listenUnix } from './unix-socket';
 
 /** Options of `serve`: where to listen, and how to handshake and run connections. */
-export interface ServeOptions extends ServerOptions {
+export interface ServeOptions<D extends UpgradeDecision = UpgradeDecision> extends ServerOptions<D> {
   /** Interface to listen on. Default: node's (every interface); tests and tools pass `'127.0.0.1'`. */
   host?: string;
   /** Port; 0 (the default) picks a free one, see `handle.port`. */
@@ -86,9 +86,9 @@ function requestHeadDeadline(handshakeTimeout: number | undefined): { headersTim
   return { headersTimeout: ms, requestTimeout: ms, connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.ceil(ms / 10))) };
 }
 
-export async function serve(
-  options: ServeOptions,
-  handler: (conn: Connection) => void | Promise<void>,
+export async function serve<D extends UpgradeDecision = UpgradeDecision>(
+  options: ServeOptions<D>,
+  handler: (conn: AcceptedConnection<UpgradeContext<D>>) => void | Promise<void>,
 ): Promise<WebSocketServerHandle> {
   const onError = options.onError ?? reportError;
   const httpOptions = { ...(options.maxHeaderSize === undefined ? {} : { maxHeaderSize: options.maxHeaderSize }), ...requestHeadDeadline(options.handshakeTimeout) };

@@ -42,8 +42,9 @@ export interface UpgradeRequestInfo {
 
 /**
  * What the accept/reject hook answers: `true` or nothing accepts, `false` refuses with 403,
- * `{ headers }` accepts and adds response headers, `{ status, headers?, body? }` refuses
- * with that status (200–599).
+ * `{ headers?, context? }` accepts, adds response headers and hands `context` to the
+ * connection (`conn.handshake.context`), `{ status, headers?, body? }` refuses with that
+ * status (200–599).
  */
 export type UpgradeDecision =
   | boolean
@@ -54,6 +55,8 @@ export type UpgradeDecision =
       readonly status?: undefined;
       /** Headers to add to the 101. */
       readonly headers?: ResponseHeaders;
+      /** Handed to the connection as `handshake.context`, the very object (what the hook learnt: the user of a token, say). */
+      readonly context?: unknown;
     }
   | {
       /** The HTTP status to refuse with (200–599). */
@@ -64,16 +67,56 @@ export type UpgradeDecision =
       readonly body?: string | Uint8Array;
     };
 
-/** How a server conducts the opening handshake, and the options of the connections it makes. */
-export interface ServerOptions extends ConnectionOptions {
+/**
+ * The `handshake.context` a connection gets from an `onRequest` that answers `D`: the
+ * `context` of each accepting answer, `undefined` for an accepting answer without one, and
+ * nothing from refusals (a refused request never reaches the handler).
+ *
+ * @example
+ * ```ts
+ * type C = UpgradeContext<{ context: { user: string } } | { status: 401 }>; // { user: string }
+ * ```
+ */
+export type UpgradeContext<D> = D extends false
+  ? never
+  : D extends { readonly status: number }
+    ? never
+    : D extends { readonly context: infer C }
+      ? C
+      : undefined;
+
+/**
+ * A connection as the handler of `serve`, `attach` or `handleUpgrade` receives it: its
+ * `handshake.context` typed as what `onRequest` hands over. The same `Connection` object;
+ * only its type says more (`Connection` itself is not generic, so every other API keeps
+ * taking a plain `Connection`).
+ */
+export type AcceptedConnection<C = unknown> = Connection & {
+  /** What the opening handshake settled, and the context `onRequest` handed over. */
+  readonly handshake: HandshakeInfo & {
+    /** The `context` of `onRequest`'s answer (`undefined` when it gave none). */
+    readonly context: C;
+  };
+};
+
+/**
+ * How a server conducts the opening handshake, and the options of the connections it makes.
+ * `D` is what `onRequest` answers, inferred from it: the handler's `conn.handshake.context`
+ * is typed from it (see `UpgradeContext`).
+ */
+export interface ServerOptions<D extends UpgradeDecision = UpgradeDecision> extends ConnectionOptions {
   /**
    * Subprotocol selection: the server's supported protocols in its order of preference (the
    * first the client offers wins), or a callback given the client's offers that returns one
    * of them or `undefined` for none. Default: no subprotocol.
    */
   protocols?: readonly string[] | ((offered: readonly string[], request: UpgradeRequestInfo) => string | undefined);
-  /** Accept/reject hook, run after the request passed RFC 6455 validation. */
-  onRequest?: (request: UpgradeRequestInfo) => UpgradeDecision | Promise<UpgradeDecision>;
+  /**
+   * Accept/reject hook, run after the request passed RFC 6455 validation. An accepting answer
+   * may carry a `context` (what was learnt from the request), which the handler finds as
+   * `conn.handshake.context`, typed: no second check of the request there.
+   */
+  onRequest?: (request: UpgradeRequestInfo) => D | Promise<D>;
   /** Headers added to every 101 response. */
   headers?: ResponseHeaders;
   /** Extensions the server supports, in its order of preference. */
@@ -110,14 +153,15 @@ function destroyOnEnd(this: Duplex): void {
  *   handleUpgrade(req, socket, head, {}, (conn) => conn.readable.pipeTo(conn.writable)));
  * ```
  */
-export function handleUpgrade(
+export function handleUpgrade<D extends UpgradeDecision = UpgradeDecision>(
   req: IncomingMessage,
   socket: Duplex,
   head: Buffer,
-  options: ServerOptions,
-  onConnection: (conn: Connection) => void,
+  options: ServerOptions<D>,
+  onConnection: (conn: AcceptedConnection<UpgradeContext<D>>) => void,
 ): void {
-  void runHandshake(req, socket as Socket, head, options, onConnection);
+  // The context handed over is the one onRequest returned: the cast only restores that type.
+  void runHandshake(req, socket as Socket, head, options as ServerOptions, onConnection as (conn: Connection) => void);
 }
 
 async function runHandshake(
@@ -158,6 +202,7 @@ async function runHandshake(
     };
 
     let extraHeaders: ResponseHeaders | undefined;
+    let context: unknown;
     if (options.onRequest) {
       let decision: UpgradeDecision;
       try {
@@ -178,6 +223,7 @@ async function runHandshake(
           return;
         }
         extraHeaders = decision.headers;
+        context = decision.context;
       }
     }
 
@@ -205,7 +251,7 @@ async function runHandshake(
     const escaped = options.onRequest !== undefined || typeof options.protocols === 'function';
     const handshake = lazyHandshake(
       path, flatString(info.url), protocol, negotiated, escaped ? headers : flatString(JSON.stringify(headers)), response,
-      info.remoteAddress, info.remotePort,
+      info.remoteAddress, info.remotePort, context,
     );
     const transport = new SocketTransport(socket, { highWaterMark: options.sendHighWaterMark });
     socket.off('error', noop);
@@ -243,9 +289,10 @@ async function runHandshake(
  */
 function lazyHandshake(
   path: string, url: string, protocol: string, extensions: string, requestHeaders: Record<string, string> | string,
-  response: string, remoteAddress: string | undefined, remotePort: number | undefined,
+  response: string, remoteAddress: string | undefined, remotePort: number | undefined, context: unknown,
 ): () => HandshakeInfo {
   return () => ({
+    context,
     path,
     url,
     protocol,
@@ -341,7 +388,7 @@ const hasHeader = (headers: ResponseHeaders | undefined, name: string): boolean 
 export type PathMatcher = string | ((pathname: string) => boolean);
 
 /** Options of `attach`: those of the handshake and connections, and the path to serve. */
-export interface AttachOptions extends ServerOptions {
+export interface AttachOptions<D extends UpgradeDecision = UpgradeDecision> extends ServerOptions<D> {
   /** Pathname to answer (query ignored). Default: every path. */
   path?: PathMatcher;
 }
@@ -388,10 +435,10 @@ const routers = new WeakMap<HttpServer | HttpsServer, Router>();
  * server.listen(8080);
  * ```
  */
-export function attach(
+export function attach<D extends UpgradeDecision = UpgradeDecision>(
   server: HttpServer | HttpsServer,
-  options: AttachOptions,
-  onConnection: (conn: Connection) => void,
+  options: AttachOptions<D>,
+  onConnection: (conn: AcceptedConnection<UpgradeContext<D>>) => void,
 ): WebSocketAttachment {
   // Misuse throws now, not at every handshake (STYLE.md: caller misuse is a RangeError at once).
   resolveOptions(options);
@@ -424,7 +471,9 @@ export function attach(
     routers.set(server, router);
     server.on('upgrade', listener);
   }
-  const route: Route = { path: options.path, options, onConnection, connections: new Set(), pending: new Set() };
+  const route: Route = {
+    path: options.path, options: options as ServerOptions, onConnection: onConnection as (conn: Connection) => void, connections: new Set(), pending: new Set(),
+  };
   router.routes.push(route);
   const detach = (): void => {
     const r = routers.get(server);

@@ -11,7 +11,11 @@ export interface ProtocolLimits {
   maxFrameSize?: number;
   /** Largest message accepted, counted as it streams in, after decompression (1009). Default 64 MiB. `Infinity` for none. */
   maxMessageSize?: number;
-  /** Most frames one message may have (1009 past it): bounds per-frame overhead. Default 100 000. */
+  /**
+   * Most frames one message may have (1009 past it, refused from the header of the frame
+   * past it): bounds per-frame overhead. Default 16 384 (in the sans-I/O `Protocol` alone:
+   * no limit).
+   */
   maxFragments?: number;
   /** Answer pings with pongs automatically (only the latest of pings not answered yet, RFC 6455 §5.5.3). Default true. */
   autoPong?: boolean;

@@ -51,6 +51,12 @@ export interface HandshakeInfo {
   readonly remoteAddress: string | undefined;
   /** The peer's TCP port, when the transport has one. */
   readonly remotePort: number | undefined;
+  /**
+   * Server role: the `context` the server's `onRequest` hook accepted the request with
+   * (`undefined` when it gave none, and on clients). Typed in the handler of `serve`/`attach`
+   * (see `AcceptedConnection`); `unknown` here.
+   */
+  readonly context?: unknown;
 }
 
 /**

@@ -15,8 +15,10 @@ import type { IncomingMessage } from './incoming-message';
 import type { MessageWriter } from './message-writer';
 import { Outbound } from './outbound';
 import { streamClasses } from './stream-classes';
-import type { BinaryData, OutgoingMessage, SendOptions } from './outgoing';
+import { encodeText, toBytes, type BinaryData, type OutgoingMessage, type SendOptions } from './outgoing';
 import type { UnsafeAllocator } from './growable-buffer';
+import { PendingPings } from './pending-pings';
+import { markHandled, rejectedWith, whenAborted } from './abort';
 
 const EMPTY = new Uint8Array(0);
 const resolved = Promise.resolve();
@@ -28,6 +30,26 @@ const NO_HOOKS: RuntimeHooks = Object.freeze({});
 export interface MessageIteratorOptions {
   /** Leave the connection open when the loop is left early (`break`, `throw`). Default false: it closes (1000). */
   readonly preventCancel?: boolean;
+}
+
+/** Options of `Connection.nextMessage()`. */
+export interface NextMessageOptions {
+  /**
+   * Stops waiting: the promise rejects with `signal.reason` and the next message stays for
+   * the next caller (none is lost). Already aborted: rejects at once, and the unread rest of
+   * the previous message is left as it is.
+   */
+  readonly signal?: AbortSignal;
+}
+
+/** Options of `Connection.close()`. */
+export interface CloseOptions {
+  /**
+   * Stops waiting for the end: the promise rejects with `signal.reason` while the closing
+   * handshake goes on (bounded by `closeTimeout`; `closed` still reports how it ended).
+   * Already aborted: rejects at once and nothing is sent.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -52,7 +74,7 @@ export class Connection implements AsyncIterable<IncomingMessage>, ConnectionCor
   readonly role: 'client' | 'server';
   /** Called for every ping received (its automatic pong, if enabled, is queued already). */
   onPing: ((data: Uint8Array) => void) | undefined;
-  /** Called for every pong received. */
+  /** Called for every pong received (also those that answer a `ping()` being awaited). */
   onPong: ((data: Uint8Array) => void) | undefined;
   /** Called for reserved control opcodes the user or an extension allowed. */
   onControlFrame: ((opcode: number, rsv: number, data: Uint8Array) => void) | undefined;
@@ -65,6 +87,7 @@ export class Connection implements AsyncIterable<IncomingMessage>, ConnectionCor
   #outbound: Outbound | undefined;
   #streams: ConnectionStreams | undefined;
   #heartbeat: Heartbeat | undefined;
+  #pings: PendingPings | undefined;
   #closed: Promise<CloseInfo> | undefined;
   #resolveClosed: ((info: CloseInfo) => void) | undefined;
   #closeResult: CloseInfo | undefined;
@@ -158,13 +181,43 @@ export class Connection implements AsyncIterable<IncomingMessage>, ConnectionCor
   /**
    * The next message, or `undefined` once no more will come. Discards what was left unread
    * of the previous message. A faster, stream-free way to do what `readable` does.
+   * `signal` stops the wait (rejects with `signal.reason`); the next message stays for the
+   * next caller.
    */
-  nextMessage(): Promise<IncomingMessage | undefined> {
+  nextMessage(options?: NextMessageOptions): Promise<IncomingMessage | undefined> {
     const inbound = this.#in();
+    const signal = options?.signal;
+    if (signal !== undefined) return this.#nextMessageUntil(inbound, signal);
     return new Promise((resolve) => {
       const m = inbound.poll({ resolve });
       if (m !== null) resolve(m);
     });
+  }
+
+  #nextMessageUntil(inbound: Inbound, signal: AbortSignal): Promise<IncomingMessage | undefined> {
+    if (signal.aborted) return rejectedWith(signal.reason);
+    return markHandled(new Promise((resolve, reject) => {
+      const waiter = {
+        resolve(m: IncomingMessage | undefined): void {
+          stop();
+          resolve(m);
+        },
+      };
+      // Taken back before a message was handed to it, the waiter leaves the next message queued.
+      const stop = whenAborted(signal, () => {
+        inbound.cancelWait(waiter);
+        reject(signal.reason);
+      });
+      let m: IncomingMessage | undefined | null;
+      try {
+        m = inbound.poll(waiter);
+      } catch (err) {
+        // Another nextMessage() is waiting: this call never waited, so it keeps no listener.
+        stop();
+        throw err;
+      }
+      if (m !== null) waiter.resolve(m);
+    }));
   }
 
   /**
@@ -193,6 +246,8 @@ export class Connection implements AsyncIterable<IncomingMessage>, ConnectionCor
    * high-water mark; waits its turn behind a message being sent through `beginMessage()`.
    * A send that fails because the connection did rejects, but is never an unhandled
    * rejection on its own (`void conn.send(x)` is safe): `closed` reports the loss.
+   * `options.signal` aborts it (see `SendOptions.signal`: a message half sent cannot be taken
+   * back, so aborting it then fails the connection with 1011).
    *
    * @example
    * ```ts
@@ -218,9 +273,43 @@ export class Connection implements AsyncIterable<IncomingMessage>, ConnectionCor
     return this.#out().beginMessage(op ?? (type === 'text' ? Opcode.Text : Opcode.Binary), options.compress !== false);
   }
 
-  /** Sends a ping (at most 125 bytes). */
-  ping(data: BinaryData | string = EMPTY): void {
-    this.#out().ping(data);
+  /**
+   * Sends a ping (at most 125 bytes) and resolves with the round-trip time in ms (by the
+   * connection's `clock`, from this call to the pong's arrival) once the matching pong comes.
+   * Without `data` the payload is 4 bytes unique among the pings in flight. A pong also
+   * answers every ping sent before its own (a peer may answer only the latest, RFC 6455
+   * §5.5.3); pongs that match no ping are ignored (`onPong` still sees every pong).
+   *
+   * Rejects with a `WebSocketError`: `'PING_IN_FLIGHT'` when a ping with the same `data`
+   * still waits for its pong (nothing is sent); the connection's end (`'CLOSED'` with the
+   * close code, or how it was lost) when it is over before the pong. At most 64 pings wait:
+   * sending another gives the oldest up (`'PING_UNANSWERED'`), so a peer that never answers
+   * cannot grow the connection. Never an unhandled rejection when ignored. A payload over
+   * 125 bytes, or a ping after the close frame was sent, throws at once.
+   *
+   * The heartbeat (`autoPingInterval`) does not use this: it judges liveness on any traffic,
+   * and its pings stay empty and unregistered.
+   *
+   * @example
+   * ```ts
+   * const rtt = await conn.ping();       // ms
+   * ```
+   */
+  ping(data?: BinaryData | string): Promise<number> {
+    const pings = (this.#pings ??= new PendingPings(this.#parts.opts.clock));
+    let payload: Uint8Array;
+    if (data === undefined) {
+      payload = pings.generatePayload();
+    } else {
+      payload = typeof data === 'string' ? encodeText(data) : toBytes(data);
+      if (pings.has(payload)) {
+        return rejectedWith(new WebSocketError('A ping with this payload is already waiting for its pong', { kind: 'PING_IN_FLIGHT' }));
+      }
+    }
+    // Sent first: a payload too long, or a connection closing, throws before anything waits.
+    this.#out().ping(payload);
+    if (this.#finalized) return rejectedWith(this._lostError());
+    return pings.add(payload);
   }
 
   /** Sends an unsolicited pong (a one-way heartbeat, RFC 6455 §5.5.3). */
@@ -245,8 +334,13 @@ export class Connection implements AsyncIterable<IncomingMessage>, ConnectionCor
    * Unread messages and everything the peer sends from now on are discarded (a message being
    * read that has arrived whole stays readable), so the handshake completes in one round trip
    * whatever the consumer does.
+   *
+   * `options.signal` stops the wait only (rejects with `signal.reason`); the handshake goes on,
+   * bounded by `closeTimeout`, and `closed` reports its end. Already aborted: nothing is sent.
    */
-  close(code?: number, reason?: string): Promise<CloseInfo> {
+  close(code?: number, reason?: string, options?: CloseOptions): Promise<CloseInfo> {
+    const signal = options?.signal;
+    if (signal?.aborted) return rejectedWith(signal.reason);
     if (this.#finalized) return this.closed;
     const started = this.#parts.protocol.close(code, reason);
     this.#inbound?.discard(new WebSocketError('The connection was closed locally before the message was read',
@@ -255,10 +349,26 @@ export class Connection implements AsyncIterable<IncomingMessage>, ConnectionCor
       this._flushControl();
       this.#startCloseTimer();
     }
-    return this.closed;
+    return signal === undefined ? this.closed : this.#closedUntil(signal);
+  }
+
+  /** `closed`, or `signal.reason` if it aborts first: only the wait stops. */
+  #closedUntil(signal: AbortSignal): Promise<CloseInfo> {
+    return markHandled(new Promise((resolve, reject) => {
+      const stop = whenAborted(signal, () => reject(signal.reason));
+      void this.closed.then((info) => {
+        stop();
+        resolve(info);
+      });
+    }));
   }
 
   // ---- for the tiers and adapters ----
+
+  /** @internal A ping nobody awaits (the heartbeat's, the Autobahn tier's `sendPing`): not registered, always sent. */
+  _sendPing(data: BinaryData | string = EMPTY): void {
+    this.#out().ping(data);
+  }
 
   /** @internal `send(bytes, { binary, compress })` in one frame, as the Autobahn tier's `sendMessage` calls it. */
   _sendBytes(opcode: number, bytes: Uint8Array, compress: boolean): Promise<void> {
@@ -316,6 +426,12 @@ export class Connection implements AsyncIterable<IncomingMessage>, ConnectionCor
   }
 
   // ---- the transport's reports (see ConnectionSink) ----
+
+  /** @internal A pong arrived: it answers the pings waiting for it, then `onPong` sees it. */
+  _pongReceived(data: Uint8Array): void {
+    this.#pings?.acknowledge(data);
+    this.onPong?.(data);
+  }
 
   /** @internal */
   _transportData(chunk: Uint8Array): void {
@@ -484,6 +600,12 @@ export class Connection implements AsyncIterable<IncomingMessage>, ConnectionCor
     else this.#closeExtensions();
     this.#outbound?.finalize(lost);
     const info = this.#closeInfo();
+    if (this.#pings !== undefined) {
+      this.#pings.rejectAll(info.endedBy === 'close-handshake'
+        ? new WebSocketError(`The connection closed (${info.code}) before the pong came`, { closeCode: info.code, reason: info.reason, kind: 'CLOSED' })
+        : lost);
+      this.#pings = undefined;
+    }
     this.#closeResult = info;
     const set = this.#trackedIn;
     this.#trackedIn = undefined;
@@ -560,7 +682,9 @@ class HeartbeatLink implements HeartbeatHost {
     this.#conn = conn;
   }
   sendPing(): void {
-    this.#conn.ping();
+    // Not an awaitable ping: liveness is judged on any traffic, so no payload to match, no
+    // promise per beat, and the wire stays an empty ping.
+    this.#conn._sendPing();
   }
   abort(err: Error): void {
     this.#conn._heartbeatAbort(err);

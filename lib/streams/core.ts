@@ -18,6 +18,8 @@ export interface ConnectionCore {
   onPing: ((data: Uint8Array) => void) | undefined;
   onPong: ((data: Uint8Array) => void) | undefined;
   onControlFrame: ((opcode: number, rsv: number, data: Uint8Array) => void) | undefined;
+  /** @internal A pong arrived (answers awaited pings, then goes to `onPong`). */
+  _pongReceived(data: Uint8Array): void;
   /** @internal The connection is over: the transport closed and `closed` settled (or is settling). */
   readonly _finalized: boolean;
   /** @internal Why pending sends and reads fail now. */

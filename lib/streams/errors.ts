@@ -42,7 +42,12 @@ export interface CloseInfo {
 }
 
 /** Stable identifiers for why a stream or send failed, beside the close code. */
-export type WebSocketErrorKind = ViolationKind | 'CONNECTION_LOST' | 'CLOSED' | 'DISCARDED' | 'FRAME_LENGTH_MISMATCH' | 'INTERNAL';
+export type WebSocketErrorKind =
+  | ViolationKind | 'CONNECTION_LOST' | 'CLOSED' | 'DISCARDED' | 'FRAME_LENGTH_MISMATCH' | 'INTERNAL'
+  /** `ping(data)` with the payload of a ping still waiting for its pong (nothing was sent). */
+  | 'PING_IN_FLIGHT'
+  /** A ping given up for newer ones: more than `MAX_PENDING_PINGS` waited for their pongs. */
+  | 'PING_UNANSWERED';
 
 /** What a `WebSocketError` is made of: its stable `kind`, and the close that came with it, if any. */
 export interface WebSocketErrorInit {

@@ -170,6 +170,11 @@ export class Inbound implements MessageHost {
     return m;
   }
 
+  /** `waiter` stops waiting (its signal aborted): a message that comes later stays for the next caller. */
+  cancelWait(waiter: MessageWaiter): void {
+    if (this.#messageWaiter === waiter) this.#messageWaiter = undefined;
+  }
+
   /** A pipe's turn with `m` is over: if it has not taken `m` up, read ahead as usual. */
   readerTurnEnded(m: IncomingMessage | undefined): void {
     if (m !== undefined && m === this.#current && m._unclaimed) this.#pumpAhead();
@@ -457,7 +462,7 @@ export class Inbound implements MessageHost {
         return;
       }
       case 'pong':
-        this.#parts.core.onPong?.(ev.data);
+        this.#parts.core._pongReceived(ev.data);
         return;
       case 'control':
         this.#parts.core.onControlFrame?.(ev.opcode, ev.rsv, ev.data);

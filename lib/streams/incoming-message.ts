@@ -26,7 +26,7 @@ const textDecoder = new TextDecoder();
 
 /**
  * One received message. Its payload is read once, in one of three ways: as a stream of
- * bytes (`stream()`), as a stream of frames (`frames`), or whole (`bytes()`/`text()`,
+ * bytes (`stream()`), as a stream of frames (`frames`), or whole (`bytes()`/`text()`/`json()`,
  * bounded by `maxMessageSize`). Until one of them is used, nothing more is read from the
  * connection. Asking the connection for the next message discards what is left of this one.
  *
@@ -139,6 +139,25 @@ export class IncomingMessage {
   /** The whole payload decoded as UTF-8 (already validated for text messages). */
   async text(): Promise<string> {
     return textDecoder.decode(await this.bytes());
+  }
+
+  /**
+   * The whole payload parsed as JSON, as `Response.json()` does: decoded as UTF-8 whatever the
+   * message type (a binary message too; a leading BOM is dropped), then `JSON.parse`. Bounded
+   * by `maxMessageSize`. Invalid JSON rejects with `JSON.parse`'s `SyntaxError`; the message
+   * was read whole, so the connection goes on.
+   *
+   * `Promise<unknown>`, not a type parameter: the peer decides what arrives, and a
+   * `json<T>()` would be a cast that looks like a check. Narrow it with a validator of yours.
+   *
+   * @example
+   * ```ts
+   * const value = await msg.json();
+   * if (typeof value === 'object' && value !== null && 'op' in value) route(value.op);
+   * ```
+   */
+  async json(): Promise<unknown> {
+    return JSON.parse(textDecoder.decode(await this.bytes())) as unknown;
   }
 
   /** @internal Hands every frame event to `sink` from now on (see `FrameSink`). */

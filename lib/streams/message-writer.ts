@@ -198,6 +198,11 @@ export class MessageWriter {
     this.#host.release(this);
   }
 
+  /** @internal A frame of the message was written (or its header, for a streamed frame). */
+  get _started(): boolean {
+    return !this.#first;
+  }
+
   /** @internal Abandon: the connection closed under this writer, for `reason`. */
   _abort(reason: unknown): void {
     this.#ended = true;

@@ -6,6 +6,7 @@ import type { Clock } from './clock';
 import type { ConnectionParts } from './core';
 import type { UnsafeAllocator } from './growable-buffer';
 import { WebSocketError } from './errors';
+import { rejectedWith, whenAborted } from './abort';
 import { Forwarding, type ForwardHost } from './forwarding';
 import { forwardMessage } from './forward-message';
 import { IncomingMessage } from './incoming-message';
@@ -70,6 +71,7 @@ export class Outbound implements SendHost, ForwardHost {
   // ---- sending messages ----
 
   send(message: OutgoingMessage, options: SendOptions): Promise<void> {
+    if (options.signal?.aborted) return rejectedWith(options.signal.reason);
     let data: OutgoingData;
     let type: 'text' | 'binary';
     if (isTyped(message)) {
@@ -103,11 +105,11 @@ export class Outbound implements SendHost, ForwardHost {
         return handled(this.#withWriter(opcode, undefined, options, async (w) => {
           await this.#forward(msg);
           w._complete();
-        }));
+        }, true));
       }
       return handled(this.#withWriter(opcode, undefined, options, (w) => forwardMessage(msg, w)));
     }
-    const source = isBlob(data) ? blobChunks(data) : iterateStream(data as ReadableStream<Uint8Array>);
+    const source = isBlob(data) ? blobChunks(data) : iterateStream(data as ReadableStream<Uint8Array>, options.signal);
     return handled(this.#withWriter(opcode, isBlob(data) ? data.size : undefined, options, async (w) => {
       for await (const chunk of source) {
         const bytes = toBytes(chunk as BinaryData);
@@ -137,7 +139,12 @@ export class Outbound implements SendHost, ForwardHost {
     return this.sendWholeFrame(opcode, bytes, true, 0) ?? resolved;
   }
 
-  async #withWriter(opcode: number, sizeHint: number | undefined, options: SendOptions, body: (w: MessageWriter) => Promise<void>): Promise<void> {
+  /** `forwards`: the body writes its frames itself, not through the writer (see `#forward`). */
+  async #withWriter(
+    opcode: number, sizeHint: number | undefined, options: SendOptions, body: (w: MessageWriter) => Promise<void>, forwards = false,
+  ): Promise<void> {
+    const signal = options.signal;
+    if (signal !== undefined) return this.#withWriterUntil(opcode, sizeHint, options, body, signal, forwards);
     // Nothing in the way: the turn is taken now, before this function's first await, so that
     // a message sent after this one (a whole frame written at once) cannot go before it.
     if (this.#writer !== undefined || this.#writerQueue.length > 0) await this.#acquire();
@@ -148,6 +155,57 @@ export class Outbound implements SendHost, ForwardHost {
     } catch (err) {
       this.#abandonWriter(w, err);
       throw err;
+    }
+  }
+
+  /**
+   * `#withWriter` for a send with a signal. Aborted while waiting its turn, the send leaves
+   * the queue and nothing of it reaches the wire. Aborted in its turn before its first frame
+   * went out (a source being read), it lets the next message go, nothing of it sent. Aborted
+   * once its frames are going out, the message cannot be taken back or cut short: RFC 6455
+   * §5.4 lets no other message's frames in until it ends, and ending it early would hand the
+   * peer a truncated message as if whole.
+   * So the connection fails (1011, the close frame between two frames, as when a message's
+   * source fails; python-websockets does the same when a fragmented send stops half-way).
+   * Aborted once all its frames are written, the send is done and resolves as usual.
+   */
+  async #withWriterUntil(
+    opcode: number, sizeHint: number | undefined, options: SendOptions, body: (w: MessageWriter) => Promise<void>,
+    signal: AbortSignal, forwards: boolean,
+  ): Promise<void> {
+    // As `#withWriter`: with nothing in the way the turn is taken before the first await.
+    if (this.#writer !== undefined || this.#writerQueue.length > 0 || signal.aborted) await this.#acquireUntil(signal);
+    const w = this.#newWriter(opcode, sizeHint, options.compress !== false);
+    let rejectAborted: (reason: unknown) => void = noop;
+    const aborted = new Promise<never>((_, reject) => (rejectAborted = reject));
+    const onAbort = (): void => {
+      // All of the message is written (the writer let go of the connection): nothing to undo.
+      if (w.ended && this.#writer !== w) return;
+      if (forwards || w._started) {
+        this.#abandonWriter(w, signal.reason);
+      } else {
+        // Nothing on the wire yet: the writer refuses the body's next frame, the next message may go.
+        w._abort(signal.reason);
+        this.release(w);
+      }
+      rejectAborted(signal.reason);
+    };
+    // Aborted in the turn between the queue and here: no listener would ever run.
+    if (signal.aborted) onAbort();
+    const stop = whenAborted(signal, onAbort);
+    const sending = (async () => {
+      await body(w);
+      if (!w.ended) await w.end();
+    })();
+    try {
+      await Promise.race([sending, aborted]);
+    } catch (err) {
+      // After an abort the body fails on its own next write (or the source's cancel): handled.
+      sending.catch(noop);
+      if (!signal.aborted || err !== signal.reason) this.#abandonWriter(w, err);
+      throw err;
+    } finally {
+      stop();
     }
   }
 
@@ -290,6 +348,25 @@ export class Outbound implements SendHost, ForwardHost {
     } catch {
       return false;
     }
+  }
+
+  /** `#acquire()`, leaving the queue with `signal.reason` if the signal aborts before its turn. */
+  #acquireUntil(signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return rejectedWith(signal.reason);
+    if (this.#writer === undefined && this.#writerQueue.length === 0) return resolved;
+    if (this.#writerQueue === NONE_WAITING) this.#writerQueue = [];
+    return new Promise((resolve, reject) => {
+      const turn = (): void => {
+        stop();
+        resolve();
+      };
+      const stop = whenAborted(signal, () => {
+        const i = this.#writerQueue.indexOf(turn);
+        if (i >= 0) this.#writerQueue.splice(i, 1);
+        reject(signal.reason);
+      });
+      this.#writerQueue.push(turn);
+    });
   }
 
   // ---- SendHost (for MessageWriter) ----
@@ -451,8 +528,11 @@ function isTyped(m: OutgoingMessage): m is { type: 'text' | 'binary'; data: Outg
     !isBlob(m) && !isReadableStream(m) && 'data' in m && 'type' in m;
 }
 
-async function* iterateStream(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+async function* iterateStream(stream: ReadableStream<Uint8Array>, signal: AbortSignal | undefined): AsyncGenerator<Uint8Array> {
   const reader = stream.getReader();
+  // An aborted send cancels its source, as fetch cancels a request body: a read waiting for
+  // a chunk that may never come ends, and the source learns why.
+  const stop = signal === undefined ? noop : whenAborted(signal, () => void reader.cancel(signal.reason).catch(noop));
   try {
     for (;;) {
       const { done, value } = await reader.read();
@@ -460,6 +540,7 @@ async function* iterateStream(stream: ReadableStream<Uint8Array>): AsyncGenerato
       yield value;
     }
   } finally {
+    stop();
     reader.releaseLock();
   }
 }

@@ -28,6 +28,14 @@ export interface SendOptions {
   readonly fragmentSize?: number;
   /** Let a negotiated compression extension compress this message (default true). */
   readonly compress?: boolean;
+  /**
+   * Aborts the send: rejects with `signal.reason`. Before the message's turn (queued behind
+   * another), it is removed and nothing reaches the wire. Once its frames are going out it
+   * cannot be taken back: the connection fails with 1011 (a close frame between frames), as
+   * RFC 6455 lets no message end early; a stream source is cancelled. A message already
+   * written whole is not affected (the send resolves as usual).
+   */
+  readonly signal?: AbortSignal;
 }
 
 const textEncoder = new TextEncoder();

@@ -228,7 +228,8 @@ export class WebSocketProtocol {
 
   /** Sends a ping (≤ 125 bytes). */
   sendPing(payload?: BinaryData | string): Promise<void> {
-    this.connection.ping(payload);
+    // Sent as Autobahn sends it, always, whatever is in flight: not matched to its pong.
+    this.connection._sendPing(payload);
     return Promise.resolve();
   }
 

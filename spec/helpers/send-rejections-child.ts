@@ -12,6 +12,7 @@ import type { Connection } from '../../lib/streams/connection';
 import { ReadableStream } from '../../lib/streams/stream-classes';
 import { WebSocketProtocol } from '../../lib/tiers/websocket-protocol';
 import { connectionPair } from './connection-pair';
+import { UnhandledRecorder } from './unhandled-recorder';
 
 export interface Rejection {
   name: string;
@@ -26,11 +27,8 @@ export interface SendRejectionsReport {
   unhandled: Record<string, string[]>;
 }
 
-const unhandled: Record<string, string[]> = {};
-let current = 'setup';
-process.on('unhandledRejection', (reason) => {
-  (unhandled[current] ??= []).push(reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason));
-});
+const recorder = new UnhandledRecorder();
+const unhandled = recorder.byScenario;
 
 const turns = async (n = 10): Promise<void> => {
   for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
@@ -189,11 +187,11 @@ const scenarios: Record<string, () => Promise<Record<string, Outcome>>> = {
 async function main(): Promise<void> {
   const outcomes: SendRejectionsReport['outcomes'] = {};
   for (const [name, run] of Object.entries(scenarios)) {
-    current = name;
+    recorder.current = name;
     outcomes[name] = await run();
     await turns();
   }
-  current = 'after all scenarios';
+  recorder.current = 'after all scenarios';
   await turns();
   const report: SendRejectionsReport = { outcomes, unhandled };
   process.stdout.write(`${JSON.stringify(report)}\n`);

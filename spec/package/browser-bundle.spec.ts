@@ -22,9 +22,11 @@ const KiB = 1024;
 // (69 KiB unminified; it was 42 KiB minified with the polyfill, 83 KiB unminified), 25.0 KiB
 // once the root entry stopped exporting the codec and the handshake (websocket-streams/sans-io), the codec
 // alone 5.9 KiB minified (14.2 KiB unminified). A little room above each, so that growing the
-// bundle is a decision someone makes, not an accident.
+// bundle is a decision someone makes, not an accident. Raised to 27 KiB when ping() came to
+// resolve with the RTT, json(), AbortSignal on send/nextMessage/close and the handshake context
+// were added: 25.2 → 26.3 KiB minified.
 const BUDGET = {
-  minified: { core: 26 * KiB, codec: 6.5 * KiB },
+  minified: { core: 27 * KiB, codec: 6.5 * KiB },
   unminified: { core: 72 * KiB, codec: 15 * KiB },
 };
 

@@ -22,6 +22,7 @@ const rootTypes = [
   'BinaryData', 'BroadcastOptions', 'BroadcastResult', 'ByteTransport', 'CallbackResult', 'Clock', 'CloseEndedBy', 'CloseInfo', 'CodecSink', 'ConnectionAccept',
   'ConnectionInit', 'ConnectionOptions', 'ConnectionRequest', 'ConnectionResponse', 'DeflateAgreement', 'DeflateEngine',
   'DeflaterOptions', 'FrameLength', 'FrameOptions', 'HandshakeErrorKind', 'HandshakeInfo', 'MessageIteratorOptions',
+  'CloseOptions', 'NextMessageOptions',
   'NativeUtf8Check', 'OutgoingData', 'OutgoingMessage', 'PerMessageDeflateOptions', 'ProtocolLimits', 'RawCodec',
   'RuntimeHooks', 'SendOptions', 'StreamClasses', 'TransportSink', 'UnsafeAllocator', 'ViolationKind', 'WebSocketErrorInit', 'WebSocketErrorKind',
 ];
@@ -51,6 +52,7 @@ const nodeValues = [
 ];
 const nodeTypes = [
   ...rootTypes,
+  'AcceptedConnection', 'UpgradeContext',
   'AttachOptions', 'ClientOptions', 'PathMatcher', 'PerMessageDeflateSetting', 'ProxySetting', 'ReconnectOptions',
   'ReconnectingConnections', 'RetryInfo', 'ServeOptions', 'ServerOptions',
   'SocketTransportOptions', 'UpgradeDecision', 'UpgradeRequestInfo', 'WebSocketAttachment', 'WebSocketServerHandle',

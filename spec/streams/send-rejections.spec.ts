@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { WebSocketError } from '../../lib/streams/errors';
 import { ReadableStream, usingPonyfill } from '../../lib/streams/stream-classes';
 import { connectionPair } from '../helpers/connection-pair';
 import type { Outcome, SendRejectionsReport } from '../helpers/send-rejections-child';
+import { runChildReport } from '../helpers/run-child';
 import { turns } from '../helpers/wire';
 
 // A send that fails because the connection did is never an unhandled rejection on its own:
@@ -13,21 +12,7 @@ import { turns } from '../helpers/wire';
 // process.on('unhandledRejection') and lets a few turns of the event loop pass after each
 // scenario (setImmediate, no timers).
 
-const helpers = join(__dirname, '..', 'helpers');
-
-function runChild(): Promise<SendRejectionsReport> {
-  const preload = ['-r', join(helpers, 'register-ts.cjs')];
-  if (usingPonyfill) preload.push('-r', join(__dirname, '..', 'setup', 'force-ponyfill.ts'));
-  const child = spawn(process.execPath, [...preload, join(helpers, 'send-rejections-child.ts')]);
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-  return new Promise((resolve, reject) => child.on('exit', (code) => {
-    if (code !== 0) reject(new Error(`the child exited with ${code}: ${err}`));
-    else resolve(JSON.parse(out) as SendRejectionsReport);
-  }));
-}
+const runChild = (): Promise<SendRejectionsReport> => runChildReport<SendRejectionsReport>('send-rejections-child.ts');
 
 const wsError = (code: number): Outcome => expect.objectContaining({ isWebSocketError: true, closeCode: code }) as unknown as Outcome;
 

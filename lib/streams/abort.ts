@@ -1,0 +1,23 @@
+/**
+ * Runs `fn` once when `signal` aborts; returns what stops listening. Every wait that takes a
+ * signal removes its listener when it settles, so one long-lived signal passed to many calls
+ * (a server's shutdown signal) does not collect a listener per call.
+ */
+export function whenAborted(signal: AbortSignal, fn: () => void): () => void {
+  signal.addEventListener('abort', fn, { once: true });
+  return () => signal.removeEventListener('abort', fn);
+}
+
+/**
+ * `p`, its rejection marked handled: a wait the caller abandoned (an aborted `nextMessage()`
+ * nobody awaits) must not end the process with an unhandled rejection. Awaiting it still throws.
+ */
+export function markHandled<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}
+
+/** A promise already rejected with `reason`, marked handled (awaiting it still throws). */
+export function rejectedWith<T>(reason: unknown): Promise<T> {
+  return markHandled(Promise.reject(reason) as Promise<T>);
+}
