@@ -10,7 +10,7 @@ import { DecodedBacklog, type BacklogEntry } from './decoded-backlog';
 import { WebSocketError } from './errors';
 import { IncomingMessage } from './incoming-message';
 import type { MessageHost } from './message-host';
-import { ReadAheadQueue, type ReadAheadEntry } from './read-ahead';
+import { maxReadAheadEntries, ReadAheadQueue, type ReadAheadEntry } from './read-ahead';
 
 /** The backlog of every inbound that has not decoded ahead yet (never pushed to). */
 const NO_BACKLOG = new DecodedBacklog();
@@ -311,10 +311,16 @@ export class Inbound implements MessageHost {
     }
   }
 
+  /** The read-ahead queue holds the receive mark's worth of payload, or of entries. */
+  #aheadFull(): boolean {
+    const mark = this.#parts.opts.receiveHighWaterMark;
+    return this.#ahead.bytes >= mark || this.#ahead.length >= maxReadAheadEntries(mark);
+  }
+
   /** Parses one event nobody asked for yet: data is queued, control frames are acted on. */
   #readAhead(): boolean {
     if (this.#over) return false;
-    if (!this.#discarding && this.#ahead.bytes >= this.#parts.opts.receiveHighWaterMark) return false;
+    if (!this.#discarding && this.#aheadFull()) return false;
     const ev = this.#parts.protocol.nextEvent(false);
     if (ev === undefined) {
       this.#starved = true;
@@ -658,15 +664,18 @@ export class Inbound implements MessageHost {
     const opts = this.#parts.opts;
     let resumed = false;
     const held = this.#parts.protocol.bufferedAmount + this.#ahead.bytes;
-    // Pause at the mark, resume only once half of it has been consumed: resuming as soon as
-    // one chunk is taken flipped the socket between paused and flowing on every chunk of a
-    // large message. After a local close nothing is held for anyone: never pause.
-    if (!this.#discarding && held >= opts.receiveHighWaterMark) {
+    const entries = this.#ahead.length;
+    const maxEntries = maxReadAheadEntries(opts.receiveHighWaterMark);
+    // Pause at the mark (of bytes, or of entries read ahead), resume only once half of it has
+    // been consumed: resuming as soon as one chunk is taken flipped the socket between paused
+    // and flowing on every chunk of a large message. After a local close nothing is held for
+    // anyone: never pause.
+    if (!this.#discarding && (held >= opts.receiveHighWaterMark || entries >= maxEntries)) {
       if (!this.#paused) {
         this.#paused = true;
         this.#parts.transport.pause();
       }
-    } else if (this.#paused && (this.#discarding || held <= opts.receiveHighWaterMark / 2)) {
+    } else if (this.#paused && (this.#discarding || (held <= opts.receiveHighWaterMark / 2 && entries <= maxEntries / 2))) {
       this.#paused = false;
       this.#parts.transport.resume();
       resumed = true;

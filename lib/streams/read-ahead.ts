@@ -10,8 +10,23 @@ export type ReadAheadEntry =
   | { readonly type: 'end'; readonly error: WebSocketError };
 
 /**
+ * Entries the queue may hold per byte of `receiveHighWaterMark`, however small their payloads:
+ * an entry costs its event object (about 130 bytes of heap), so a peer sending empty messages
+ * or one-byte frames must be bounded by their number too (200,000 unread empty messages held
+ * 80 MiB while counting 0 payload bytes). At the default 1 MiB mark: 16,384 entries.
+ */
+const ENTRIES_PER_MARK_BYTE = 1 / 64;
+const MIN_ENTRIES = 64;
+
+/** Most entries held for a connection whose receive mark is `mark` bytes (see `ENTRIES_PER_MARK_BYTE`). */
+export function maxReadAheadEntries(mark: number): number {
+  return Math.max(MIN_ENTRIES, Math.floor(mark * ENTRIES_PER_MARK_BYTE));
+}
+
+/**
  * A FIFO of read-ahead entries that counts the payload bytes it holds (counted against the
- * connection's `receiveHighWaterMark`, with what the parser holds). Made on first use.
+ * connection's `receiveHighWaterMark`, with what the parser holds) and its entries (bounded by
+ * `maxReadAheadEntries`). Made on first use.
  */
 export class ReadAheadQueue {
   #entries: ReadAheadEntry[] = [];
@@ -21,6 +36,11 @@ export class ReadAheadQueue {
 
   get isEmpty(): boolean {
     return this.#head === this.#entries.length;
+  }
+
+  /** Entries held. */
+  get length(): number {
+    return this.#entries.length - this.#head;
   }
 
   push(e: ReadAheadEntry): void {

@@ -193,6 +193,27 @@ describe(`reading ahead of the consumer (${usingPonyfill ? 'ponyfill' : 'native'
     });
   });
 
+  describe.each(ROLES)('%s: unread messages without payload', (role) => {
+    it('are bounded by their number, not only their bytes: 5,000 unread empty messages pause the transport after 512 (at a 32 KiB mark), none is lost', async () => {
+      const clock = new FakeClock();
+      const mark = 32 * 1024; // 512 entries: an empty message is two (its frame's start and end)
+      const { conn, peer, transport, peerRole } = rawEndpoint(role, { clock, receiveHighWaterMark: mark });
+      const empty = frameFrom(peerRole, 2, new Uint8Array(0));
+      peer.write([concat(new Array<Uint8Array>(5000).fill(empty))]);
+      await turns();
+      expect(transport.paused).toBe(true);
+      // Every one is still there, in order, once read.
+      for (let i = 0; i < 5000; i++) {
+        const m = await conn.nextMessage();
+        expect(m).toBeDefined();
+        expect((await m!.bytes()).length).toBe(0);
+      }
+      await turns();
+      expect(transport.paused).toBe(false);
+      expect(clock.now()).toBe(0);
+    });
+  });
+
   describe.each(ROLES)('%s: pongs while a message is unread', (role) => {
     it('delivers each pong to onPong at once; the message stays readable', async () => {
       const clock = new FakeClock();
