@@ -143,7 +143,8 @@ function destroyOnEnd(this: Duplex): void {
 
 /**
  * Performs the server side of the opening handshake on a socket node's HTTP server handed
- * to its `'upgrade'` event, then calls `onConnection` with the open `Connection`. Refusals
+ * to its `'upgrade'` event, then calls `onConnection` with the open `Connection` (an async
+ * handler's rejection, like a throw, goes to `onError` and closes that connection with 1011). Refusals
  * (RFC 6455 §4.2.1 violations, the `onRequest` hook) are answered here and the socket is
  * closed; nothing throws.
  *
@@ -161,7 +162,7 @@ export function handleUpgrade<D extends UpgradeDecision = UpgradeDecision>(
   onConnection: (conn: AcceptedConnection<UpgradeContext<D>>) => void,
 ): void {
   // The context handed over is the one onRequest returned: the cast only restores that type.
-  void runHandshake(req, socket as Socket, head, options as ServerOptions, onConnection as (conn: Connection) => void);
+  void runHandshake(req, socket as Socket, head, options as ServerOptions, onConnection as (conn: Connection) => unknown);
 }
 
 async function runHandshake(
@@ -169,7 +170,7 @@ async function runHandshake(
   socket: Socket,
   head: Buffer,
   options: ServerOptions,
-  onConnection: (conn: Connection) => void,
+  onConnection: (conn: Connection) => unknown,
 ): Promise<void> {
   const onError = options.onError ?? reportError;
   // Until a transport owns the socket, a reset must not become an uncaught 'error'.
@@ -265,11 +266,17 @@ async function runHandshake(
       runtime: nodeRuntime,
     });
     extensions = [];
-    try {
-      onConnection(conn);
-    } catch (err) {
+    const failed = (err: unknown): void => {
       onError(err);
       void conn.close(1011, 'Internal error').catch(noop);
+    };
+    try {
+      // An async handler's rejection is this connection's failure, as a throw is: never an
+      // unhandled rejection that takes the process down.
+      const result = onConnection(conn) as PromiseLike<unknown> | undefined;
+      if (result !== undefined && result !== null && typeof result.then === 'function') result.then(undefined, failed);
+    } catch (err) {
+      failed(err);
     }
   } catch (err) {
     for (const ext of extensions) ext.close();
@@ -409,7 +416,7 @@ export interface WebSocketAttachment {
 interface Route {
   readonly path: PathMatcher | undefined;
   readonly options: ServerOptions;
-  readonly onConnection: (conn: Connection) => void;
+  readonly onConnection: (conn: Connection) => unknown;
   readonly connections: Set<Connection>;
   readonly pending: Set<Duplex>;
 }
@@ -464,7 +471,7 @@ export function attach<D extends UpgradeDecision = UpgradeDecision>(
         socket.off('close', leavePending);
         leavePending();
         conn._trackIn(route.connections);
-        route.onConnection(conn);
+        return route.onConnection(conn);
       });
     };
     router = { routes, listener };
@@ -472,7 +479,7 @@ export function attach<D extends UpgradeDecision = UpgradeDecision>(
     server.on('upgrade', listener);
   }
   const route: Route = {
-    path: options.path, options: options as ServerOptions, onConnection: onConnection as (conn: Connection) => void, connections: new Set(), pending: new Set(),
+    path: options.path, options: options as ServerOptions, onConnection: onConnection as (conn: Connection) => unknown, connections: new Set(), pending: new Set(),
   };
   router.routes.push(route);
   const detach = (): void => {
