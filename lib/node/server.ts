@@ -62,18 +62,6 @@ export interface WebSocketServerHandle {
 }
 
 /**
- * Starts a standalone WebSocket server (`ws:`, or `wss:` with `tls`) and calls `handler`
- * with each connection. Plain HTTP requests are answered `426 Upgrade Required`. A handler
- * that throws or rejects is reported to `onError` (default `console.error`) and its
- * connection is closed with 1011; it never becomes an uncaught exception.
- *
- * @example
- * ```ts
- * const server = await serve({ host: '127.0.0.1', port: 8080 }, (conn) => conn.readable.pipeTo(conn.writable));
- * console.log(`echo server on ${server.url}`);
- * ```
- */
-/**
  * The handshake deadline applied before the upgrade too: `handshakeTimeout` runs from the
  * `'upgrade'` event, which fires only once the whole request head is in, so a client that
  * trickles its request (slowloris) or sends none would otherwise be dropped only by node's
@@ -86,6 +74,18 @@ function requestHeadDeadline(handshakeTimeout: number | undefined): { headersTim
   return { headersTimeout: ms, requestTimeout: ms, connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.ceil(ms / 10))) };
 }
 
+/**
+ * Starts a standalone WebSocket server (`ws:`, or `wss:` with `tls`) and calls `handler`
+ * with each connection. Plain HTTP requests are answered `426 Upgrade Required`. A handler
+ * that throws or rejects is reported to `onError` (default `console.error`) and its
+ * connection is closed with 1011; it never becomes an uncaught exception.
+ *
+ * @example
+ * ```ts
+ * const server = await serve({ host: '127.0.0.1', port: 8080 }, (conn) => conn.readable.pipeTo(conn.writable));
+ * console.log(`echo server on ${server.url}`);
+ * ```
+ */
 export async function serve<D extends UpgradeDecision = UpgradeDecision>(
   options: ServeOptions<D>,
   handler: (conn: AcceptedConnection<UpgradeContext<D>>) => void | Promise<void>,

@@ -79,9 +79,15 @@ export type UpgradeDecision =
  */
 export type UpgradeContext<D> = D extends false
   ? never
-  : D extends { readonly status: number }
+  : D extends {
+      /** A refusal's status: such an answer reaches no handler. */
+      readonly status: number;
+    }
     ? never
-    : D extends { readonly context: infer C }
+    : D extends {
+        /** What an accepting answer hands to the connection. */
+        readonly context: infer C;
+      }
       ? C
       : undefined;
 

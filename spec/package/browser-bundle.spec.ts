@@ -24,9 +24,10 @@ const KiB = 1024;
 // alone 5.9 KiB minified (14.2 KiB unminified). A little room above each, so that growing the
 // bundle is a decision someone makes, not an accident. Raised to 27 KiB when ping() came to
 // resolve with the RTT, json(), AbortSignal on send/nextMessage/close and the handshake context
-// were added: 25.2 → 26.3 KiB minified.
+// were added: 25.2 → 26.3 KiB minified. Raised to 28.5 KiB with broadcast() (and its shared
+// deflate), batched forwarding of trickling frames and the read-ahead entry bound: 27.6 KiB.
 const BUDGET = {
-  minified: { core: 27 * KiB, codec: 6.5 * KiB },
+  minified: { core: 28.5 * KiB, codec: 6.5 * KiB },
   unminified: { core: 72 * KiB, codec: 15 * KiB },
 };
 
