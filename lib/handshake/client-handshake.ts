@@ -166,9 +166,12 @@ export function validateServerResponse(request: ClientRequest, expectedAccept: s
     fail('INVALID_ACCEPT', `Sec-WebSocket-Accept ${JSON.stringify(accept)} does not match the key (expected ${JSON.stringify(expectedAccept)})`);
   }
   // Item 6: a subprotocol "that was not present in the client's handshake" fails.
+  // §4.2.2 item 5: the server answers with "a single value"; a list (`a, b`, `chat, chat`,
+  // also two header lines) is no offered value and fails. An empty value names no
+  // subprotocol: it is taken as none chosen, as the WHATWG WebSocket does.
   let protocol = '';
   const chosen = joinHeader(headers['sec-websocket-protocol']);
-  if (chosen !== undefined) {
+  if (chosen !== undefined && chosen.trim() !== '') {
     protocol = chosen.trim();
     if (request.protocols.length === 0) fail('INVALID_PROTOCOL', `The server chose subprotocol ${JSON.stringify(protocol)} but none was offered`);
     if (!request.protocols.includes(protocol)) {

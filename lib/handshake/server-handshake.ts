@@ -90,6 +90,11 @@ export function validateUpgradeRequest(method: string, httpVersion: string, head
     if (err instanceof HandshakeError) return reject(400, err.message);
     throw err;
   }
+  // §4.1 item 10: the client's subprotocol values "MUST all be unique strings". Empty list
+  // elements (`a,,b`, an empty value) were skipped above, as RFC 9110 §5.6.1.2 says a
+  // recipient MUST; a repeated value is no grammar slip but a client that breaks the rule.
+  const repeated = protocols.find((p, i) => protocols.indexOf(p) !== i);
+  if (repeated !== undefined) return reject(400, `Sec-WebSocket-Protocol offers ${JSON.stringify(repeated)} more than once`);
   return { ok: true, key, version: 13, protocols, extensions };
 }
 
