@@ -13,6 +13,9 @@ import { extensionsInput, headerLines, headerLinesInput } from './header-text';
 import { check, onlyThrows, sameOutcome, text, type FuzzTarget } from './support';
 
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
+/** RFC 9110 §5.5: leading and trailing white space of a field value is OWS, SP and HTAB only. */
+const owsTrim = (s: string | undefined): string | undefined => s?.replace(/^[ \t]+|[ \t]+$/g, '');
+const one = (v: HeaderValue): string | undefined => (v === undefined || typeof v === 'string' ? v : v.join(', '));
 /** Negotiation never compresses: an engine that is never asked for a codec. */
 export const noEngine: DeflateEngine = {
   createDeflater: () => { throw new Error('not in a handshake'); },
@@ -72,6 +75,7 @@ function checkRequest(mode: string, lines: Map<string, string[]>): void {
     return;
   }
   check(method === 'GET' && version === '1.1', 'a POST or HTTP/1.0 handshake accepted');
+  check(owsTrim(one(headers.upgrade))?.toLowerCase() === 'websocket', () => `Upgrade ${JSON.stringify(one(headers.upgrade))} accepted as websocket`);
   check(r.protocols.every(isToken) && new Set(r.protocols).size === r.protocols.length, 'accepted protocols that are not unique tokens');
   check(r.extensions.every((e) => isToken(e.name)), 'an accepted extension name that is not a token');
 }
@@ -89,6 +93,8 @@ function checkResponse(mode: string, lines: Map<string, string[]>): void {
     return;
   }
   check(status === 101, 'a handshake completed without a 101');
+  check(owsTrim(one(headers.upgrade))?.toLowerCase() === 'websocket', () => `Upgrade ${JSON.stringify(one(headers.upgrade))} accepted as websocket`);
+  check(r.protocol === (owsTrim(one(headers['sec-websocket-protocol'])) ?? ''), () => `Sec-WebSocket-Protocol ${JSON.stringify(one(headers['sec-websocket-protocol']))} taken as ${JSON.stringify(r.protocol)}`);
   check(r.protocol === '' || protocols.includes(r.protocol), `subprotocol ${JSON.stringify(r.protocol)} was not offered`);
   check(r.extensions.length <= 1, 'two extensions from one offer');
   for (const ext of r.extensions) ext.close();

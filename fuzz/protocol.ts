@@ -1,11 +1,12 @@
 // Fuzz target: the sans-I/O protocol (lib/protocol/protocol.ts): event sequences, limits,
 // failures and what it owes the peer, for any bytes in any chunking.
 import { FrameParser } from '../lib/codec/frame-parser';
+import { maskInPlace } from '../lib/codec/mask';
 import { Protocol, type ProtocolOptions } from '../lib/protocol/protocol';
 import type { ProtocolEvent } from '../lib/protocol/events';
 import { ReadyState } from '../lib/protocol/state';
 import { wireInputs } from './frames';
-import { check, chunkings, fresh, hex, onlyThrows, sameOutcome, type FuzzTarget } from './support';
+import { check, chunkings, fresh, hex, onlyThrows, prng, sameOutcome, type FuzzTarget } from './support';
 
 /** Options from the config byte (role and limits), small enough for inputs to reach them. */
 export function protocolOptions(config: number): ProtocolOptions {
@@ -38,7 +39,7 @@ function readOutput(role: 'client' | 'server', chunks: Uint8Array[]): Array<{ op
   return frames;
 }
 
-function run(options: ProtocolOptions, pieces: Uint8Array[]): unknown {
+function run(options: ProtocolOptions, pieces: Uint8Array[], leaveMasked: boolean): unknown {
   const proto = new Protocol(options);
   const maxMessage = options.maxMessageSize ?? Infinity;
   const maxFragments = options.maxFragments ?? Infinity;
@@ -52,7 +53,7 @@ function run(options: ProtocolOptions, pieces: Uint8Array[]): unknown {
   let pings = 0;
   const drain = (): number => {
     let n = 0;
-    for (let ev: ProtocolEvent | undefined; (ev = onlyThrows('Protocol.nextEvent', () => proto.nextEvent()) as ProtocolEvent | undefined);) {
+    for (let ev: ProtocolEvent | undefined; (ev = onlyThrows('Protocol.nextEvent', () => proto.nextEvent(leaveMasked)) as ProtocolEvent | undefined);) {
       n++;
       check(!ended, () => `a ${ev!.type} event after the close or failure`);
       switch (ev.type) {
@@ -63,13 +64,17 @@ function run(options: ProtocolOptions, pieces: Uint8Array[]): unknown {
           data = [];
           events.push({ start: { fin: ev.header.fin, rsv: ev.header.rsv, opcode: ev.header.opcode, length: ev.header.length }, first: ev.first });
           break;
-        case 'frame-data':
-          data.push(...ev.data);
-          message!.bytes += ev.data.length;
-          if (message!.opcode === 1) message!.text.push(...ev.data);
+        case 'frame-data': {
+          // A consumer that asked for masked payload unmasks it while copying.
+          const piece = ev.data.slice();
+          if (ev.maskKey !== undefined) maskInPlace(piece, ev.maskKey, ev.maskPhase!);
+          data.push(...piece);
+          message!.bytes += piece.length;
+          if (message!.opcode === 1) message!.text.push(...piece);
           check(data.length <= maxFrame, 'a frame longer than maxFrameSize got through');
           check(message!.bytes <= maxMessage, 'a message longer than maxMessageSize got through');
           break;
+        }
         case 'frame-end':
           events.push({ end: hex(new Uint8Array(data)), fin: ev.fin });
           data = [];
@@ -146,9 +151,10 @@ export const target: FuzzTarget = {
   fuzz(input: Uint8Array): void {
     if (input.length === 0) return;
     const options = protocolOptions(input[0]!);
+    const rand = prng(input);
     let first: unknown;
     for (const pieces of chunkings(input.subarray(1))) {
-      const outcome = run(options, fresh(pieces));
+      const outcome = run(options, fresh(pieces), rand() < 0.5);
       if (first === undefined) first = outcome;
       else sameOutcome('protocol, another chunking', first, outcome);
     }

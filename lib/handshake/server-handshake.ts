@@ -1,7 +1,7 @@
 import type { Extension, ExtensionFactory, ExtensionOffer } from '../protocol/extension';
 import { isValidKey } from './accept-key';
 import { HandshakeError } from './errors';
-import { hasToken, joinHeader, parseExtensions, parseTokenList, serializeExtensions, type HeaderMap } from './header-values';
+import { hasToken, joinHeader, parseExtensions, parseTokenList, serializeExtensions, trimOws, type HeaderMap } from './header-values';
 
 /** What a valid upgrade request asks for (RFC 6455 §4.2.1). */
 export interface UpgradeRequest {
@@ -55,7 +55,7 @@ export function validateUpgradeRequest(method: string, httpVersion: string, head
   // §4.2.1 item 3: "An |Upgrade| header field containing the value "websocket", treated as
   // an ASCII case-insensitive value." Offering other protocols beside it is no handshake.
   const upgrade = joinHeader(headers.upgrade);
-  if (upgrade === undefined || upgrade.trim().toLowerCase() !== 'websocket') {
+  if (upgrade === undefined || trimOws(upgrade).toLowerCase() !== 'websocket') {
     return reject(400, `The Upgrade header must be "websocket", got ${JSON.stringify(upgrade ?? '')}`);
   }
   // Item 4: "A |Connection| header field that includes the token "Upgrade", treated as an
