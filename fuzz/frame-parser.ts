@@ -4,12 +4,13 @@ import { maskInPlace } from '../lib/codec/mask';
 import { wireInputs } from './frames';
 import { check, chunkings, fresh, hex, onlyThrows, prng, sameOutcome, type FuzzTarget } from './support';
 
-/** Options from the config byte: role, maxFrameSize, reserved bits and opcodes. */
+/** Options from the config byte: role (bit 0), maxFrameSize (bits 1–3), reserved bits and opcodes (bit 7). */
 export function parserOptions(config: number): FrameParserOptions {
   const reserved = (config & 0x80) !== 0;
   return {
     role: (config & 1) === 0 ? 'server' : 'client',
-    maxFrameSize: [undefined, 125, 1000, 0][(config >> 1) & 3],
+    // Bit 3: Infinity, which lets lengths past 2^53 − 1 through as bigints.
+    maxFrameSize: (config & 0x08) !== 0 ? Infinity : [undefined, 125, 1000, 0][(config >> 1) & 3],
     allowedRsv: reserved ? 0b100 : 0,
     allowedOpcodes: reserved ? [0x3, 0xb] : [],
   };

@@ -5,19 +5,26 @@ import { maskInPlace } from '../lib/codec/mask';
 import { Protocol, type ProtocolOptions } from '../lib/protocol/protocol';
 import type { ProtocolEvent } from '../lib/protocol/events';
 import { ReadyState } from '../lib/protocol/state';
+import { PerMessageDeflate } from '../lib/extensions/permessage-deflate/permessage-deflate';
 import { wireInputs } from './frames';
+import { noEngine } from './handshake';
 import { check, chunkings, fresh, hex, onlyThrows, prng, sameOutcome, type FuzzTarget } from './support';
 
-/** Options from the config byte (role and limits), small enough for inputs to reach them. */
+/**
+ * Options from the config byte (role and limits), small enough for inputs to reach them. The
+ * top bit negotiates permessage-deflate (RSV1: its messages are encoded, left to the streams
+ * layer to inflate) and accepts RSV3 and the reserved opcodes 0x3 and 0xB.
+ */
 export function protocolOptions(config: number): ProtocolOptions {
   const reserved = (config & 0x80) !== 0;
   return {
+    extensions: reserved ? [new PerMessageDeflate(noEngine).accept([{ name: 'permessage-deflate', params: [] }])!.extension] : [],
     role: (config & 1) === 0 ? 'server' : 'client',
     maxFrameSize: [undefined, 125, 1000, 0][(config >> 1) & 3],
     maxMessageSize: [undefined, 200, 1000, 64][(config >> 3) & 3],
     maxFragments: (config & 0x20) !== 0 ? 3 : undefined,
     autoPong: (config & 0x40) === 0,
-    allowReservedBits: reserved ? 0b100 : 0,
+    allowReservedBits: reserved ? 0b001 : 0,
     allowReservedOpcodes: reserved ? [0x3, 0xb] : [],
     maskKeySource: () => new Uint8Array([1, 2, 3, 4]),
   };
@@ -47,7 +54,7 @@ function run(options: ProtocolOptions, pieces: Uint8Array[], leaveMasked: boolea
   const events: unknown[] = [];
   let ended = false;
   let data: number[] = [];
-  let message: { opcode: number; bytes: number; frames: number; text: number[] } | undefined;
+  let message: { opcode: number; bytes: number; frames: number; text: number[]; encoded: boolean } | undefined;
   let failure: { code: number; kind: string } | undefined;
   let received: { code: number } | undefined;
   let pings = 0;
@@ -58,7 +65,9 @@ function run(options: ProtocolOptions, pieces: Uint8Array[], leaveMasked: boolea
       check(!ended, () => `a ${ev!.type} event after the close or failure`);
       switch (ev.type) {
         case 'frame-start':
-          if (ev.first) message = { opcode: ev.messageOpcode, bytes: 0, frames: 0, text: [] };
+          if (ev.first) message = { opcode: ev.messageOpcode, bytes: 0, frames: 0, text: [], encoded: ev.encoded };
+          check(ev.encoded === ((ev.messageRsv & 0b100) !== 0 && (options.extensions?.length ?? 0) > 0), 'a message marked encoded that no extension owns, or the reverse');
+          check(ev.first || (ev.header.rsv & 0b100) === 0 || options.extensions?.length === 0, 'RSV1 on a continuation frame got through (RFC 7692 §6.1)');
           check(message !== undefined, 'a continuation frame-start without a message');
           check(++message.frames <= maxFragments, 'more frames in a message than maxFragments');
           data = [];
@@ -79,7 +88,7 @@ function run(options: ProtocolOptions, pieces: Uint8Array[], leaveMasked: boolea
           events.push({ end: hex(new Uint8Array(data)), fin: ev.fin });
           data = [];
           if (ev.fin) {
-            if (message!.opcode === 1) {
+            if (message!.opcode === 1 && !message!.encoded) {
               const ok = onlyThrows('TextDecoder', () => fatal.decode(new Uint8Array(message!.text)), TypeError);
               check(!(ok instanceof Error), 'a text message that is not UTF-8 got through');
             }
