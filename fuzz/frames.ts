@@ -72,14 +72,7 @@ const trafficOf = (masked: boolean): fc.Arbitrary<Uint8Array> =>
       if (!control && s.opcode !== 0 && open && s.rsv === 0) s.opcode = 0;
       if (!control) open = !s.fin;
     }
-    const parts = specs.map(encode);
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
+    return new Uint8Array(Buffer.concat(specs.map(encode)));
   });
 
 /**
