@@ -1,7 +1,7 @@
 import type { Extension, ExtensionFactory, ExtensionOffer } from '../protocol/extension';
 import { toBase64 } from './accept-key';
 import { HandshakeError } from './errors';
-import { flattenHeaders, hasToken, isToken, joinHeader, parseExtensions, serializeExtensions, type HeaderMap } from './header-values';
+import { flattenHeaders, hasToken, isToken, joinHeader, parseExtensions, serializeExtensions, trimOws, type HeaderMap } from './header-values';
 
 /**
  * Checks a WebSocket URL the way the WHATWG WebSocket constructor does: `http:` and `https:`
@@ -158,7 +158,7 @@ export function validateServerResponse(request: ClientRequest, expectedAccept: s
   if (status !== 101) fail('UNEXPECTED_STATUS', `The server refused the WebSocket handshake with status ${status}`);
   // §4.1 items 2–3 of the response checks: "the client MUST _Fail the WebSocket Connection_".
   const upgrade = flat.upgrade;
-  if (upgrade === undefined || upgrade.trim().toLowerCase() !== 'websocket') {
+  if (upgrade === undefined || trimOws(upgrade).toLowerCase() !== 'websocket') {
     fail('INVALID_UPGRADE', `The 101 response's Upgrade header must be "websocket", got ${JSON.stringify(upgrade ?? '')}`);
   }
   if (!hasToken(flat.connection, 'upgrade')) {
@@ -170,10 +170,13 @@ export function validateServerResponse(request: ClientRequest, expectedAccept: s
     fail('INVALID_ACCEPT', `Sec-WebSocket-Accept ${JSON.stringify(accept)} does not match the key (expected ${JSON.stringify(expectedAccept)})`);
   }
   // Item 6: a subprotocol "that was not present in the client's handshake" fails.
+  // §4.2.2 item 5: the server answers with "a single value"; a list (`a, b`, `chat, chat`,
+  // also two header lines) is no offered value and fails. An empty value names no
+  // subprotocol: it is taken as none chosen, as the WHATWG WebSocket does.
   let protocol = '';
   const chosen = joinHeader(headers['sec-websocket-protocol']);
-  if (chosen !== undefined) {
-    protocol = chosen.trim();
+  if (chosen !== undefined && trimOws(chosen) !== '') {
+    protocol = trimOws(chosen);
     if (request.protocols.length === 0) fail('INVALID_PROTOCOL', `The server chose subprotocol ${JSON.stringify(protocol)} but none was offered`);
     if (!request.protocols.includes(protocol)) {
       fail('INVALID_PROTOCOL', `The server chose subprotocol ${JSON.stringify(protocol)}, which is not one offered (${request.protocols.join(', ')})`);

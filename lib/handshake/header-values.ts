@@ -60,7 +60,11 @@ export function hasToken(value: HeaderValue, token: string): boolean {
   return false;
 }
 
-function trimOws(s: string): string {
+/**
+ * `s` without leading and trailing OWS (RFC 9110 §5.6.3: SP and HTAB only). Not
+ * `String.prototype.trim`, which also strips bytes a field value may carry, such as 0xA0.
+ */
+export function trimOws(s: string): string {
   let a = 0;
   let b = s.length;
   while (a < b && isOws(s.charCodeAt(a))) a++;

@@ -1,7 +1,7 @@
 import type { Extension, ExtensionFactory, ExtensionOffer } from '../protocol/extension';
 import { isValidKey } from './accept-key';
 import { HandshakeError } from './errors';
-import { hasToken, joinHeader, parseExtensions, parseTokenList, serializeExtensions, type HeaderMap } from './header-values';
+import { hasToken, joinHeader, parseExtensions, parseTokenList, serializeExtensions, trimOws, type HeaderMap } from './header-values';
 
 /** What a valid upgrade request asks for (RFC 6455 §4.2.1). */
 export interface UpgradeRequest {
@@ -60,7 +60,7 @@ export function validateUpgradeRequest(method: string, httpVersion: string, head
   // §4.2.1 item 3: "An |Upgrade| header field containing the value "websocket", treated as
   // an ASCII case-insensitive value." Offering other protocols beside it is no handshake.
   const upgrade = joinHeader(headers.upgrade);
-  if (upgrade === undefined || upgrade.trim().toLowerCase() !== 'websocket') {
+  if (upgrade === undefined || trimOws(upgrade).toLowerCase() !== 'websocket') {
     return reject(400, `The Upgrade header must be "websocket", got ${JSON.stringify(upgrade ?? '')}`);
   }
   // Item 4: "A |Connection| header field that includes the token "Upgrade", treated as an
@@ -95,6 +95,11 @@ export function validateUpgradeRequest(method: string, httpVersion: string, head
     if (err instanceof HandshakeError) return reject(400, err.message);
     throw err;
   }
+  // §4.1 item 10: the client's subprotocol values "MUST all be unique strings". Empty list
+  // elements (`a,,b`, an empty value) were skipped above, as RFC 9110 §5.6.1.2 says a
+  // recipient MUST; a repeated value is no grammar slip but a client that breaks the rule.
+  const repeated = protocols.find((p, i) => protocols.indexOf(p) !== i);
+  if (repeated !== undefined) return reject(400, `Sec-WebSocket-Protocol offers ${JSON.stringify(repeated)} more than once`);
   return { ok: true, key, version: 13, protocols, extensions };
 }
 

@@ -1,4 +1,4 @@
-import { STATUS_CODES, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -187,6 +187,8 @@ async function runHandshake(
   let extensions: Extension[] = [];
   let switched = false;
   try {
+    const earlier = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (earlier != null && !(await pipelinedTurn(earlier, socket))) return;
     const checked = validateUpgradeRequest(req.method ?? '', req.httpVersion, req.headers);
     if (!checked.ok) {
       refuse(socket, checked.status, checked.headers, checked.reason);
@@ -293,6 +295,23 @@ async function runHandshake(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Waits for `earlier`, the response to a request pipelined before this upgrade on the same
+ * socket; false when the upgrade must then go unanswered. RFC 9112 §9.3.2: responses go "in
+ * the same order that the requests were received", so no 101 before it; §9.6: after a
+ * response that said "close" the server "MUST NOT process any further requests received on
+ * that connection" (a 101 there would switch a socket node is about to tear down). node keeps
+ * that response, unfinished, as the socket's `_httpMessage` (no public API tells it) and ends
+ * the socket on its 'finish' when it said close.
+ */
+async function pipelinedTurn(earlier: ServerResponse, socket: Socket): Promise<boolean> {
+  await new Promise((resolve) => {
+    earlier.once('finish', resolve);
+    earlier.once('close', resolve);
+  });
+  return !socket.writableEnded && !socket.destroyed;
 }
 
 /**
