@@ -236,7 +236,15 @@ export class SocketTransport implements ByteTransport {
   }
 
   #addToBatch(chunks: readonly Uint8Array[], n: number, total: number, reaches: boolean): void {
-    if (this.#batch !== undefined && this.#batched + total > BATCH_SIZE) this.#flushBatch();
+    if (this.#batch !== undefined && this.#batched + total > BATCH_SIZE) {
+      // A full batch waits for the turn's end too, corked with the rest: one writev for the
+      // turn, not a syscall per 16 KiB (1 KiB echoes cost 25 % more CPU per message that way).
+      if (!this.#corked) {
+        this.#corked = true;
+        this.#socket.cork();
+      }
+      this.#flushBatch();
+    }
     const batch = (this.#batch ??= spareBatches.pop() ?? Buffer.allocUnsafe(BATCH_SIZE));
     let at = this.#batched;
     for (let i = 0; i < n; i++) {

@@ -158,6 +158,20 @@ describe('SocketTransport', () => {
     expect([...Buffer.concat(got)]).toEqual(expected);
   });
 
+  it('SocketTransport keeps a full batch corked until the turn ends: a turn of many small writes leaves in one writev, not a syscall per 16 KiB', async () => {
+    const { ours, peer } = await pair();
+    const t = new SocketTransport(ours, { highWaterMark: 1 << 20 });
+    t.attach(recorder());
+    let got = 0;
+    peer.on('data', (c: Buffer) => (got += c.length));
+    const frame = new Uint8Array(1024 + 4).fill(1);
+    for (let i = 0; i < 40; i++) t.write([frame]); // 40 KiB: the first at once, then two full batches and a part
+    expect(ours.writableCorked).toBeGreaterThan(0);
+    await new Promise((r) => setImmediate(r));
+    expect(ours.writableCorked).toBe(0);
+    await until(() => got === 40 * frame.length);
+  });
+
   it('SocketTransport hands the socket a small batch as an exact-size copy, never a view of its 16 KiB batch buffer (a peer that stops reading cannot make a few counted bytes hold 16 KiB each)', async () => {
     const { ours } = await pair();
     const t = new SocketTransport(ours);
