@@ -101,8 +101,12 @@ export class GrowableBuffer {
     this.#len += n;
   }
 
-  /** The collected bytes; the collector is empty afterwards. */
-  take(): Uint8Array {
+  /**
+   * The collected bytes; the collector is empty afterwards. Typed as backed by an
+   * `ArrayBuffer` (what DOM APIs taking a `BufferSource` require): every buffer here was
+   * allocated by us or came from a transport, never a `SharedArrayBuffer`.
+   */
+  take(): Uint8Array<ArrayBuffer> {
     let out: Uint8Array;
     if (this.#single) {
       out = this.#single;
@@ -122,7 +126,7 @@ export class GrowableBuffer {
     this.#single = this.#buf = undefined;
     this.#dirty = false;
     this.#len = 0;
-    return out;
+    return out as Uint8Array<ArrayBuffer>;
   }
 
   /**

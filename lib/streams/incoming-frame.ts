@@ -37,10 +37,10 @@ export class IncomingFrame {
   readonly length: FrameLength;
   readonly #host: MessageHost;
   #state: FrameState = 'open';
-  #stream: ReadableStream<Uint8Array> | undefined;
+  #stream: ReadableStream<Uint8Array<ArrayBuffer>> | undefined;
   #controller: ReadableStreamDefaultController<Uint8Array> | undefined;
   #pullPending = false;
-  #collector: { buf: GrowableBuffer; resolve(b: Uint8Array): void; reject(e: unknown): void } | undefined;
+  #collector: { buf: GrowableBuffer; resolve(b: Uint8Array<ArrayBuffer>): void; reject(e: unknown): void } | undefined;
   #error: WebSocketError | undefined;
 
   /** @internal */
@@ -53,10 +53,10 @@ export class IncomingFrame {
   }
 
   /** The payload, unmasked (and decoded when an extension applies), as it arrives. */
-  get data(): ReadableStream<Uint8Array> {
+  get data(): ReadableStream<Uint8Array<ArrayBuffer>> {
     if (this.#stream) return this.#stream;
     if (this.#collector) throw new TypeError('Frame payload is already being collected by bytes()');
-    this.#stream = new (streamClasses().ReadableStream)<Uint8Array>(
+    this.#stream = new (streamClasses().ReadableStream)<Uint8Array<ArrayBuffer>>(
       {
         start: (c) => {
           this.#controller = c;
@@ -78,7 +78,7 @@ export class IncomingFrame {
   }
 
   /** The whole payload of this frame in one buffer (bounded by `maxFrameSize`). */
-  bytes(): Promise<Uint8Array> {
+  bytes(): Promise<Uint8Array<ArrayBuffer>> {
     if (this.#stream || this.#collector) return Promise.reject(new TypeError('Frame payload is already being read'));
     if (this.#state === 'errored') return Promise.reject(this.#error);
     if (this.#state !== 'open') return Promise.resolve(new Uint8Array(0));

@@ -65,7 +65,7 @@ export class IncomingMessage {
   // forward mode
   #sink: FrameSink | undefined;
   // collect mode
-  #collector: { buf: GrowableBuffer; resolve(b: Uint8Array): void; reject(e: unknown): void } | undefined;
+  #collector: { buf: GrowableBuffer; resolve(b: Uint8Array<ArrayBuffer>): void; reject(e: unknown): void } | undefined;
 
   /** @internal */
   constructor(first: FrameHeader, opcode: number, compressed: boolean, host: MessageHost) {
@@ -102,9 +102,9 @@ export class IncomingMessage {
   }
 
   /** The payload across all frames as one byte stream, with backpressure. */
-  stream(): ReadableStream<Uint8Array> {
+  stream(): ReadableStream<Uint8Array<ArrayBuffer>> {
     this.#claim('stream');
-    return new (streamClasses().ReadableStream)<Uint8Array>(
+    return new (streamClasses().ReadableStream)<Uint8Array<ArrayBuffer>>(
       {
         start: (c) => {
           this.#byteController = c;
@@ -122,7 +122,7 @@ export class IncomingMessage {
   }
 
   /** The whole payload in one buffer. Bounded by the connection's `maxMessageSize`. */
-  bytes(): Promise<Uint8Array> {
+  bytes(): Promise<Uint8Array<ArrayBuffer>> {
     try {
       this.#claim('collect');
     } catch (err) {
