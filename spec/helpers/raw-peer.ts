@@ -121,3 +121,17 @@ export function inflateFrames(payloads: readonly Uint8Array[]): Uint8Array[] {
   }
   return out;
 }
+
+/** How an echo sends a received message back: `readable.pipeTo(writable)`, or `send(msg)` in a loop. */
+export type EchoMode = 'pipeTo' | 'send';
+
+/** Starts echoing every message `conn` receives back to its peer. */
+export function echo(conn: Connection, mode: EchoMode): void {
+  if (mode === 'pipeTo') {
+    void conn.readable.pipeTo(conn.writable).catch(() => undefined);
+  } else {
+    void (async () => {
+      for await (const m of conn) await conn.send(m);
+    })().catch(() => undefined);
+  }
+}

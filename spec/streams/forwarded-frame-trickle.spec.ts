@@ -3,23 +3,12 @@
 // piece at the peer; small pieces inside a frame are held back instead, and leave together:
 // at the frame's end, once 16 KiB are held, or one tick of the connection's clock later,
 // whichever is first. The frame's header and first piece, and its end, are never held.
-import type { Connection } from '../../lib/streams/connection';
 import { HOLD_LIMIT } from '../../lib/streams/held-pieces';
 import { FakeClock, settle } from '../helpers/fake-clock';
-import { frameTo, rawPeer, received, type RawPeer, type Role } from '../helpers/raw-peer';
+import { echo, frameTo, rawPeer, received, type EchoMode, type RawPeer, type Role } from '../helpers/raw-peer';
 
 const BINARY = 0x2;
-type Mode = 'pipeTo' | 'send';
-
-function forward(conn: Connection, mode: Mode): void {
-  if (mode === 'pipeTo') {
-    void conn.readable.pipeTo(conn.writable).catch(() => undefined);
-  } else {
-    void (async () => {
-      for await (const m of conn) await conn.send(m);
-    })().catch(() => undefined);
-  }
-}
+type Mode = EchoMode;
 
 /** Every write the connection made, as the number of bytes each carried. */
 function recordWrites(rp: RawPeer): number[] {
@@ -42,7 +31,7 @@ function setup(role: Role, mode: Mode): { rp: RawPeer; clock: FakeClock; writes:
   const rp = rawPeer(role, { options: { clock, maxMessageSize: Infinity } });
   made.push(rp);
   const writes = recordWrites(rp);
-  forward(rp.conn, mode);
+  echo(rp.conn, mode);
   return { rp, clock, writes };
 }
 

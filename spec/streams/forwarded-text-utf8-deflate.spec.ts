@@ -7,16 +7,15 @@ import { deflateRawSync, constants as zc } from 'node:zlib';
 import { isValidUtf8 } from '../../lib/codec/utf8-validator';
 import { PerMessageDeflate } from '../../lib/extensions/permessage-deflate/permessage-deflate';
 import { zlibEngine } from '../../lib/node/zlib-engine';
-import type { Connection } from '../../lib/streams/connection';
 import { concat, hex, toHex } from '../helpers/connection-pair';
-import { closeCode, frameTo, inflateFrames, rawPeer, received, until, type RawPeer, type Role, type WireFrame } from '../helpers/raw-peer';
+import { closeCode, frameTo, inflateFrames, rawPeer, received, until, type RawPeer, type Role, type WireFrame, echo, type EchoMode } from '../helpers/raw-peer';
 
 const TEXT = 0x1;
 const CONT = 0x0;
 const CLOSE = 0x8;
 const RSV1 = 0b100;
 
-type Mode = 'pipeTo' | 'send';
+type Mode = EchoMode;
 
 const NO_TAKEOVER: Array<[string, true]> = [['server_no_context_takeover', true], ['client_no_context_takeover', true]];
 
@@ -28,15 +27,6 @@ function deflatePeer(role: Role): RawPeer {
   return rawPeer(role, { extensions: [ext] });
 }
 
-function echo(conn: Connection, mode: Mode): void {
-  if (mode === 'pipeTo') {
-    void conn.readable.pipeTo(conn.writable).catch(() => undefined);
-  } else {
-    void (async () => {
-      for await (const m of conn) await conn.send(m);
-    })().catch(() => undefined);
-  }
-}
 
 const made: RawPeer[] = [];
 function echoPeer(role: Role, mode: Mode): RawPeer {

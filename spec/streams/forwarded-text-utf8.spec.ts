@@ -6,26 +6,15 @@
 // `readable.pipeTo(writable)` (the pipe's fast path) and `for await … send(message)`.
 import fc from 'fast-check';
 import { isValidUtf8 } from '../../lib/codec/utf8-validator';
-import type { Connection } from '../../lib/streams/connection';
 import { concat, hex, toHex } from '../helpers/connection-pair';
-import { closeCode, frameTo, rawPeer, received, until, type RawPeer, type Received, type Role, type WireFrame } from '../helpers/raw-peer';
+import { closeCode, frameTo, rawPeer, received, until, type RawPeer, type Received, type Role, type WireFrame, echo, type EchoMode } from '../helpers/raw-peer';
 
 const TEXT = 0x1;
 const CONT = 0x0;
 const CLOSE = 0x8;
 
-type Mode = 'pipeTo' | 'send';
+type Mode = EchoMode;
 
-/** Starts echoing every message `conn` receives back to its peer. */
-function echo(conn: Connection, mode: Mode): void {
-  if (mode === 'pipeTo') {
-    void conn.readable.pipeTo(conn.writable).catch(() => undefined);
-  } else {
-    void (async () => {
-      for await (const m of conn) await conn.send(m);
-    })().catch(() => undefined);
-  }
-}
 
 const made: RawPeer[] = [];
 function echoPeer(role: Role, mode: Mode): RawPeer {
