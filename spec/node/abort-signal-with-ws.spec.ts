@@ -3,6 +3,7 @@
 import WebSocket from 'ws';
 import { serve, type WebSocketServerHandle } from '../../lib/node/server';
 import type { Connection } from '../../lib/streams/connection';
+import { ReadableStream } from '../../lib/streams/stream-classes';
 
 let server: WebSocketServerHandle | undefined;
 let client: WebSocket | undefined;
