@@ -10,7 +10,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Coverage } from './coverage';
 import { loadCorpus, mutate } from './harness';
-import { hex, type FuzzTarget } from './support';
+import { hex, mulberry32, type FuzzTarget } from './support';
 
 export const LIB_DIR = resolve(__dirname, '..', 'lib');
 export const WORK_DIR = join(__dirname, 'work');
@@ -26,6 +26,8 @@ export interface GuidedOptions {
   /** Where kept inputs go (default fuzz/work/<target>/) and crashes (default fuzz/crashes/<target>/). */
   workDir?: string;
   crashDir?: string;
+  /** False: no inputs from the target's generator (raw bytes and mutations only), to measure what guidance adds. */
+  generator?: boolean;
   /** Seconds between progress lines. */
   every?: number;
   log?: (line: string) => void;
@@ -42,18 +44,6 @@ export interface GuidedResult {
   /** Seconds into the run when coverage last grew. */
   lastNew: number;
   crashFile?: string;
-}
-
-/** mulberry32, seeded from the run's seed: the same seed gives the same choices. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const sha = (data: Uint8Array): string => createHash('sha1').update(data).digest('hex').slice(0, 16);
@@ -116,7 +106,7 @@ export function minimize(target: FuzzTarget, input: Uint8Array, err: unknown, bu
 export function guidedFuzz(target: FuzzTarget, options: GuidedOptions): GuidedResult {
   const log = options.log ?? ((line: string) => console.log(line));
   const every = (options.every ?? 5) * 1000;
-  const rand = random(options.seed);
+  const rand = mulberry32(options.seed);
   const int = (n: number): number => Math.floor(rand() * n);
   const work = options.workDir ?? join(WORK_DIR, target.name);
   mkdirSync(work, { recursive: true });
@@ -180,7 +170,8 @@ export function guidedFuzz(target: FuzzTarget, options: GuidedOptions): GuidedRe
     const pick = (): Uint8Array => corpus[corpus.length - 1 - Math.floor(corpus.length * rand() ** 2)]!;
     const next = (): Uint8Array => {
       const r = rand();
-      if (r < 0.08 || corpus.length === 0) return generate();
+      if (options.generator !== false && (r < 0.08 || corpus.length === 0)) return generate();
+      if (corpus.length === 0) return randomBytes();
       if (r < 0.1) return randomBytes();
       let seed = pick();
       if (rand() < 0.15) {

@@ -47,10 +47,10 @@ export function mutate(seed: Uint8Array, ops: Array<[number, number, number]>): 
   return new Uint8Array(b.slice(0, 4096));
 }
 
-/** What a run feeds `target.fuzz`. */
-export function inputsFor(target: FuzzTarget, corpus: readonly Uint8Array[]): fc.Arbitrary<Uint8Array> {
+/** What a run feeds `target.fuzz` (`generator` false: raw bytes and corpus mutations only, to measure what guidance adds). */
+export function inputsFor(target: FuzzTarget, corpus: readonly Uint8Array[], generator = true): fc.Arbitrary<Uint8Array> {
   const arbitraries: Array<fc.WeightedArbitrary<Uint8Array>> = [
-    { weight: 5, arbitrary: target.inputs },
+    ...(generator ? [{ weight: 5, arbitrary: target.inputs }] : []),
     { weight: 1, arbitrary: fc.uint8Array({ maxLength: 256 }) },
   ];
   if (corpus.length > 0) {

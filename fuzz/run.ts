@@ -1,11 +1,12 @@
-// `npm run fuzz -- <target> [--time 60] [--runs N] [--seed S] [--fresh] [--unguided]`: replays the
+// `npm run fuzz -- <target> [--time 60] [--runs N] [--seed S] [--fresh] [--unguided] [--no-generator]`: replays the
 // target's corpus, then fuzzes it, guided by coverage (fuzz/guided.ts), for a time (or a number
 // of runs), printing blocks of lib/ covered, corpus size and execs per second as it goes. Inputs
 // that add coverage are kept in fuzz/work/<target>/ (not committed; `--fresh` ignores what is
 // there). A broken invariant is minimized, saved under fuzz/crashes/<target>/ and printed; the
 // exit code is then 1. `npm run fuzz -- all --time 10` runs every target in turn.
 // `--unguided` runs the fast-check stream that `npm test` replays (generated and mutated inputs,
-// no feedback) with the same coverage measured, for comparison.
+// no feedback) with the same coverage measured, for comparison; `--no-generator` leaves out the
+// target's fast-check generator in either mode (raw bytes and corpus mutations only).
 import fc from 'fast-check';
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -40,7 +41,7 @@ function unguided(target: FuzzTarget, seconds: number, runs: number | undefined,
     console.log(`#${n} ${what} blocks: ${b.covered}/${b.known} (lib bytes: ${b.chars}) exec/s: ${Math.round(n / s)} time: ${s.toFixed(0)} s, last new coverage at ${lastNew.toFixed(1)} s (unguided)`);
   };
   read();
-  const result = fc.check(fc.property(inputsFor(target, corpus.map(([, d]) => d)), (data) => {
+  const result = fc.check(fc.property(inputsFor(target, corpus.map(([, d]) => d), !flag('no-generator')), (data) => {
     n++;
     // Coverage is read every 1024 runs (to know when it last grew), not steering anything.
     if ((n & 1023) === 0) {
@@ -69,14 +70,14 @@ function unguided(target: FuzzTarget, seconds: number, runs: number | undefined,
 }
 
 function guided(target: FuzzTarget, seconds: number, runs: number | undefined, seed: number, fresh: boolean): boolean {
-  const r = guidedFuzz(target, { seconds, runs, seed, fresh, log: (l) => console.log(`${target.name} ${l}`) });
+  const r = guidedFuzz(target, { seconds, runs, seed, fresh, generator: !flag('no-generator'), log: (l) => console.log(`${target.name} ${l}`) });
   console.log(`${target.name}: ${r.execs} runs in ${r.seconds.toFixed(1)} s (${Math.round(r.execs / r.seconds)} runs/s), ${r.blocks} blocks of lib/ covered, corpus ${r.corpus}, last new coverage at ${r.lastNew.toFixed(1)} s, seed ${seed}, coverage-guided`);
   return r.ok;
 }
 
 const name = process.argv[2];
 if (name === undefined || name.startsWith('--')) {
-  console.error(`Usage: npm run fuzz -- <target|all> [--time seconds] [--runs n] [--seed n] [--fresh] [--unguided]\nTargets: ${TARGETS.map((t) => t.name).join(', ')}`);
+  console.error(`Usage: npm run fuzz -- <target|all> [--time seconds] [--runs n] [--seed n] [--fresh] [--unguided] [--no-generator]\nTargets: ${TARGETS.map((t) => t.name).join(', ')}`);
   process.exit(2);
 }
 const seconds = Number(arg('time') ?? 60);
