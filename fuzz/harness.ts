@@ -1,7 +1,8 @@
 // Loading targets and corpora, and the inputs a run draws from: the target's shaped inputs,
 // raw bytes, and mutations of the committed corpus. Shared by `npm run fuzz` and the spec.
-// This is property-based fuzzing with fast-check: random and mutated inputs, NOT guided by
-// coverage (see README, "Fuzzing", for why Jazzer.js does not run here).
+// `inputsFor` is the unguided, property-based stream (fast-check) that the spec replays with a
+// fixed seed; `npm run fuzz` is coverage-guided (fuzz/guided.ts) and uses `mutate` on its own
+// corpus. README, "Fuzzing", says why this is not Jazzer.js.
 import fc from 'fast-check';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,7 +30,7 @@ export function loadCorpus(name: string): Array<[string, Uint8Array]> {
 }
 
 /** One mutation of `seed`: flips, overwrites, inserts, deletes, or duplicates a slice. */
-function mutate(seed: Uint8Array, ops: Array<[number, number, number]>): Uint8Array {
+export function mutate(seed: Uint8Array, ops: Array<[number, number, number]>): Uint8Array {
   let b = Array.from(seed);
   for (const [kind, at, value] of ops) {
     const i = b.length === 0 ? 0 : at % b.length;
@@ -46,10 +47,10 @@ function mutate(seed: Uint8Array, ops: Array<[number, number, number]>): Uint8Ar
   return new Uint8Array(b.slice(0, 4096));
 }
 
-/** What a run feeds `target.fuzz`. */
-export function inputsFor(target: FuzzTarget, corpus: readonly Uint8Array[]): fc.Arbitrary<Uint8Array> {
+/** What a run feeds `target.fuzz` (`generator` false: raw bytes and corpus mutations only, to measure what guidance adds). */
+export function inputsFor(target: FuzzTarget, corpus: readonly Uint8Array[], generator = true): fc.Arbitrary<Uint8Array> {
   const arbitraries: Array<fc.WeightedArbitrary<Uint8Array>> = [
-    { weight: 5, arbitrary: target.inputs },
+    ...(generator ? [{ weight: 5, arbitrary: target.inputs }] : []),
     { weight: 1, arbitrary: fc.uint8Array({ maxLength: 256 }) },
   ];
   if (corpus.length > 0) {

@@ -42,9 +42,14 @@ function hash(data: Uint8Array): number {
   return h >>> 0;
 }
 
-/** A small deterministic PRNG (mulberry32). */
+/** A small deterministic PRNG (mulberry32), seeded from the input. */
 export function prng(data: Uint8Array, salt = 0): () => number {
-  let a = (hash(data) ^ salt) >>> 0;
+  return mulberry32(hash(data) ^ salt);
+}
+
+/** mulberry32: numbers in [0, 1), the same sequence for the same seed. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
