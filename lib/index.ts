@@ -4,7 +4,8 @@
 // blocks (Protocol, codec, handshake functions) are the `websocket-streams/sans-io` entry.
 
 // The stream tier
-export { Connection, type MessageIteratorOptions, type NextMessageOptions, type CloseOptions } from './streams/connection';
+export { Connection, type NextMessageOptions, type CloseOptions } from './streams/connection';
+export { type MessageIteratorOptions } from './streams/message-iterator';
 export { IncomingMessage } from './streams/incoming-message';
 export { IncomingFrame } from './streams/incoming-frame';
 export { MessageWriter, type FrameOptions } from './streams/message-writer';

@@ -2,14 +2,16 @@ import { CloseCode, Opcode } from '../codec/constants';
 import { ProtocolViolation } from '../codec/violation';
 import { Protocol } from '../protocol/protocol';
 import { ReadyState } from '../protocol/state';
-import type { ByteTransport, TransportSink } from './byte-transport';
+import type { ByteTransport } from './byte-transport';
 import type { ConnectionInit, HandshakeInfo, RuntimeHooks } from './connection-init';
 import { resolveSharedOptions } from './connection-options';
 import { ConnectionStreams, type StreamsOwner } from './connection-streams';
 import type { ConnectionCore, ConnectionParts } from './core';
 import type { Extension } from '../protocol/extension';
 import { connectionLost, WebSocketError, type CloseInfo } from './errors';
-import { Heartbeat, type HeartbeatHost } from './heartbeat';
+import { Heartbeat } from './heartbeat';
+import { ConnectionSink, HeartbeatLink } from './connection-sinks';
+import { MessageIterator, type MessageIteratorOptions } from './message-iterator';
 import { Inbound, type MessageWaiter } from './inbound';
 import type { IncomingMessage } from './incoming-message';
 import type { MessageWriter } from './message-writer';
@@ -25,12 +27,6 @@ const resolved = Promise.resolve();
 const noop = (): void => undefined;
 const NO_EXTENSIONS: readonly never[] = Object.freeze([]);
 const NO_HOOKS: RuntimeHooks = Object.freeze({});
-
-/** Options of `Connection.values()`, as `ReadableStream.values()` takes them. */
-export interface MessageIteratorOptions {
-  /** Leave the connection open when the loop is left early (`break`, `throw`). Default false: it closes (1000). */
-  readonly preventCancel?: boolean;
-}
 
 /** Options of `Connection.nextMessage()`. */
 export interface NextMessageOptions {
@@ -638,87 +634,5 @@ export class Connection implements AsyncIterable<IncomingMessage>, ConnectionCor
       }
     }
     return error === undefined ? info : { ...info, error };
-  }
-}
-
-/**
- * `for await (const msg of conn)`: the next message on each step; leaving early closes the
- * connection unless `preventCancel`, as `ReadableStream`'s async iterator cancels its stream.
- */
-class MessageIterator implements AsyncIterableIterator<IncomingMessage> {
-  readonly #conn: Connection;
-  readonly #preventCancel: boolean;
-  #done = false;
-
-  constructor(conn: Connection, preventCancel: boolean) {
-    this.#conn = conn;
-    this.#preventCancel = preventCancel;
-  }
-
-  async next(): Promise<IteratorResult<IncomingMessage, undefined>> {
-    if (this.#done) return { done: true, value: undefined };
-    const m = await this.#conn.nextMessage();
-    if (m !== undefined) return { done: false, value: m };
-    this.#done = true;
-    return { done: true, value: undefined };
-  }
-
-  async return(): Promise<IteratorResult<IncomingMessage, undefined>> {
-    const wasDone = this.#done;
-    this.#done = true;
-    if (!wasDone && !this.#preventCancel) this.#conn._closeQuietly(CloseCode.Normal);
-    return { done: true, value: undefined };
-  }
-
-  [Symbol.asyncIterator](): AsyncIterableIterator<IncomingMessage> {
-    return this;
-  }
-}
-
-/** What the heartbeat sees of its connection (only connections with `autoPingInterval` have one). */
-class HeartbeatLink implements HeartbeatHost {
-  readonly #conn: Connection;
-  constructor(conn: Connection) {
-    this.#conn = conn;
-  }
-  sendPing(): void {
-    // Not an awaitable ping: liveness is judged on any traffic, so no payload to match, no
-    // promise per beat, and the wire stays an empty ping.
-    this.#conn._sendPing();
-  }
-  abort(err: Error): void {
-    this.#conn._heartbeatAbort(err);
-  }
-  get readingPaused(): boolean {
-    return this.#conn._readingPaused;
-  }
-  get closing(): boolean {
-    return this.#conn.readyState !== ReadyState.Open;
-  }
-}
-
-/**
- * What the transport reports to, as one small object with shared methods instead of five
- * closures per connection.
- */
-class ConnectionSink implements TransportSink {
-  readonly #conn: Connection;
-  constructor(conn: Connection) {
-    this.#conn = conn;
-  }
-  onData(chunk: Uint8Array): void {
-    this.#conn._transportData(chunk);
-  }
-  onEnd(): void {
-    this.#conn._transportEnd();
-  }
-  onError(err: Error): void {
-    this.#conn._transportError(err);
-  }
-  onDrain(): void {
-    this.#conn._transportDrain();
-  }
-  onClose(): void {
-    this.#conn._transportClose();
   }
 }

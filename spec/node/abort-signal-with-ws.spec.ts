@@ -1,29 +1,19 @@
 // AbortSignal on send, nextMessage and close, with ws as the peer over loopback TCP: what the
 // peer sees is what the rules say (README "Ping, JSON, cancellation and handshake context").
-import WebSocket from 'ws';
-import { serve, type WebSocketServerHandle } from '../../lib/node/server';
+import type WebSocket from 'ws';
 import type { Connection } from '../../lib/streams/connection';
 import { ReadableStream } from '../../lib/streams/stream-classes';
+import { closeWsClientPairs, wsClientPair } from '../helpers/ws-client-pair';
 
-let server: WebSocketServerHandle | undefined;
-let client: WebSocket | undefined;
-afterEach(async () => {
-  client?.terminate();
-  await server?.close();
-  server = client = undefined;
-});
+afterEach(closeWsClientPairs);
 
-/** A server handing its first connection over, a ws client connected to it, and what the client receives. */
+/** `wsClientPair()`, with what the client receives and the close code it sees. */
 async function pair(): Promise<{ conn: Connection; ws: WebSocket; received: string[]; closed: Promise<number> }> {
-  let resolveConn!: (c: Connection) => void;
-  const accepted = new Promise<Connection>((r) => (resolveConn = r));
-  server = await serve({ host: '127.0.0.1', port: 0 }, (c) => resolveConn(c));
-  const ws = (client = new WebSocket(server.url));
+  const { conn, ws } = await wsClientPair();
   const received: string[] = [];
   ws.on('message', (data, isBinary) => received.push(isBinary ? `binary:${(data as Buffer).length}` : `text:${String(data)}`));
   const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
-  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
-  return { conn: await accepted, ws, received, closed };
+  return { conn, ws, received, closed };
 }
 
 describe('AbortSignal with ws as the peer', () => {

@@ -1,25 +1,7 @@
 // `msg.json()` with ws as the sending peer, over loopback TCP.
-import WebSocket from 'ws';
-import { serve, type WebSocketServerHandle } from '../../lib/node/server';
-import type { Connection } from '../../lib/streams/connection';
+import { closeWsClientPairs, wsClientPair as pair } from '../helpers/ws-client-pair';
 
-let server: WebSocketServerHandle | undefined;
-let client: WebSocket | undefined;
-afterEach(async () => {
-  client?.terminate();
-  await server?.close();
-  server = client = undefined;
-});
-
-/** A server handing its first connection over, and a ws client connected to it. */
-async function pair(): Promise<{ conn: Connection; ws: WebSocket }> {
-  let resolveConn!: (c: Connection) => void;
-  const accepted = new Promise<Connection>((r) => (resolveConn = r));
-  server = await serve({ host: '127.0.0.1', port: 0 }, (c) => resolveConn(c));
-  const ws = (client = new WebSocket(server.url));
-  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
-  return { conn: await accepted, ws };
-}
+afterEach(closeWsClientPairs);
 
 describe('IncomingMessage.json()', () => {
   it('parses a text message ws sent, and a binary one (decoded as UTF-8, as Response.json() does)', async () => {
