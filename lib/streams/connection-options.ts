@@ -1,3 +1,4 @@
+import { maxReadAheadEntries } from './read-ahead';
 import { systemClock, type Clock } from './clock';
 import type { ConnectionOptions } from './connection-init';
 
@@ -33,7 +34,12 @@ export type ResolvedOptions = {
   -readonly [K in keyof typeof DEFAULT_OPTIONS]: K extends 'allowReservedOpcodes'
     ? readonly number[]
     : K extends 'autoPong' ? boolean : number;
-} & { maskKeySource: (() => Uint8Array) | undefined; clock: Clock };
+} & {
+  maskKeySource: (() => Uint8Array) | undefined;
+  clock: Clock;
+  /** Derived: most entries read ahead of the consumer (`maxReadAheadEntries` of the receive mark). */
+  readAheadEntries: number;
+};
 
 function checkSize(name: string, value: number, min: number, keepInfinity = false): number {
   if (typeof value !== 'number' || Number.isNaN(value) || value < min) {
@@ -48,6 +54,7 @@ function checkSize(name: string, value: number, min: number, keepInfinity = fals
 export function resolveOptions(options: ConnectionOptions = {}): ResolvedOptions {
   const o = { ...DEFAULT_OPTIONS, ...stripUndefined(options) };
   const interval = checkSize('autoPingInterval', o.autoPingInterval, 0);
+  const mark = checkSize('receiveHighWaterMark', o.receiveHighWaterMark, 1);
   const rsv = o.allowReservedBits;
   if (!Number.isInteger(rsv) || rsv < 0 || rsv > 0b111) {
     throw new RangeError(`Option allowReservedBits must be a 3-bit mask (0–7), got ${String(rsv)}`);
@@ -63,7 +70,7 @@ export function resolveOptions(options: ConnectionOptions = {}): ResolvedOptions
     maxFrameSize: checkSize('maxFrameSize', o.maxFrameSize, 0, true),
     maxMessageSize: checkSize('maxMessageSize', o.maxMessageSize, 0, true),
     maxFragments: checkSize('maxFragments', o.maxFragments, 1),
-    receiveHighWaterMark: checkSize('receiveHighWaterMark', o.receiveHighWaterMark, 1),
+    receiveHighWaterMark: mark,
     sendHighWaterMark: checkSize('sendHighWaterMark', o.sendHighWaterMark, 1),
     closeTimeout: checkSize('closeTimeout', o.closeTimeout, 0),
     autoPingInterval: interval,
@@ -73,6 +80,7 @@ export function resolveOptions(options: ConnectionOptions = {}): ResolvedOptions
     allowReservedOpcodes: [...o.allowReservedOpcodes],
     maskKeySource: options.maskKeySource,
     clock: options.clock ?? systemClock,
+    readAheadEntries: maxReadAheadEntries(mark),
   };
 }
 

@@ -10,7 +10,7 @@ import { DecodedBacklog, type BacklogEntry } from './decoded-backlog';
 import { WebSocketError } from './errors';
 import { IncomingMessage } from './incoming-message';
 import type { MessageHost } from './message-host';
-import { maxReadAheadEntries, ReadAheadQueue, type ReadAheadEntry } from './read-ahead';
+import { ReadAheadQueue, type ReadAheadEntry } from './read-ahead';
 
 /** The backlog of every inbound that has not decoded ahead yet (never pushed to). */
 const NO_BACKLOG = new DecodedBacklog();
@@ -313,8 +313,8 @@ export class Inbound implements MessageHost {
 
   /** The read-ahead queue holds the receive mark's worth of payload, or of entries. */
   #aheadFull(): boolean {
-    const mark = this.#parts.opts.receiveHighWaterMark;
-    return this.#ahead.bytes >= mark || this.#ahead.length >= maxReadAheadEntries(mark);
+    const opts = this.#parts.opts;
+    return this.#ahead.bytes >= opts.receiveHighWaterMark || this.#ahead.length >= opts.readAheadEntries;
   }
 
   /** Parses one event nobody asked for yet: data is queued, control frames are acted on. */
@@ -665,7 +665,7 @@ export class Inbound implements MessageHost {
     let resumed = false;
     const held = this.#parts.protocol.bufferedAmount + this.#ahead.bytes;
     const entries = this.#ahead.length;
-    const maxEntries = maxReadAheadEntries(opts.receiveHighWaterMark);
+    const maxEntries = opts.readAheadEntries;
     // Pause at the mark (of bytes, or of entries read ahead), resume only once half of it has
     // been consumed: resuming as soon as one chunk is taken flipped the socket between paused
     // and flowing on every chunk of a large message. After a local close nothing is held for

@@ -127,7 +127,7 @@ export class Outbound implements SendHost, ForwardHost {
 
   /** Nothing in the way (no message being sent), and no extension to encode: a whole frame can be written now. */
   #maySendNow(compress: boolean): boolean {
-    return this.#writer === undefined && this.#writerQueue.length === 0 && (this.#parts.extensions.length === 0 || !compress);
+    return !this.#busy && (this.#parts.extensions.length === 0 || !compress);
   }
 
   #sendNow(opcode: number, bytes: Uint8Array): Promise<void> {
@@ -147,7 +147,7 @@ export class Outbound implements SendHost, ForwardHost {
     if (signal !== undefined) return this.#withWriterUntil(opcode, sizeHint, options, body, signal, forwards);
     // Nothing in the way: the turn is taken now, before this function's first await, so that
     // a message sent after this one (a whole frame written at once) cannot go before it.
-    if (this.#writer !== undefined || this.#writerQueue.length > 0) await this.#acquire();
+    if (this.#busy) await this.#acquire();
     const w = this.#newWriter(opcode, sizeHint, options.compress !== false);
     try {
       await body(w);
@@ -174,7 +174,7 @@ export class Outbound implements SendHost, ForwardHost {
     signal: AbortSignal, forwards: boolean,
   ): Promise<void> {
     // As `#withWriter`: with nothing in the way the turn is taken before the first await.
-    if (this.#writer !== undefined || this.#writerQueue.length > 0 || signal.aborted) await this.#acquireUntil(signal);
+    if (this.#busy || signal.aborted) await this.#acquireUntil(signal);
     const w = this.#newWriter(opcode, sizeHint, options.compress !== false);
     let rejectAborted: (reason: unknown) => void = noop;
     const aborted = new Promise<never>((_, reject) => (rejectAborted = reject));
@@ -227,7 +227,7 @@ export class Outbound implements SendHost, ForwardHost {
   }
 
   beginMessage(opcode: number, compress: boolean): MessageWriter {
-    if (this.#writer !== undefined || this.#writerQueue.length > 0) {
+    if (this.#busy) {
       throw new TypeError('Cannot begin a message: the previous message has not ended (call end() on its writer first)');
     }
     this.assertCanSend();
@@ -263,7 +263,7 @@ export class Outbound implements SendHost, ForwardHost {
    * being sent) and was forwarded whole at once; otherwise the promise to wait for.
    */
   sendPiped(msg: IncomingMessage): Promise<void> | undefined {
-    if (msg.compressed || this.#parts.extensions.length > 0 || this.#writer !== undefined || this.#writerQueue.length > 0 ||
+    if (msg.compressed || this.#parts.extensions.length > 0 || this.#busy ||
         msg.opcode !== (msg.type === 'text' ? Opcode.Text : Opcode.Binary)) {
       return this.sendFromWritable(msg);
     }
@@ -302,8 +302,13 @@ export class Outbound implements SendHost, ForwardHost {
     return (this.#parts.protocol.closeSent !== undefined || this.#parts.core._finalized) && err instanceof WebSocketError;
   }
 
+  /** A message is being sent, or waits for its turn: a new one queues behind. */
+  get #busy(): boolean {
+    return this.#writer !== undefined || this.#writerQueue.length > 0;
+  }
+
   #acquire(): Promise<void> {
-    if (this.#writer === undefined && this.#writerQueue.length === 0) return resolved;
+    if (!this.#busy) return resolved;
     if (this.#writerQueue === NONE_WAITING) this.#writerQueue = [];
     return new Promise((resolve) => this.#writerQueue.push(resolve));
   }
@@ -316,7 +321,7 @@ export class Outbound implements SendHost, ForwardHost {
    * rejects). The caller checked that the connection is open.
    */
   sendEncoded(frame: readonly Uint8Array[] | Promise<readonly Uint8Array[]>, size: number): void {
-    if (this.#writer === undefined && this.#writerQueue.length === 0 && !(frame instanceof Promise)) {
+    if (!this.#busy && !(frame instanceof Promise)) {
       this.#writeEncoded(frame);
       return;
     }
@@ -353,7 +358,7 @@ export class Outbound implements SendHost, ForwardHost {
   /** `#acquire()`, leaving the queue with `signal.reason` if the signal aborts before its turn. */
   #acquireUntil(signal: AbortSignal): Promise<void> {
     if (signal.aborted) return rejectedWith(signal.reason);
-    if (this.#writer === undefined && this.#writerQueue.length === 0) return resolved;
+    if (!this.#busy) return resolved;
     if (this.#writerQueue === NONE_WAITING) this.#writerQueue = [];
     return new Promise((resolve, reject) => {
       const turn = (): void => {
