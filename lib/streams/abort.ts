@@ -9,8 +9,10 @@ export function whenAborted(signal: AbortSignal, fn: () => void): () => void {
 }
 
 /**
- * `p`, its rejection marked handled: a wait the caller abandoned (an aborted `nextMessage()`
- * nobody awaits) must not end the process with an unhandled rejection. Awaiting it still throws.
+ * `p`, its rejection marked handled, as WHATWG streams do for their internal promises: a wait
+ * the caller abandoned (an aborted `nextMessage()` nobody awaits), or
+ * `for (const c of conns) void c.send(x)` with one peer gone, must not end the process with an
+ * unhandled rejection. Awaiting it still throws; a connection's loss is reported by `closed`.
  */
 export function markHandled<T>(p: Promise<T>): Promise<T> {
   p.catch(() => undefined);

@@ -1,3 +1,4 @@
+import { rejectedWith } from './abort';
 import { Opcode } from '../codec/constants';
 import { checkFrameLength, subtractLength, type FrameLength } from '../codec/frame-header';
 import type { PayloadTransform } from '../protocol/extension';
@@ -8,14 +9,7 @@ import { streamClasses } from './stream-classes';
 
 /** Every writer's queue starts from this one settled promise (a forwarded echo makes a writer per message). */
 const RESOLVED: Promise<void> = Promise.resolve();
-const noop = (): void => undefined;
 
-/** A rejected promise that is not an unhandled rejection on its own (awaiting it still throws). */
-function rejected(reason: unknown): Promise<void> {
-  const p = Promise.reject(reason);
-  p.catch(noop);
-  return p;
-}
 
 /** What a writer needs from its connection (implemented privately by `Connection`). */
 export interface SendHost {
@@ -170,7 +164,7 @@ export class MessageWriter {
   /** Ends the message: sends an empty final frame unless a frame with `fin` was sent. */
   end(): Promise<void> {
     // Cut off (the connection was lost, or the message's source failed): the message never ended.
-    if (this.#abortReason !== undefined) return rejected(this.#abortReason);
+    if (this.#abortReason !== undefined) return rejectedWith(this.#abortReason);
     if (this.#ended && this.#finSent) return this.#tail;
     if (this.#frameInProgress) throw new TypeError('Cannot end the message: a frame begun with beginFrame() has not received all its bytes');
     if (this.#ended) return this.#tail;

@@ -6,7 +6,7 @@ import type { Clock } from './clock';
 import type { ConnectionParts } from './core';
 import type { UnsafeAllocator } from './growable-buffer';
 import { WebSocketError } from './errors';
-import { rejectedWith, whenAborted } from './abort';
+import { markHandled, rejectedWith, whenAborted } from './abort';
 import { Forwarding, type ForwardHost } from './forwarding';
 import { forwardMessage } from './forward-message';
 import { IncomingMessage } from './incoming-message';
@@ -21,16 +21,6 @@ const noop = (): void => undefined;
 /** The empty waiter list every outbound starts with; replaced by its own array on the first wait. */
 const NONE_WAITING: never[] = Object.freeze([]) as never[];
 const NO_COMPRESSION: SendOptions = Object.freeze({ compress: false });
-
-/**
- * Marks a promise's rejection as handled, as WHATWG streams do for their internal promises:
- * `for (const c of conns) void c.send(x)` with one peer gone must not end the process with an
- * unhandled rejection. Awaiting it still rejects; the loss itself is reported by `closed`.
- */
-function handled<T>(p: Promise<T>): Promise<T> {
-  p.catch(noop);
-  return p;
-}
 
 /**
  * Everything a connection sends, and the only writer to its transport: whole messages,
@@ -90,7 +80,7 @@ export class Outbound implements SendHost, ForwardHost {
     if (typeof data === 'string' || (!isBlob(data) && !isReadableStream(data) && !(data instanceof IncomingMessage))) {
       const bytes = typeof data === 'string' ? encodeText(data) : toBytes(data as BinaryData);
       if (fragmentSize === undefined && this.#maySendNow(options.compress !== false)) return this.#sendNow(opcode, bytes);
-      return handled(this.#withWriter(opcode, bytes.length, options, async (w) => {
+      return markHandled(this.#withWriter(opcode, bytes.length, options, async (w) => {
         const size = fragmentSize ?? Math.max(bytes.length, 1);
         for (let at = 0; at < bytes.length || at === 0; at += size) {
           const end = Math.min(bytes.length, at + size);
@@ -102,15 +92,15 @@ export class Outbound implements SendHost, ForwardHost {
     if (data instanceof IncomingMessage) {
       const msg = data;
       if (!msg.compressed && (this.#parts.extensions.length === 0 || options.compress === false) && msg.opcode === opcode) {
-        return handled(this.#withWriter(opcode, undefined, options, async (w) => {
+        return markHandled(this.#withWriter(opcode, undefined, options, async (w) => {
           await this.#forward(msg);
           w._complete();
         }, true));
       }
-      return handled(this.#withWriter(opcode, undefined, options, (w) => forwardMessage(msg, w)));
+      return markHandled(this.#withWriter(opcode, undefined, options, (w) => forwardMessage(msg, w)));
     }
     const source = isBlob(data) ? blobChunks(data) : iterateStream(data as ReadableStream<Uint8Array>, options.signal);
-    return handled(this.#withWriter(opcode, isBlob(data) ? data.size : undefined, options, async (w) => {
+    return markHandled(this.#withWriter(opcode, isBlob(data) ? data.size : undefined, options, async (w) => {
       for await (const chunk of source) {
         const bytes = toBytes(chunk as BinaryData);
         if (bytes.length > 0) await w.sendFrame(bytes);
@@ -134,7 +124,7 @@ export class Outbound implements SendHost, ForwardHost {
     try {
       this.assertCanSend();
     } catch (err) {
-      return handled(Promise.reject(err));
+      return rejectedWith(err);
     }
     return this.sendWholeFrame(opcode, bytes, true, 0) ?? resolved;
   }
@@ -457,11 +447,11 @@ export class Outbound implements SendHost, ForwardHost {
 
   /** Writes chunks; resolves at once unless the transport is above its high-water mark. */
   #write(chunks: readonly Uint8Array[]): Promise<void> | undefined {
-    if (this.#parts.core._finalized || this.#wireAbandoned) return handled(Promise.reject(this.#parts.core._lostError()));
+    if (this.#parts.core._finalized || this.#wireAbandoned) return rejectedWith(this.#parts.core._lostError());
     if (this.#parts.transport.write(chunks)) return undefined;
     this.#behind = true;
     if (this.#drainWaiters === NONE_WAITING) this.#drainWaiters = [];
-    return handled(new Promise((resolve, reject) => this.#drainWaiters.push({ resolve, reject })));
+    return markHandled(new Promise((resolve, reject) => this.#drainWaiters.push({ resolve, reject })));
   }
 
   /** The transport went back below its mark. */
