@@ -194,7 +194,9 @@ export class RedisTopics {
       disableOfflineQueue: true,
       socket: {
         connectTimeout: positive(options.connectTimeout, 'connectTimeout', 5000),
-        reconnectStrategy: (retries: number, cause: Error) => (state.connected ? retry(retries) : cause),
+        // A fresh Error of this realm: the client checks `instanceof Error`, which a socket
+        // error made by Node's core fails where the client runs in a vm context (jest).
+        reconnectStrategy: (retries: number, cause: Error) => (state.connected ? retry(retries) : new Error(cause.message, { cause })),
       },
     };
     // Two connections: one in subscriber mode can send nothing but (UN)SUBSCRIBE and PING.
