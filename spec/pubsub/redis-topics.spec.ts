@@ -73,7 +73,7 @@ async function clientsOf(node: Node, paths: string[]): Promise<RecordingClient[]
 const sha256 = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
 
 /** A plain Redis connection of the test's own, to look at and write to the channels directly. */
-async function inspector(): Promise<ReturnType<typeof createClient> & { [Symbol.asyncDispose](): Promise<void> }> {
+async function inspector() {
   const client = createClient({ url: redis.url });
   client.on('error', () => {});
   await client.connect();
