@@ -5,13 +5,14 @@
 // keeps nothing for a subscriber that is away, so losses are counted, never hidden: a publish
 // made while cut off is counted as lost on the publishing side, and a sequence number per
 // publisher and topic lets receivers count what they missed.
-import { createClient } from 'redis';
 import type { BroadcastOptions, BroadcastResult } from '../streams/broadcast';
 import type { BinaryData } from '../streams/outgoing';
 import { toBytes } from '../streams/outgoing';
 import type { Connection } from '../streams/connection';
+import { ChannelSubscriptions } from './channel-subscriptions';
+import { createRedisPair, type RedisClient } from './redis-client';
 import { PublishedSequences, ReceivedSequences } from './sequences';
-import { checkTopic, Topics, type TopicObserver } from './topics';
+import { checkTopic, Topics } from './topics';
 import { decodeWireMessage, encodeWireMessage, newPublisherId } from './wire-format';
 
 /** Options of `RedisTopics.connect()`. */
@@ -115,11 +116,7 @@ const DEFAULT_PREFIX = 'websocket-streams:';
 const DEFAULT_MAX_PENDING_BYTES = 16 * 1024 * 1024;
 const DEFAULT_MAX_TRACKED_TOPICS = 65536;
 const DEFAULT_MAX_RECONNECT_DELAY = 2000;
-const FIRST_RECONNECT_DELAY = 50;
-
-/** A node-redis client with the default modules (`createClient`'s generic type, made concrete). */
-const newClient = (options: Parameters<typeof createClient>[0]) => createClient(options);
-type RedisClient = ReturnType<typeof newClient>;
+const DEFAULT_CONNECT_TIMEOUT = 5000;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -163,16 +160,13 @@ export class RedisTopics {
   readonly #id: Buffer;
   readonly #published: PublishedSequences;
   readonly #received = new ReceivedSequences();
+  readonly #channels: ChannelSubscriptions;
   readonly #stopObserving: () => void;
-  /** Channels subscribed on Redis (SUBSCRIBE answered, UNSUBSCRIBE not yet sent). */
-  readonly #subscribed = new Set<string>();
-  #syncing = false;
-  /** `settled()` calls waiting for the subscriptions to match the local topics. */
-  #settledWaiters: Array<{ resolve(): void; reject(err: Error): void }> = [];
   #pendingBytes = 0;
   #up = true;
   #downSince = 0;
-  #lostThisOutage = 0;
+  /** `stats.lostWhilePublishing` when the last outage was reported over (publishes failing just before one is noticed count in it). */
+  #lostBefore = 0;
   #closed = false;
   readonly #stats = {
     published: 0, forwarded: 0, lostWhilePublishing: 0, lostToBacklog: 0, received: 0, skipped: 0, missed: 0, gaps: 0,
@@ -186,38 +180,23 @@ export class RedisTopics {
    */
   static async connect(options: RedisTopicsOptions): Promise<RedisTopics> {
     if (typeof options !== 'object' || options === null) throw new TypeError('RedisTopics.connect() needs options with a url');
-    // Until the first connection is made, a failure ends connect() (reconnectStrategy
-    // returns it); from then on a lost connection is retried with growing waits.
-    const state = { connected: false };
-    const retry = reconnectStrategy(positive(options.maxReconnectDelay, 'maxReconnectDelay', DEFAULT_MAX_RECONNECT_DELAY));
-    const clientOptions = {
+    const pair = createRedisPair({
       url: checkUrl(options.url),
-      // A command while cut off fails at once instead of waiting in an unbounded queue.
-      disableOfflineQueue: true,
-      socket: {
-        connectTimeout: positive(options.connectTimeout, 'connectTimeout', 5000),
-        // A fresh Error of this realm: the client checks `instanceof Error`, which a socket
-        // error made by Node's core fails where the client runs in a vm context (jest).
-        reconnectStrategy: (retries: number, cause: Error) => (state.connected ? retry(retries) : new Error(cause.message, { cause })),
-      },
-    };
-    // Two connections: one in subscriber mode can send nothing but (UN)SUBSCRIBE and PING.
-    const publisher = newClient(clientOptions);
-    const subscriber = newClient(clientOptions);
-    const bus = new RedisTopics(publisher, subscriber, options);
+      connectTimeout: positive(options.connectTimeout, 'connectTimeout', DEFAULT_CONNECT_TIMEOUT),
+      maxReconnectDelay: positive(options.maxReconnectDelay, 'maxReconnectDelay', DEFAULT_MAX_RECONNECT_DELAY),
+    });
+    const bus = new RedisTopics(pair.publisher, pair.subscriber, options);
     try {
-      await Promise.all([publisher.connect(), subscriber.connect()]);
+      await pair.connect();
     } catch (err) {
-      bus.#stopObserving();
       bus.#closed = true;
-      publisher.destroy();
-      subscriber.destroy();
-      throw new Error(`Cannot connect to Redis at ${options.url}: ${(err as Error).message}`, { cause: err });
+      bus.#stopObserving();
+      bus.#channels.close();
+      throw err;
     }
-    state.connected = true;
-    bus.#watch(publisher);
-    bus.#watch(subscriber);
-    bus.#sync();
+    bus.#watch(pair.publisher);
+    bus.#watch(pair.subscriber);
+    bus.#channels.sync();
     return bus;
   }
 
@@ -239,11 +218,12 @@ export class RedisTopics {
     const id = newPublisherId();
     this.#id = id.bytes;
     this.publisherId = id.hex;
-    // An error thrown by a client without an 'error' listener would end the process.
-    publisher.on('error', () => {});
-    subscriber.on('error', () => {});
-    const observer: TopicObserver = { topicActive: () => this.#sync(), topicInactive: () => this.#sync() };
-    this.#stopObserving = this.topics._observe(observer);
+    this.#channels = new ChannelSubscriptions(
+      subscriber, this.#prefix, this.topics,
+      (topic, message) => this.#receive(topic, message),
+      (topic) => this.#received.forget(topic),
+    );
+    this.#stopObserving = this.topics._observe({ topicActive: () => this.#channels.sync(), topicInactive: () => this.#channels.sync() });
   }
 
   /** Subscribes `conn` to `topic` (see `Topics.subscribe`); the topic's Redis channel is subscribed with its first local subscriber. */
@@ -296,11 +276,7 @@ export class RedisTopics {
    * settles after reconnecting. Rejects if the bus is closed first.
    */
   settled(): Promise<void> {
-    if (this.#closed) return Promise.reject(new Error('RedisTopics is closed'));
-    return new Promise((resolve, reject) => {
-      this.#settledWaiters.push({ resolve, reject });
-      this.#sync();
-    });
+    return this.#channels.settled();
   }
 
   /** A snapshot of the counters. */
@@ -313,16 +289,13 @@ export class RedisTopics {
     if (this.#closed) return;
     this.#closed = true;
     this.#stopObserving();
-    const waiters = this.#settledWaiters;
-    this.#settledWaiters = [];
-    for (const w of waiters) w.reject(new Error('RedisTopics is closed'));
+    this.#channels.close();
     await Promise.all([this.#publisher, this.#subscriber].map((client) =>
       (client.isReady ? client.close() : Promise.resolve(client.destroy())).catch(() => client.destroy())));
   }
 
   #lost(local: BroadcastResult): PublishResult {
     this.#stats.lostWhilePublishing++;
-    this.#lostThisOutage++;
     return { ...local, forwarded: false, redisSubscribers: 0 };
   }
 
@@ -332,7 +305,6 @@ export class RedisTopics {
       if (this.#closed || !this.#up) return;
       this.#up = false;
       this.#downSince = Date.now();
-      this.#lostThisOutage = 0;
       this.#onStatus?.({ type: 'disconnected', error });
     };
     // An error the client survives (its connection still ready) is no outage; a lost one is
@@ -346,62 +318,12 @@ export class RedisTopics {
       if (this.#closed || this.#up || !this.#publisher.isReady || !this.#subscriber.isReady) return;
       this.#up = true;
       this.#stats.reconnects++;
-      this.#onStatus?.({ type: 'reconnected', outageMs: Date.now() - this.#downSince, lostWhilePublishing: this.#lostThisOutage });
+      const lostWhilePublishing = this.#stats.lostWhilePublishing - this.#lostBefore;
+      this.#lostBefore = this.#stats.lostWhilePublishing;
+      this.#onStatus?.({ type: 'reconnected', outageMs: Date.now() - this.#downSince, lostWhilePublishing });
       // The client resubscribed what it had; what changed meanwhile is done now.
-      this.#sync();
+      this.#channels.sync();
     });
-  }
-
-  /**
-   * Brings the subscribed channels in line with the topics that have local subscribers, one
-   * command at a time. A command that fails (Redis lost) stops it; it runs again on reconnection.
-   */
-  #sync(): void {
-    if (this.#syncing || this.#closed || !this.#subscriber.isReady) return;
-    const wanted = new Set(this.topics.activeTopics());
-    let topic: string | undefined;
-    let subscribe = false;
-    for (const t of wanted) {
-      if (!this.#subscribed.has(t)) {
-        topic = t;
-        subscribe = true;
-        break;
-      }
-    }
-    if (topic === undefined) {
-      for (const t of this.#subscribed) {
-        if (!wanted.has(t)) {
-          topic = t;
-          break;
-        }
-      }
-    }
-    if (topic === undefined) {
-      const waiters = this.#settledWaiters;
-      this.#settledWaiters = [];
-      for (const w of waiters) w.resolve();
-      return;
-    }
-    const t = topic;
-    const channel = this.#prefix + t;
-    this.#syncing = true;
-    const done = subscribe
-      ? this.#subscriber.subscribe(channel, (message: Buffer) => this.#receive(t, message), true).then(() => {
-        this.#subscribed.add(t);
-      })
-      : this.#subscriber.unsubscribe(channel).then(() => {
-        this.#subscribed.delete(t);
-        this.#received.forget(t);
-      });
-    done.then(
-      () => {
-        this.#syncing = false;
-        this.#sync();
-      },
-      () => {
-        this.#syncing = false;
-      },
-    );
   }
 
   #receive(topic: string, message: Buffer): void {
@@ -431,10 +353,6 @@ export class RedisTopics {
     this.#stats.received++;
     this.#stats.skipped += this.topics.publish(topic, data, this.#delivery).skipped;
   }
-}
-
-function reconnectStrategy(maxDelay: number): (retries: number) => number {
-  return (retries) => Math.min(maxDelay, FIRST_RECONNECT_DELAY * 2 ** Math.min(retries, 16));
 }
 
 function checkUrl(url: unknown): string {
