@@ -5,7 +5,7 @@
 // keeps nothing for a subscriber that is away, so losses are counted, never hidden: a publish
 // made while cut off is counted as lost on the publishing side, and a sequence number per
 // publisher and topic lets receivers count what they missed.
-import type { BroadcastOptions, BroadcastResult } from '../streams/broadcast';
+import { broadcast, type BroadcastOptions, type BroadcastResult } from '../streams/broadcast';
 import type { BinaryData } from '../streams/outgoing';
 import { toBytes } from '../streams/outgoing';
 import type { Connection } from '../streams/connection';
@@ -28,9 +28,13 @@ export interface RedisTopicsOptions {
   readonly prefix?: string;
   /** How messages from other processes are delivered to local subscribers (`broadcast()` options). Default `{}`. */
   readonly delivery?: BroadcastOptions;
-  /** Called when messages of another process were not received (see `RedisGap`). */
+  /**
+   * Called when messages of another process were not received (see `RedisGap`). A callback
+   * that throws does so as an uncaught exception, as an EventEmitter listener's would, after
+   * the message has been delivered.
+   */
   readonly onGap?: (gap: RedisGap) => void;
-  /** Called when the connection to Redis is lost and when it is back (see `RedisStatus`). */
+  /** Called when the connection to Redis is lost and when it is back (see `RedisStatus`); a throw is uncaught, as for `onGap`. */
   readonly onStatus?: (status: RedisStatus) => void;
   /** The longest wait between two reconnection attempts, in ms; waits double from 50 ms up to it. Default 2000. */
   readonly maxReconnectDelay?: number;
@@ -211,6 +215,8 @@ export class RedisTopics {
     this.topics = options.topics ?? new Topics();
     this.#prefix = options.prefix ?? DEFAULT_PREFIX;
     this.#delivery = options.delivery ?? {};
+    // Checked now, the way every delivery will check them, rather than in each message from Redis.
+    broadcast([], '', this.#delivery);
     this.#onGap = options.onGap;
     this.#onStatus = options.onStatus;
     this.#maxPendingBytes = positive(options.maxPendingBytes, 'maxPendingBytes', DEFAULT_MAX_PENDING_BYTES);
@@ -305,7 +311,7 @@ export class RedisTopics {
       if (this.#closed || !this.#up) return;
       this.#up = false;
       this.#downSince = Date.now();
-      this.#onStatus?.({ type: 'disconnected', error });
+      report(this.#onStatus, { type: 'disconnected', error });
     };
     // An error the client survives (its connection still ready) is no outage; a lost one is
     // followed by 'reconnecting' anyway.
@@ -320,7 +326,7 @@ export class RedisTopics {
       this.#stats.reconnects++;
       const lostWhilePublishing = this.#stats.lostWhilePublishing - this.#lostBefore;
       this.#lostBefore = this.#stats.lostWhilePublishing;
-      this.#onStatus?.({ type: 'reconnected', outageMs: Date.now() - this.#downSince, lostWhilePublishing });
+      report(this.#onStatus, { type: 'reconnected', outageMs: Date.now() - this.#downSince, lostWhilePublishing });
       // The client resubscribed what it had; what changed meanwhile is done now.
       this.#channels.sync();
     });
@@ -345,13 +351,28 @@ export class RedisTopics {
       }
     }
     const missed = this.#received.receive(topic, wire.publisher, wire.seq);
+    this.#stats.received++;
+    this.#stats.skipped += this.topics.publish(topic, data, this.#delivery).skipped;
     if (missed > 0) {
       this.#stats.missed += missed;
       this.#stats.gaps++;
-      this.#onGap?.({ topic, publisher: wire.publisher, missed, resumedAt: wire.seq });
+      report(this.#onGap, { topic, publisher: wire.publisher, missed, resumedAt: wire.seq });
     }
-    this.#stats.received++;
-    this.#stats.skipped += this.topics.publish(topic, data, this.#delivery).skipped;
+  }
+}
+
+/**
+ * Calls a user's callback. It runs inside the Redis client's reading of its socket, where a
+ * throw would break the reading of what follows, so a throw is raised again on its own
+ * (an uncaught exception, as from an EventEmitter listener).
+ */
+function report<T>(callback: ((value: T) => void) | undefined, value: T): void {
+  try {
+    callback?.(value);
+  } catch (err) {
+    queueMicrotask(() => {
+      throw err;
+    });
   }
 }
 

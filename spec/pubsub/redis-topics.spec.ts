@@ -209,6 +209,7 @@ describe('RedisTopics (real redis-server)', () => {
     await expect(RedisTopics.connect({ url: 'http://127.0.0.1:1' })).rejects.toThrow(new TypeError('url must be a redis:// or rediss:// URL, got "http://127.0.0.1:1"'));
     await expect(RedisTopics.connect({ url: redis.url, maxPendingBytes: 0 })).rejects.toThrow(new RangeError('maxPendingBytes must be a number > 0, got 0'));
     await expect(RedisTopics.connect({ url: redis.url, onGap: 5 as unknown as () => void })).rejects.toThrow(new TypeError('onGap must be a function'));
+    await expect(RedisTopics.connect({ url: redis.url, delivery: { whenFull: 'drop' as 'skip' } })).rejects.toThrow(new TypeError("whenFull must be 'skip' or 'close', got drop"));
     const a = await startNode();
     await expect(a.bus.publish('', 'x')).rejects.toThrow(TypeError);
     await expect(a.bus.publish('t', 5 as unknown as string)).rejects.toThrow(TypeError);
