@@ -1,12 +1,12 @@
 // The two node-redis connections of a RedisTopics: one publishes, one subscribes (a
 // connection in subscriber mode can send nothing but (UN)SUBSCRIBE and PING). Neither queues
 // commands while cut off, and both retry a lost connection with growing waits.
-import { createClient } from 'redis';
+// `redis` is loaded here, on first use, not when the entry is imported: `Topics` alone works
+// without the package installed.
+import type { RedisClientType } from 'redis';
 
-/** A node-redis client with the default modules (`createClient`'s generic type, made concrete). */
-const newClient = (options: Parameters<typeof createClient>[0]) => createClient(options);
-/** @internal */
-export type RedisClient = ReturnType<typeof newClient>;
+/** @internal A node-redis client as `createClient()` makes it (default modules, RESP3). */
+export type RedisClient = RedisClientType<{}, {}, {}, 3, {}>;
 
 const FIRST_RECONNECT_DELAY = 50;
 
@@ -25,7 +25,13 @@ export interface RedisPair {
 }
 
 /** @internal */
-export function createRedisPair(options: RedisPairOptions): RedisPair {
+export async function createRedisPair(options: RedisPairOptions): Promise<RedisPair> {
+  let createClient: typeof import('redis').createClient;
+  try {
+    ({ createClient } = await import('redis'));
+  } catch (err) {
+    throw new Error(`RedisTopics needs the redis package (npm install redis): ${(err as Error).message}`, { cause: err });
+  }
   // Until the first connection is made, a failure ends connect() (reconnectStrategy returns
   // it); from then on a lost connection is retried, waits doubling from 50 ms to the maximum.
   let connected = false;
@@ -42,8 +48,8 @@ export function createRedisPair(options: RedisPairOptions): RedisPair {
         : new Error(cause.message, { cause })),
     },
   };
-  const publisher = newClient(clientOptions);
-  const subscriber = newClient(clientOptions);
+  const publisher = createClient(clientOptions);
+  const subscriber = createClient(clientOptions);
   // An error emitted by a client without an 'error' listener would end the process.
   publisher.on('error', () => {});
   subscriber.on('error', () => {});

@@ -184,7 +184,7 @@ export class RedisTopics {
    */
   static async connect(options: RedisTopicsOptions): Promise<RedisTopics> {
     if (typeof options !== 'object' || options === null) throw new TypeError('RedisTopics.connect() needs options with a url');
-    const pair = createRedisPair({
+    const pair = await createRedisPair({
       url: checkUrl(options.url),
       connectTimeout: positive(options.connectTimeout, 'connectTimeout', DEFAULT_CONNECT_TIMEOUT),
       maxReconnectDelay: positive(options.maxReconnectDelay, 'maxReconnectDelay', DEFAULT_MAX_RECONNECT_DELAY),
