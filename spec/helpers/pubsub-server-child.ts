@@ -102,6 +102,8 @@ async function main(): Promise<void> {
     (result) => send({ id: req.id, result }),
     (err: Error) => send({ id: req.id, error: err.stack ?? String(err) }),
   ));
+  // The parent gone (a test run killed): nobody will ask this process to close, so it ends itself.
+  process.once('disconnect', () => process.exit(1));
   send({ event: 'ready', url: server.url, publisherId: bus.publisherId });
 }
 
