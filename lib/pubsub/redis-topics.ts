@@ -122,7 +122,8 @@ const DEFAULT_MAX_TRACKED_TOPICS = 65536;
 const DEFAULT_MAX_RECONNECT_DELAY = 2000;
 const DEFAULT_CONNECT_TIMEOUT = 5000;
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a text message that starts with U+FEFF keeps it, as it does in this process.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * Topics shared by every process connected to one Redis server: a publish reaches the

@@ -6,6 +6,7 @@
 // the gap; the pending bytes are bounded; bad options get clear errors.
 import { createHash } from 'node:crypto';
 import { createClient } from 'redis';
+import { Topics } from '../../lib/pubsub/topics';
 import { RedisTopics, type RedisGap, type RedisStatus, type RedisTopicsOptions } from '../../lib/pubsub/redis-topics';
 import { RedisServer } from '../helpers/redis-server';
 import type { RecordingClient } from '../helpers/recording-ws-client';
@@ -90,7 +91,7 @@ describe('RedisTopics (real redis-server)', () => {
     const random = crypto.getRandomValues(new Uint8Array(65536));
     const big = Buffer.concat(Array.from({ length: 16 }, () => random)); // 1 MiB
     const payloads: Array<string | Uint8Array> = [
-      Uint8Array.from({ length: 256 }, (_, i) => i), new Uint8Array(0), '', 'héllo ✓ 😀 \u0000 end', big,
+      Uint8Array.from({ length: 256 }, (_, i) => i), new Uint8Array(0), '', 'héllo ✓ 😀 \u0000 end', '\uFEFFstarts with a BOM', big,
     ];
     for (const p of payloads) {
       const r = await a.bus.publish('room', p);
@@ -110,8 +111,8 @@ describe('RedisTopics (real redis-server)', () => {
     await b.bus.publish('room', 'marker');
     await Promise.all([a1!, a2!, b1!].map((c) => c.received(expected.length + 1)));
     for (const c of [a1!, a2!, b1!]) expect(c.messages).toHaveLength(expected.length + 1);
-    expect(a.bus.stats).toMatchObject({ published: 5, forwarded: 5, received: 2, missed: 0, malformed: 0, connected: true });
-    expect(b.bus.stats).toMatchObject({ published: 2, forwarded: 2, received: 5, missed: 0 });
+    expect(a.bus.stats).toMatchObject({ published: 6, forwarded: 6, received: 2, missed: 0, malformed: 0, connected: true });
+    expect(b.bus.stats).toMatchObject({ published: 2, forwarded: 2, received: 6, missed: 0 });
     expect(a.gaps).toEqual([]);
   }, 60_000);
 
@@ -135,6 +136,21 @@ describe('RedisTopics (real redis-server)', () => {
     await a.bus.settled();
     expect(await numsub()).toBe(1);
     void c1;
+  });
+
+  it('subscribes at connect() the channels of a registry that already has subscribers', async () => {
+    const topics = new Topics();
+    const ts = await startTopicServer((conn, topic) => topics.subscribe(conn, topic));
+    const [early] = await ts.clients(['/early']);
+    clients.push(early!);
+    const late = await startNode({ topics });
+    nodes.push({ ...late, ts }); // so that afterEach closes this server too
+    expect(late.bus.topics).toBe(topics);
+    const other = await startNode();
+    await late.bus.settled();
+    expect(await other.bus.publish('early', 'got it')).toMatchObject({ forwarded: true, redisSubscribers: 1 });
+    await early!.received(1);
+    expect(early!.texts).toEqual(['got it']);
   });
 
   it('ignores and counts messages on its channels that are not in its format, or are text but not UTF-8', async () => {
