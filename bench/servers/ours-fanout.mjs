@@ -1,0 +1,23 @@
+// Fan-out server: every connection on /sub is subscribed to one topic, and every message a
+// connection on /pub sends is published to it, unchanged (binary). With REDIS_URL the topic goes
+// through Redis (RedisTopics), so the subscribers of every server process of the run get it;
+// without, through this process's Topics only. Run one per process; the runner (bench/fanout.mjs)
+// reads each one's CPU time over IPC (common.mjs).
+import { lifecycle, listening } from './common.mjs';
+import { loadEntry, loadOurs, portOf } from './ours-lib.mjs';
+
+const TOPIC = 'fanout';
+lifecycle();
+const { serve } = await loadOurs('serve');
+const { Topics, RedisTopics } = await loadEntry('pubsub', ['Topics', 'RedisTopics']);
+const redisUrl = process.env.REDIS_URL;
+const bus = redisUrl ? await RedisTopics.connect({ url: redisUrl, prefix: 'bench-fanout:' }) : new Topics();
+const server = await serve({ host: '127.0.0.1', port: 0 }, async (conn) => {
+  if (conn.handshake.path !== '/pub') {
+    await bus.subscribe(conn, TOPIC);
+    return;
+  }
+  // One message at a time, in order: the publisher's order is every subscriber's order.
+  for await (const msg of conn) await bus.publish(TOPIC, await msg.bytes());
+});
+listening(portOf(server));
