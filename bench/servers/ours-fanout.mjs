@@ -14,7 +14,7 @@ const redisUrl = process.env.REDIS_URL;
 const bus = redisUrl ? await RedisTopics.connect({ url: redisUrl, prefix: 'bench-fanout:' }) : new Topics();
 const server = await serve({ host: '127.0.0.1', port: 0 }, async (conn) => {
   if (conn.handshake.path !== '/pub') {
-    await bus.subscribe(conn, TOPIC);
+    bus.subscribe(conn, TOPIC);
     return;
   }
   // One message at a time, in order: the publisher's order is every subscriber's order.

@@ -78,7 +78,10 @@ async function runWorker() {
       }
       if (typeof m?.topic !== 'string') continue;
       if (m.type === 'subscribe') {
-        await bus.subscribe(conn, m.topic);
+        // The topic's first subscriber here makes this worker SUBSCRIBE its Redis channel (a
+        // round trip to Redis, after this answer): what other workers publish reaches this
+        // worker from then on. A subscriber leaves every topic when its connection closes.
+        bus.subscribe(conn, m.topic);
         await conn.send(JSON.stringify({ type: 'subscribed', topic: m.topic }));
       } else if (m.type === 'unsubscribe') {
         bus.unsubscribe(conn, m.topic);

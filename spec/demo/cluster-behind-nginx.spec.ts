@@ -5,13 +5,19 @@ import { connect } from '../../lib/node/client';
 import type { Connection } from '../../lib/streams/connection';
 import { demoPath, startDemo, stopDemo } from '../helpers/demo-process';
 import { startNginx, type Nginx } from '../helpers/nginx';
-import { startRedisServer, type RedisServer } from '../helpers/redis-server';
+import { RedisServer } from '../helpers/redis-server';
+import { createClient } from 'redis';
 
 // demo/cluster end to end: a real redis-server and a real nginx (demo/cluster/nginx.conf, its
 // ports filled in) started here on loopback, demo/cluster/server.mjs with two node:cluster
 // workers on one port behind nginx, and clients that connect to nginx only. A message crosses
 // processes when a client on one worker receives what was published on the other: the workers
 // share nothing but Redis.
+//
+// A worker SUBSCRIBEs a topic's Redis channel when the topic gets its first local subscriber,
+// after answering the subscribe request; until Redis has that SUBSCRIBE, what other workers
+// publish does not reach it. The specs wait for Redis to count both workers on the channel
+// (PUBSUB NUMSUB) before they publish: a condition, not a delay.
 
 interface Hello { type: 'hello'; worker: number; forwardedFor: string | null }
 interface Delivered { type: 'message'; topic: string; text: string; from: number }
@@ -30,7 +36,7 @@ describe('demo/cluster: node:cluster workers on one port behind nginx, joined th
   const open: Connection[] = [];
 
   beforeAll(async () => {
-    redis = await startRedisServer();
+    redis = await RedisServer.start();
     const started = await startDemo(demoPath('cluster', 'server.mjs'), ['--workers', '2'], { REDIS_URL: redis.url });
     cluster = started.child;
     nginx = await startNginx(Number(new URL(started.url).port));
@@ -42,6 +48,23 @@ describe('demo/cluster: node:cluster workers on one port behind nginx, joined th
     if (cluster) await stopDemo(cluster);
     await redis?.stop();
   });
+
+  /** Resolves once `count` workers have the topic's channel subscribed on Redis (bounded: 400 checks, 25 ms apart). */
+  const untilSubscribed = async (topic: string, count: number): Promise<void> => {
+    const client = createClient({ url: redis!.url });
+    await client.connect();
+    try {
+      const channel = `cluster-demo:${topic}`;
+      let n = 0;
+      for (let i = 0; i < 400 && n < count; i++) {
+        n = (await client.pubSubNumSub(channel))[channel] ?? 0;
+        if (n < count) await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      expect(n).toBe(count);
+    } finally {
+      await client.close();
+    }
+  };
 
   /** Connects through nginx until clients sit on two different workers (bounded: 20 connections). */
   const clientsOnTwoWorkers = async (): Promise<Array<{ conn: Connection; hello: Hello }>> => {
@@ -72,6 +95,7 @@ describe('demo/cluster: node:cluster workers on one port behind nginx, joined th
       await s.conn.send(JSON.stringify({ type: 'subscribe', topic }));
       expect(await json<{ type: string; topic: string }>(s.conn)).toEqual({ type: 'subscribed', topic });
     }
+    await untilSubscribed(topic, 2);
     const count = 50;
     for (let i = 0; i < count; i++) await publisher.conn.send(JSON.stringify({ type: 'publish', topic, text: `m${i}` }));
     for (const s of subscribers) {
@@ -84,6 +108,15 @@ describe('demo/cluster: node:cluster workers on one port behind nginx, joined th
   });
 
   it('runs demo/cluster/client.mjs through nginx: every client gets every message, across processes', async () => {
+    // The room already has a member on each worker, as a busy room would: both workers have its
+    // channel subscribed before client.mjs joins and publishes.
+    const members = await clientsOnTwoWorkers();
+    for (const worker of new Set(members.map((m) => m.hello.worker))) {
+      const member = members.find((m) => m.hello.worker === worker)!;
+      await member.conn.send(JSON.stringify({ type: 'subscribe', topic: 'room:demo' }));
+      expect(await json<{ type: string }>(member.conn)).toEqual({ type: 'subscribed', topic: 'room:demo' });
+    }
+    await untilSubscribed('room:demo', 2);
     const child = spawn(process.execPath, [demoPath('cluster', 'client.mjs'), url, '--clients', '4', '--messages', '5'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
