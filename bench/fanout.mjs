@@ -4,7 +4,7 @@
 // as behind nginx with one upstream per process), the subscriber load generators, the publisher
 // (fanout-clients.mjs) and a redis-server started here on a free loopback port and stopped at the
 // end. Reports messages delivered per second, p50/p99 delivery latency, and the CPU time per
-// delivered message of the servers (process.cpuUsage over IPC) and of Redis (/proc ticks). See
+// delivered message of the servers (process.cpuUsage over IPC) and of Redis (/proc/<pid>/task/*/schedstat). See
 // bench/README.md.
 import { fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { histPercentile, HIST_BUCKETS } from './loadgen.mjs';
-import { cpuTicks, serverStats, startServer, stopServer } from './processes.mjs';
+import { cpuNs, serverStats, startServer, stopServer } from './processes.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -41,7 +41,11 @@ async function startRedis() {
   const port = await freePort();
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
   const failed = new Promise((resolve) => child.once('error', (err) => resolve(err)));
+  // The last resort if this process ends without stop() (an uncaught error): no redis-server left behind.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
   const stop = async () => {
+    process.off('exit', killOnExit);
     if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
       const gone = once(child, 'exit');
       child.kill('SIGTERM');
@@ -67,6 +71,7 @@ async function startRedis() {
 /** Forks one fan-out client process; `on(message)` sees its messages until its result or error. */
 function startClient(job, on, timeoutMs) {
   const child = fork(path.join(here, 'fanout-clients.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  child.on('error', () => {}); // a send to a process that just exited: its exit is what counts
   const result = new Promise((resolve) => {
     const timer = setTimeout(() => { child.kill('SIGKILL'); resolve({ error: `${job.role} timed out after ${timeoutMs} ms` }); }, timeoutMs);
     const done = (v) => { clearTimeout(timer); resolve(v); };
@@ -81,11 +86,10 @@ function startClient(job, on, timeoutMs) {
   return { child, result };
 }
 
-/** Ends a client process that is still there. */
+/** Ends a client process that is still there (the publisher waits for this; a subscriber may be exiting). */
 function endClient(child) {
-  if (child.exitCode === null && child.signalCode === null) {
-    try { child.send({ type: 'close' }); child.disconnect(); } catch { child.kill(); }
-  }
+  if (!child.connected) return;
+  child.send({ type: 'close' }, () => { if (child.connected) child.disconnect(); });
 }
 
 /** One run of one layout. Returns `{ values }` or `{ error }`. */
@@ -120,14 +124,14 @@ async function measureLayout(layout, o, redis) {
     let at0 = null;
     const pub = startClient({ ...base, role: 'publisher', rate: o.rate, warmupMessages, measuredMessages }, async (m, child) => {
       if (m?.type !== 'mark') return;
-      at0 = { cpu: await serversCpu(servers), redis: layout.redis ? cpuTicks(redis.pid) : NaN };
+      at0 = { cpu: await serversCpu(servers), redis: layout.redis ? cpuNs(redis.pid) : NaN };
       child.send({ type: 'go', phase: m.phase });
     }, timeoutMs);
     clients.push(pub.child);
     const [p, ...s] = await Promise.all([pub.result, ...subs]);
     const failed = [p, ...s].find((r) => r.error);
     if (failed) return { error: failed.error };
-    const at1 = { cpu: await serversCpu(servers), redis: layout.redis ? cpuTicks(redis.pid) : NaN };
+    const at1 = { cpu: await serversCpu(servers), redis: layout.redis ? cpuNs(redis.pid) : NaN };
     const delivered = s.reduce((a, r) => a + r.result.delivered, 0);
     const expected = o.subscribers * measuredMessages;
     if (delivered !== expected) return { error: `${delivered} of ${expected} messages delivered` };
@@ -141,7 +145,8 @@ async function measureLayout(layout, o, redis) {
         'p50 ms': histPercentile(hist, 0.5) / 1000,
         'p99 ms': histPercentile(hist, 0.99) / 1000,
         'server µs/msg': serverUs / delivered,
-        'redis µs/msg': ((at1.redis - at0.redis) * 10_000) / delivered,
+        'redis µs/msg': (at1.redis - at0.redis) / 1000 / delivered,
+        'redis µs/publish': (at1.redis - at0.redis) / 1000 / measuredMessages,
         'server CPU %': (serverUs / spanUs) * 100,
         'loadgen CPU %': s.reduce((a, r) => a + r.result.cpu, 0),
       },
@@ -158,7 +163,7 @@ async function serversCpu(servers) {
   return stats.reduce((a, st) => a + (st ? st.cpu.user + st.cpu.system : NaN), 0);
 }
 
-const METRICS = ['msgs/s', 'p50 ms', 'p99 ms', 'server µs/msg', 'redis µs/msg', 'server CPU %'];
+const METRICS = ['msgs/s', 'p50 ms', 'p99 ms', 'server µs/msg', 'redis µs/msg', 'redis µs/publish', 'server CPU %'];
 
 /**
  * Runs the layouts `o.runs` times, alternated, and returns the markdown table of the medians.
@@ -189,14 +194,14 @@ export async function runFanout(o) {
     await stopRedis();
   }
   const lines = [
-    `| layout (${o.subscribers} subscribers, ${o.rate} msgs/s published) | delivered msgs/s | p50 ms | p99 ms | server CPU µs per delivered msg | Redis CPU µs per delivered msg | servers' CPU, % of one core |`,
-    '|---|---:|---:|---:|---:|---:|---:|',
+    `| layout (${o.subscribers} subscribers, ${o.rate} msgs/s published) | delivered msgs/s | p50 ms | p99 ms | server CPU µs per delivered msg | Redis CPU µs per delivered msg | Redis CPU µs per published msg | servers' CPU, % of one core |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const l of layouts) {
     const med = (k) => o.median(samples[l.name].map((v) => v[k]));
     const n = samples[l.name].length;
     const note = n < o.runs ? ` [${n} of ${o.runs} runs${errors[l.name] ? `: ${errors[l.name]}` : ''}]` : '';
-    lines.push(`| ${l.title}${note} | ${METRICS.map((k) => (l.redis || k !== 'redis µs/msg' ? o.fmt(med(k)) : '—')).join(' | ')} |`);
+    lines.push(`| ${l.title}${note} | ${METRICS.map((k) => (l.redis || !k.startsWith('redis') ? o.fmt(med(k)) : '—')).join(' | ')} |`);
   }
   return lines.join('\n');
 }

@@ -76,3 +76,18 @@ export function cpuTicks(pid) {
     return NaN;
   }
 }
+
+/**
+ * CPU time of a process in nanoseconds, exact: the sum over its threads of the first field of
+ * /proc/<pid>/task/<tid>/schedstat (time on a CPU). Falls back to the stat ticks (10 ms steps),
+ * NaN where there is no /proc.
+ */
+export function cpuNs(pid) {
+  try {
+    let ns = 0;
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) ns += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    return ns;
+  } catch {
+    return cpuTicks(pid) * 1e7;
+  }
+}
