@@ -59,10 +59,15 @@ const nodeTypes = [
   'ZlibEngineOptions',
 ];
 
+/** `websocket-streams/pubsub`: topics in one process, and across processes over Redis (its own entry: `redis` is an optional peer dependency). */
+const pubsubValues = ['RedisTopics', 'Topics'];
+const pubsubTypes = ['PublishResult', 'RedisGap', 'RedisStatus', 'RedisTopicsOptions', 'RedisTopicsStats'];
+
 const entries = [
   { entry: 'index', values: rootValues, types: rootTypes },
   { entry: 'sans-io', values: sansIoValues, types: sansIoTypes },
   { entry: 'node', values: nodeValues, types: nodeTypes },
+  { entry: 'pubsub', values: pubsubValues, types: pubsubTypes },
 ] as const;
 
 const sorted = (names: readonly string[]): string[] => [...new Set(names)].sort();
@@ -110,7 +115,7 @@ describe('public API: the names each entry exports', () => {
   });
 
   it('the declaration files carry no `_`-prefixed member (everything internal is stripped)', () => {
-    for (const file of ['index.d.cts', 'sans-io.d.cts', 'node.d.cts', ...chunkDeclarations()]) {
+    for (const file of ['index.d.cts', 'sans-io.d.cts', 'node.d.cts', 'pubsub.d.cts', ...chunkDeclarations()]) {
       const src = readFileSync(join(dist, file), 'utf8');
       expect({ file, members: src.match(/^\s+(?:(?:readonly|static|get|set|private|protected|abstract)\s+)*_[A-Za-z0-9_$]*/gm) ?? [] }).toEqual({ file, members: [] });
     }
@@ -128,6 +133,7 @@ describe('public API: the names each entry exports', () => {
             'websocket-streams': [join(dist, 'index.d.cts')],
             'websocket-streams/sans-io': [join(dist, 'sans-io.d.cts')],
             'websocket-streams/node': [join(dist, 'node.d.cts')],
+            'websocket-streams/pubsub': [join(dist, 'pubsub.d.cts')],
           },
         },
         files: ['consumer.ts'],
@@ -161,6 +167,7 @@ import {
 } from 'websocket-streams';
 import { Protocol, FrameParser, Utf8Validator, validateUpgradeRequest, type ProtocolEvent, type Extension } from 'websocket-streams/sans-io';
 import { serve, connect, nodeRuntime, SocketTransport, zlibEngine } from 'websocket-streams/node';
+import { Topics, RedisTopics, type RedisGap, type RedisStatus, type PublishResult } from 'websocket-streams/pubsub';
 
 class Echo extends WebSocketServerProtocol {
   override onMessage(payload: Uint8Array, isBinary: boolean): void {
@@ -226,4 +233,19 @@ void FrameParser; void validateUpgradeRequest;
 console.log(new Utf8Validator().push(new Uint8Array([0x61])));
 const ext: Extension | undefined = undefined;
 void ext;
+
+const topics = new Topics();
+const joined: boolean = topics.subscribe(conn, 'room');
+console.log(joined, topics.publish('room', new Uint8Array([1])).sent, topics.subscriberCount('room'), topics.topicsOf(conn));
+async function scaleOut(): Promise<void> {
+  const bus = await RedisTopics.connect({
+    url: 'redis://127.0.0.1:6379', topics, prefix: 'app:',
+    onGap: (gap: RedisGap) => console.log(gap.topic, gap.publisher, gap.missed),
+    onStatus: (s: RedisStatus) => console.log(s.type === 'reconnected' ? s.lostWhilePublishing : s.error),
+  });
+  const r: PublishResult = await bus.publish('room', 'hi', { maxBuffered: 1024 });
+  console.log(r.forwarded, r.sent, bus.stats.lostWhilePublishing, bus.stats.missed, bus.publisherId);
+  await bus.close();
+}
+void scaleOut;
 `;
