@@ -165,6 +165,8 @@ export class RedisTopics {
   /** Channels subscribed on Redis (SUBSCRIBE answered, UNSUBSCRIBE not yet sent). */
   readonly #subscribed = new Set<string>();
   #syncing = false;
+  /** `settled()` calls waiting for the subscriptions to match the local topics. */
+  #settledWaiters: Array<{ resolve(): void; reject(err: Error): void }> = [];
   #pendingBytes = 0;
   #up = true;
   #downSince = 0;
@@ -181,12 +183,13 @@ export class RedisTopics {
    * `connectTimeout`; once connected, a lost connection is retried until `close()`.
    */
   static async connect(options: RedisTopicsOptions): Promise<RedisTopics> {
+    if (typeof options !== 'object' || options === null) throw new TypeError('RedisTopics.connect() needs options with a url');
     // Until the first connection is made, a failure ends connect() (reconnectStrategy
     // returns it); from then on a lost connection is retried with growing waits.
     const state = { connected: false };
-    const retry = reconnectStrategy(positive(options?.maxReconnectDelay, 'maxReconnectDelay', DEFAULT_MAX_RECONNECT_DELAY));
+    const retry = reconnectStrategy(positive(options.maxReconnectDelay, 'maxReconnectDelay', DEFAULT_MAX_RECONNECT_DELAY));
     const clientOptions = {
-      url: checkUrl(options?.url),
+      url: checkUrl(options.url),
       // A command while cut off fails at once instead of waiting in an unbounded queue.
       disableOfflineQueue: true,
       socket: {
@@ -282,6 +285,20 @@ export class RedisTopics {
     }
   }
 
+  /**
+   * Resolves once every topic with local subscribers has its channel subscribed on Redis, and
+   * no channel is subscribed for a topic without any: from then on, every message other
+   * processes publish to those topics reaches this process. A process cut off from Redis
+   * settles after reconnecting. Rejects if the bus is closed first.
+   */
+  settled(): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error('RedisTopics is closed'));
+    return new Promise((resolve, reject) => {
+      this.#settledWaiters.push({ resolve, reject });
+      this.#sync();
+    });
+  }
+
   /** A snapshot of the counters. */
   get stats(): RedisTopicsStats {
     return { ...this.#stats, connected: this.#up && this.#publisher.isReady && this.#subscriber.isReady };
@@ -292,6 +309,9 @@ export class RedisTopics {
     if (this.#closed) return;
     this.#closed = true;
     this.#stopObserving();
+    const waiters = this.#settledWaiters;
+    this.#settledWaiters = [];
+    for (const w of waiters) w.reject(new Error('RedisTopics is closed'));
     await Promise.all([this.#publisher, this.#subscriber].map((client) =>
       (client.isReady ? client.close() : Promise.resolve(client.destroy())).catch(() => client.destroy())));
   }
@@ -311,7 +331,11 @@ export class RedisTopics {
       this.#lostThisOutage = 0;
       this.#onStatus?.({ type: 'disconnected', error });
     };
-    client.on('error', (err: Error) => down(err));
+    // An error the client survives (its connection still ready) is no outage; a lost one is
+    // followed by 'reconnecting' anyway.
+    client.on('error', (err: Error) => {
+      if (!client.isReady) down(err);
+    });
     client.on('end', () => down(undefined));
     client.on('reconnecting', () => down(undefined));
     client.on('ready', () => {
@@ -348,7 +372,12 @@ export class RedisTopics {
         }
       }
     }
-    if (topic === undefined) return;
+    if (topic === undefined) {
+      const waiters = this.#settledWaiters;
+      this.#settledWaiters = [];
+      for (const w of waiters) w.resolve();
+      return;
+    }
     const t = topic;
     const channel = this.#prefix + t;
     this.#syncing = true;

@@ -2,48 +2,16 @@
 // its topic exactly once and nobody else, text and binary unchanged; subscribing is
 // idempotent; a connection leaves its topics when it closes; a subscriber that stops reading
 // is skipped with a bounded backlog while the others get everything.
-import { serve, type WebSocketServerHandle } from '../../lib/node/server';
 import { Topics } from '../../lib/pubsub/topics';
 import type { Connection } from '../../lib/streams/connection';
 import { ReadyState } from '../../lib/protocol/state';
-import { RecordingClient } from '../helpers/recording-ws-client';
-
-/** A server whose connections subscribe to the topic named by their path (`/room` → `room`; `/` subscribes to nothing). */
-async function topicServer(topics: Topics): Promise<{ server: WebSocketServerHandle; conns: Connection[]; connected(n: number): Promise<void> }> {
-  const conns: Connection[] = [];
-  let waiter: { n: number; resolve(): void } | undefined;
-  const server = await serve({ host: '127.0.0.1', port: 0 }, (conn) => {
-    const topic = decodeURIComponent(conn.handshake.path.slice(1));
-    if (topic !== '') topics.subscribe(conn, topic);
-    conns.push(conn);
-    if (waiter !== undefined && conns.length >= waiter.n) waiter.resolve();
-  });
-  const connected = (n: number): Promise<void> =>
-    conns.length >= n ? Promise.resolve() : new Promise((resolve) => (waiter = { n, resolve }));
-  return { server, conns, connected };
-}
-
-async function clientsOn(server: WebSocketServerHandle, connected: (n: number) => Promise<void>, paths: string[]): Promise<RecordingClient[]> {
-  const clients: RecordingClient[] = [];
-  for (const path of paths) {
-    const c = new RecordingClient(server.url + path);
-    await c.opened();
-    clients.push(c);
-    await connected(clients.length);
-  }
-  return clients;
-}
-
-async function closeAll(clients: RecordingClient[], server: WebSocketServerHandle): Promise<void> {
-  for (const c of clients) c.ws.terminate();
-  await server.close();
-}
+import { startTopicServer } from '../helpers/topic-server';
 
 describe('Topics (one process, real peers)', () => {
   it('delivers each text and binary message to every subscriber of its topic exactly once, unchanged, and to nobody else', async () => {
     const topics = new Topics();
-    const { server, connected } = await topicServer(topics);
-    const [a1, a2, b] = await clientsOn(server, connected, ['/a', '/a', '/b']);
+    const ts = await startTopicServer((conn, topic) => topics.subscribe(conn, topic));
+    const [a1, a2, b] = await ts.clients(['/a', '/a', '/b']);
     try {
       const binary = Uint8Array.from({ length: 256 }, (_, i) => i);
       expect(topics.publish('a', 'héllo ✓')).toEqual({ sent: 2, skipped: 0, closed: 0 });
@@ -61,16 +29,16 @@ describe('Topics (one process, real peers)', () => {
       // b's only message came after the three of 'a' were sent on the same server: had any of them gone to b, it would be first.
       expect(b!.texts).toEqual(['only b']);
     } finally {
-      await closeAll([a1!, a2!, b!], server);
+      await ts.close([a1!, a2!, b!]);
     }
   });
 
   it('subscribes idempotently, unsubscribes, and reports subscribers and topics', async () => {
     const topics = new Topics();
-    const { server, conns, connected } = await topicServer(topics);
-    const [client] = await clientsOn(server, connected, ['/']);
+    const ts = await startTopicServer((conn, topic) => topics.subscribe(conn, topic));
+    const [client] = await ts.clients(['/']);
     try {
-      const conn = conns[0]!;
+      const conn = ts.conns[0]!;
       expect(topics.subscribe(conn, 'x')).toBe(true);
       expect(topics.subscribe(conn, 'x')).toBe(false);
       expect(topics.subscribe(conn, 'y')).toBe(true);
@@ -87,16 +55,16 @@ describe('Topics (one process, real peers)', () => {
       expect(topics.subscriberCount('x')).toBe(0);
       expect(topics.activeTopics()).toEqual(['y']);
     } finally {
-      await closeAll([client!], server);
+      await ts.close([client!]);
     }
   });
 
   it('lets a connection leave all its topics when it closes, and never adds a closed one', async () => {
     const topics = new Topics();
-    const { server, conns, connected } = await topicServer(topics);
-    const [leaving, staying] = await clientsOn(server, connected, ['/t', '/t']);
+    const ts = await startTopicServer((conn, topic) => topics.subscribe(conn, topic));
+    const [leaving, staying] = await ts.clients(['/t', '/t']);
     try {
-      const conn = conns[0]!;
+      const conn = ts.conns[0]!;
       topics.subscribe(conn, 'u');
       // Unsubscribing from everything and subscribing again must not leave a second close handler behind (checked below: it leaves once).
       topics.unsubscribe(conn, 'u');
@@ -115,17 +83,17 @@ describe('Topics (one process, real peers)', () => {
       await staying!.received(1);
       expect(staying!.texts).toEqual(['still here']);
     } finally {
-      await closeAll([leaving!, staying!], server);
+      await ts.close([leaving!, staying!]);
     }
   });
 
   it('skips a subscriber that stops reading once maxBuffered is queued for it, while the others get every message', async () => {
     const topics = new Topics();
-    const { server, conns, connected } = await topicServer(topics);
-    const [healthy, stalled] = await clientsOn(server, connected, ['/feed', '/feed']);
+    const ts = await startTopicServer((conn, topic) => topics.subscribe(conn, topic));
+    const [healthy, stalled] = await ts.clients(['/feed', '/feed']);
     try {
       stalled!.socket.pause();
-      const stalledConn = conns[1]!;
+      const stalledConn = ts.conns[1]!;
       const maxBuffered = 256 * 1024;
       const size = 64 * 1024;
       let skipped = 0;
@@ -145,17 +113,17 @@ describe('Topics (one process, real peers)', () => {
       expect(skipped).toBeGreaterThan(0);
       expect(peakBacklog).toBeLessThanOrEqual(maxBuffered + size + 10);
     } finally {
-      await closeAll([healthy!, stalled!], server);
+      await ts.close([healthy!, stalled!]);
     }
   }, 60_000);
 
   it("starts closing a subscriber that cannot keep up with whenFull: 'close', with 1008", async () => {
     const topics = new Topics();
-    const { server, conns, connected } = await topicServer(topics);
-    const [healthy, stalled] = await clientsOn(server, connected, ['/feed', '/feed']);
+    const ts = await startTopicServer((conn, topic) => topics.subscribe(conn, topic));
+    const [healthy, stalled] = await ts.clients(['/feed', '/feed']);
     try {
       stalled!.socket.pause();
-      const stalledConn = conns[1]!;
+      const stalledConn = ts.conns[1]!;
       const size = 64 * 1024;
       let i = 0;
       for (; i < 300 && stalledConn.readyState === ReadyState.Open; i++) {
@@ -169,16 +137,16 @@ describe('Topics (one process, real peers)', () => {
       expect(topics.subscriberCount('feed')).toBe(1);
       expect(healthy!.messages).toHaveLength(i);
     } finally {
-      await closeAll([healthy!, stalled!], server);
+      await ts.close([healthy!, stalled!]);
     }
   }, 60_000);
 
   it('refuses bad arguments with a clear error', async () => {
     const topics = new Topics();
-    const { server, conns, connected } = await topicServer(topics);
-    const [client] = await clientsOn(server, connected, ['/']);
+    const ts = await startTopicServer((conn, topic) => topics.subscribe(conn, topic));
+    const [client] = await ts.clients(['/']);
     try {
-      const conn = conns[0]!;
+      const conn = ts.conns[0]!;
       expect(() => topics.subscribe({} as Connection, 'x')).toThrow(new TypeError('Expected a Connection, got [object Object]'));
       expect(() => topics.subscribe(conn, '')).toThrow(new TypeError("A topic must be a non-empty string, got ''"));
       expect(() => topics.subscribe(conn, 42 as unknown as string)).toThrow(new TypeError('A topic must be a non-empty string, got [object Number]'));
@@ -187,7 +155,7 @@ describe('Topics (one process, real peers)', () => {
       expect(() => topics.publish('x', 'a', { maxBuffered: -1 })).toThrow(RangeError);
       expect(() => topics.publish('', 'a')).toThrow(TypeError);
     } finally {
-      await closeAll([client!], server);
+      await ts.close([client!]);
     }
   });
 });
