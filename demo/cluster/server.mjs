@@ -8,6 +8,7 @@
 // JSON text messages:
 //   server → client, first:  {"type":"hello","worker":<pid>,"forwardedFor":"<X-Forwarded-For or null>"}
 //   client → server:         {"type":"subscribe","topic":"room:1"}   answered {"type":"subscribed","topic":"room:1"}
+//                                                                    once messages from every worker reach it
 //                            {"type":"unsubscribe","topic":"room:1"} answered {"type":"unsubscribed","topic":"room:1"}
 //                            {"type":"publish","topic":"room:1","text":"hi"}
 //   server → subscribers:    {"type":"message","topic":"room:1","text":"hi","from":<pid of the worker it was published on>}
@@ -78,10 +79,12 @@ async function runWorker() {
       }
       if (typeof m?.topic !== 'string') continue;
       if (m.type === 'subscribe') {
-        // The topic's first subscriber here makes this worker SUBSCRIBE its Redis channel (a
-        // round trip to Redis, after this answer): what other workers publish reaches this
-        // worker from then on. A subscriber leaves every topic when its connection closes.
+        // The topic's first subscriber here makes this worker SUBSCRIBE its Redis channel, a
+        // round trip to Redis: the answer waits for it (settled()), so that from the answer on,
+        // what other workers publish reaches this client. A subscriber leaves every topic when
+        // its connection closes.
         bus.subscribe(conn, m.topic);
+        await bus.settled();
         await conn.send(JSON.stringify({ type: 'subscribed', topic: m.topic }));
       } else if (m.type === 'unsubscribe') {
         bus.unsubscribe(conn, m.topic);
