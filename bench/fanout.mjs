@@ -175,6 +175,14 @@ export async function runFanout(o) {
   const redis = layouts.some((l) => l.redis) ? await startRedis() : null;
   const stopRedis = () => redis?.stop();
   process.once('SIGINT', () => { void Promise.resolve(stopRedis()).finally(() => process.exit(130)); });
+  let redisIdle = NaN;
+  if (redis) {
+    // What Redis costs doing nothing (its housekeeping timer), to read its cost per message against.
+    const idle0 = cpuNs(redis.pid);
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    redisIdle = (cpuNs(redis.pid) - idle0) / 2000;
+    console.log(`redis-server idle: ${o.fmt(redisIdle)} µs of CPU per second`);
+  }
   const samples = Object.fromEntries(layouts.map((l) => [l.name, []]));
   const errors = {};
   try {
@@ -203,5 +211,6 @@ export async function runFanout(o) {
     const note = n < o.runs ? ` [${n} of ${o.runs} runs${errors[l.name] ? `: ${errors[l.name]}` : ''}]` : '';
     lines.push(`| ${l.title}${note} | ${METRICS.map((k) => (l.redis || !k.startsWith('redis') ? o.fmt(med(k)) : '—')).join(' | ')} |`);
   }
+  if (redis) lines.push('', `redis-server idle: ${o.fmt(redisIdle)} µs of CPU per second (included in its per-message figures).`);
   return lines.join('\n');
 }
