@@ -13,7 +13,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { histPercentile, HIST_BUCKETS } from './loadgen.mjs';
+import { histPercentile, HIST_BUCKETS, procIo } from './loadgen.mjs';
 import { cpuNs, serverStats, startServer, stopServer } from './processes.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -124,14 +124,14 @@ async function measureLayout(layout, o, redis) {
     let at0 = null;
     const pub = startClient({ ...base, role: 'publisher', rate: o.rate, warmupMessages, measuredMessages }, async (m, child) => {
       if (m?.type !== 'mark') return;
-      at0 = { cpu: await serversCpu(servers), redis: layout.redis ? cpuNs(redis.pid) : NaN };
+      at0 = { cpu: await serversCpu(servers), redis: layout.redis ? cpuNs(redis.pid) : NaN, writes: serversWrites(servers) };
       child.send({ type: 'go', phase: m.phase });
     }, timeoutMs);
     clients.push(pub.child);
     const [p, ...s] = await Promise.all([pub.result, ...subs]);
     const failed = [p, ...s].find((r) => r.error);
     if (failed) return { error: failed.error };
-    const at1 = { cpu: await serversCpu(servers), redis: layout.redis ? cpuNs(redis.pid) : NaN };
+    const at1 = { cpu: await serversCpu(servers), redis: layout.redis ? cpuNs(redis.pid) : NaN, writes: serversWrites(servers) };
     const delivered = s.reduce((a, r) => a + r.result.delivered, 0);
     const expected = o.subscribers * measuredMessages;
     if (delivered !== expected) return { error: `${delivered} of ${expected} messages delivered` };
@@ -148,6 +148,7 @@ async function measureLayout(layout, o, redis) {
         'redis µs/msg': (at1.redis - at0.redis) / 1000 / delivered,
         'redis µs/publish': (at1.redis - at0.redis) / 1000 / measuredMessages,
         'server CPU %': (serverUs / spanUs) * 100,
+        'server writes/msg': (at1.writes - at0.writes) / delivered,
         'loadgen CPU %': s.reduce((a, r) => a + r.result.cpu, 0),
       },
     };
@@ -157,13 +158,18 @@ async function measureLayout(layout, o, redis) {
   }
 }
 
+/** The servers' write system calls so far (/proc/<pid>/io syscw: write(2) and writev(2) on every socket), summed. */
+function serversWrites(servers) {
+  return servers.reduce((a, s) => a + (procIo(s.child.pid)?.syscw ?? NaN), 0);
+}
+
 /** The servers' CPU time so far (user + system, µs), summed; NaN if one did not answer. */
 async function serversCpu(servers) {
   const stats = await Promise.all(servers.map((s) => serverStats(s.child)));
   return stats.reduce((a, st) => a + (st ? st.cpu.user + st.cpu.system : NaN), 0);
 }
 
-const METRICS = ['msgs/s', 'p50 ms', 'p99 ms', 'server µs/msg', 'redis µs/msg', 'redis µs/publish', 'server CPU %'];
+const METRICS = ['msgs/s', 'p50 ms', 'p99 ms', 'server µs/msg', 'server writes/msg', 'redis µs/msg', 'redis µs/publish', 'server CPU %'];
 
 /**
  * Runs the layouts `o.runs` times, alternated, and returns the markdown table of the medians.
@@ -202,8 +208,8 @@ export async function runFanout(o) {
     await stopRedis();
   }
   const lines = [
-    `| layout (${o.subscribers} subscribers, ${o.rate} msgs/s published) | delivered msgs/s | p50 ms | p99 ms | server CPU µs per delivered msg | Redis CPU µs per delivered msg | Redis CPU µs per published msg | servers' CPU, % of one core |`,
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    `| layout (${o.subscribers} subscribers, ${o.rate} msgs/s published) | delivered msgs/s | p50 ms | p99 ms | server CPU µs per delivered msg | server write calls per delivered msg | Redis CPU µs per delivered msg | Redis CPU µs per published msg | servers' CPU, % of one core |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const l of layouts) {
     const med = (k) => o.median(samples[l.name].map((v) => v[k]));
