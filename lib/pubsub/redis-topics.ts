@@ -97,6 +97,8 @@ export interface RedisTopicsStats {
   readonly lostToBacklog: number;
   /** Messages of other processes received and delivered locally. */
   readonly received: number;
+  /** Times a local subscriber got nothing of a message from another process because more than `delivery.maxBuffered` bytes were queued for it. */
+  readonly skipped: number;
   /** Messages of other processes not received, found by skipped sequence numbers (the sum of `RedisGap.missed`). */
   readonly missed: number;
   /** Gaps found (`onGap` calls). */
@@ -173,7 +175,7 @@ export class RedisTopics {
   #lostThisOutage = 0;
   #closed = false;
   readonly #stats = {
-    published: 0, forwarded: 0, lostWhilePublishing: 0, lostToBacklog: 0, received: 0, missed: 0, gaps: 0,
+    published: 0, forwarded: 0, lostWhilePublishing: 0, lostToBacklog: 0, received: 0, skipped: 0, missed: 0, gaps: 0,
     reconnects: 0, malformed: 0,
   };
 
@@ -194,7 +196,9 @@ export class RedisTopics {
       disableOfflineQueue: true,
       socket: {
         connectTimeout: positive(options.connectTimeout, 'connectTimeout', 5000),
-        reconnectStrategy: (retries: number, cause: Error) => (state.connected ? retry(retries) : cause),
+        // A fresh Error of this realm: the client checks `instanceof Error`, which a socket
+        // error made by Node's core fails where the client runs in a vm context (jest).
+        reconnectStrategy: (retries: number, cause: Error) => (state.connected ? retry(retries) : new Error(cause.message, { cause })),
       },
     };
     // Two connections: one in subscriber mode can send nothing but (UN)SUBSCRIBE and PING.
@@ -425,7 +429,7 @@ export class RedisTopics {
       this.#onGap?.({ topic, publisher: wire.publisher, missed, resumedAt: wire.seq });
     }
     this.#stats.received++;
-    this.topics.publish(topic, data, this.#delivery);
+    this.#stats.skipped += this.topics.publish(topic, data, this.#delivery).skipped;
   }
 }
 
