@@ -5,13 +5,26 @@
 import { Topics } from '../../lib/pubsub/topics';
 import type { Connection } from '../../lib/streams/connection';
 import { ReadyState } from '../../lib/protocol/state';
-import { startTopicServer } from '../helpers/topic-server';
+import type { RecordingClient } from '../helpers/recording-ws-client';
+import { startTopicServer, type TopicServer } from '../helpers/topic-server';
+
+/** A Topics, a server whose connections subscribe to it by path, and one recording client per path. */
+async function topicsWithClients(paths: string[]): Promise<{ topics: Topics; ts: TopicServer; clients: RecordingClient[] }> {
+  const topics = new Topics();
+  const ts = await startTopicServer((conn, topic) => topics.subscribe(conn, topic));
+  return { topics, ts, clients: await ts.clients(paths) };
+}
+
+/** Two subscribers of 'feed', the second of which has stopped reading. */
+async function feedWithStalledSubscriber(): Promise<{ topics: Topics; ts: TopicServer; healthy: RecordingClient; stalled: RecordingClient; stalledConn: Connection }> {
+  const { topics, ts, clients: [healthy, stalled] } = await topicsWithClients(['/feed', '/feed']);
+  stalled.socket.pause();
+  return { topics, ts, healthy: healthy!, stalled: stalled!, stalledConn: ts.conns[1]! };
+}
 
 describe('Topics (one process, real peers)', () => {
   it('delivers each text and binary message to every subscriber of its topic exactly once, unchanged, and to nobody else', async () => {
-    const topics = new Topics();
-    const ts = await startTopicServer((conn, topic) => topics.subscribe(conn, topic));
-    const [a1, a2, b] = await ts.clients(['/a', '/a', '/b']);
+    const { topics, ts, clients: [a1, a2, b] } = await topicsWithClients(['/a', '/a', '/b']);
     try {
       const binary = Uint8Array.from({ length: 256 }, (_, i) => i);
       expect(topics.publish('a', 'héllo ✓')).toEqual({ sent: 2, skipped: 0, closed: 0 });
@@ -34,9 +47,7 @@ describe('Topics (one process, real peers)', () => {
   });
 
   it('subscribes idempotently, unsubscribes, and reports subscribers and topics', async () => {
-    const topics = new Topics();
-    const ts = await startTopicServer((conn, topic) => topics.subscribe(conn, topic));
-    const [client] = await ts.clients(['/']);
+    const { topics, ts, clients: [client] } = await topicsWithClients(['/']);
     try {
       const conn = ts.conns[0]!;
       expect(topics.subscribe(conn, 'x')).toBe(true);
@@ -60,9 +71,7 @@ describe('Topics (one process, real peers)', () => {
   });
 
   it('lets a connection leave all its topics when it closes, and never adds a closed one', async () => {
-    const topics = new Topics();
-    const ts = await startTopicServer((conn, topic) => topics.subscribe(conn, topic));
-    const [leaving, staying] = await ts.clients(['/t', '/t']);
+    const { topics, ts, clients: [leaving, staying] } = await topicsWithClients(['/t', '/t']);
     try {
       const conn = ts.conns[0]!;
       topics.subscribe(conn, 'u');
@@ -88,12 +97,8 @@ describe('Topics (one process, real peers)', () => {
   });
 
   it('skips a subscriber that stops reading once maxBuffered is queued for it, while the others get every message', async () => {
-    const topics = new Topics();
-    const ts = await startTopicServer((conn, topic) => topics.subscribe(conn, topic));
-    const [healthy, stalled] = await ts.clients(['/feed', '/feed']);
+    const { topics, ts, healthy, stalled, stalledConn } = await feedWithStalledSubscriber();
     try {
-      stalled!.socket.pause();
-      const stalledConn = ts.conns[1]!;
       const maxBuffered = 256 * 1024;
       const size = 64 * 1024;
       let skipped = 0;
@@ -106,45 +111,39 @@ describe('Topics (one process, real peers)', () => {
         expect(r.sent + r.skipped).toBe(2);
         skipped += r.skipped;
         peakBacklog = Math.max(peakBacklog, stalledConn.bufferedAmount);
-        await healthy!.received(i + 1);
+        await healthy.received(i + 1);
       }
-      expect(healthy!.messages).toHaveLength(count);
-      expect(healthy!.messages.every((m, i) => m.data.length === size && m.data[0] === i % 256)).toBe(true);
+      expect(healthy.messages).toHaveLength(count);
+      expect(healthy.messages.every((m, i) => m.data.length === size && m.data[0] === i % 256)).toBe(true);
       expect(skipped).toBeGreaterThan(0);
       expect(peakBacklog).toBeLessThanOrEqual(maxBuffered + size + 10);
     } finally {
-      await ts.close([healthy!, stalled!]);
+      await ts.close([healthy, stalled]);
     }
   }, 60_000);
 
   it("starts closing a subscriber that cannot keep up with whenFull: 'close', with 1008", async () => {
-    const topics = new Topics();
-    const ts = await startTopicServer((conn, topic) => topics.subscribe(conn, topic));
-    const [healthy, stalled] = await ts.clients(['/feed', '/feed']);
+    const { topics, ts, healthy, stalled, stalledConn } = await feedWithStalledSubscriber();
     try {
-      stalled!.socket.pause();
-      const stalledConn = ts.conns[1]!;
       const size = 64 * 1024;
       let i = 0;
       for (; i < 300 && stalledConn.readyState === ReadyState.Open; i++) {
         topics.publish('feed', new Uint8Array(size), { maxBuffered: 128 * 1024, whenFull: 'close' });
-        await healthy!.received(i + 1);
+        await healthy.received(i + 1);
       }
       expect(stalledConn.readyState).not.toBe(ReadyState.Open);
       // The peer reads again, so the closing handshake can finish; then it is out of the topic.
-      stalled!.socket.resume();
+      stalled.socket.resume();
       expect((await stalledConn.closed).code).toBe(1008);
       expect(topics.subscriberCount('feed')).toBe(1);
-      expect(healthy!.messages).toHaveLength(i);
+      expect(healthy.messages).toHaveLength(i);
     } finally {
-      await ts.close([healthy!, stalled!]);
+      await ts.close([healthy, stalled]);
     }
   }, 60_000);
 
   it('refuses bad arguments with a clear error', async () => {
-    const topics = new Topics();
-    const ts = await startTopicServer((conn, topic) => topics.subscribe(conn, topic));
-    const [client] = await ts.clients(['/']);
+    const { topics, ts, clients: [client] } = await topicsWithClients(['/']);
     try {
       const conn = ts.conns[0]!;
       expect(() => topics.subscribe({} as Connection, 'x')).toThrow(new TypeError('Expected a Connection, got [object Object]'));
