@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { acceptsOn, freePort } from './loopback';
 
+/** A running nginx started by `startNginx()`. */
 export interface Nginx {
   /** The port nginx listens on (127.0.0.1). */
   readonly port: number;
