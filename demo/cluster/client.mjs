@@ -10,7 +10,8 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { connect } from '../../dist/node.mjs';
 
-const TIMEOUT_MS = 10_000;
+// A safety net for a lost message (the run then fails), far above what delivery takes.
+const TIMEOUT_MS = 30_000;
 
 /**
  * Runs `clients` clients against `url`, each publishing `messages` messages to `room:demo`;
