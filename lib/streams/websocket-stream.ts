@@ -257,7 +257,8 @@ export class WebSocketStream {
    * it, a message is delivered only while the connection is open: one held back by
    * backpressure (not asked for yet) when the closing handshake starts, from either side, is
    * dropped ("if ready state is not OPEN, return"), and the readable ends with the connection.
-   * A message asked for before the close started is delivered, as it was received before it.
+   * So is one arriving after our own close started (`Connection.close()` discards it). A
+   * message asked for before the peer's close frame came is delivered: it was received first.
    */
   async #pull(connection: Connection, controller: ReadableStreamDefaultController<string | Uint8Array<ArrayBuffer>>): Promise<void> {
     if (this.#state === OPEN && connection.readyState === ReadyState.Open) {

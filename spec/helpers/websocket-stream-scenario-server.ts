@@ -11,14 +11,19 @@ export interface ScenarioServer {
   readonly handle: WebSocketServerHandle;
   /** `ws://127.0.0.1:port`. */
   readonly base: string;
-  /** How the server's connections of one run of one scenario ended, by path, as far as they ended. */
-  ended(run: string, scenario: string): Promise<Record<string, Omit<CloseInfo, 'error'>>>;
+  /** How the server's connections of one run of one scenario ended, by path (and what `/sink` received). */
+  ended(run: string, scenario: string): Promise<Record<string, ServerSaw>>;
 }
 
+/** How one connection ended, seen from the server; for `/sink`, the messages it received too. */
+export type ServerSaw = Omit<CloseInfo, 'error'> & { received?: string[] };
+
 const MiB = 1 << 20;
+/** What `/sink` connections received, as `text:…` / `binary:<length>`. */
+const received = new WeakMap<Connection, string[]>();
 
 export async function startScenarioServer(): Promise<ScenarioServer> {
-  const closes = new Map<string, Array<{ path: string; closed: Promise<CloseInfo> }>>();
+  const closes = new Map<string, Array<{ path: string; conn: Connection }>>();
   const sockets = new Map<number, Socket>();
   const handle = await serve({
     host: '127.0.0.1',
@@ -30,7 +35,7 @@ export async function startScenarioServer(): Promise<ScenarioServer> {
     const at = new URL(conn.handshake.path, 'ws://scenario');
     const key = `${at.searchParams.get('run')} ${at.searchParams.get('s')}`;
     const list = closes.get(key) ?? [];
-    list.push({ path: at.pathname, closed: conn.closed });
+    list.push({ path: at.pathname, conn });
     closes.set(key, list);
     return handlers[at.pathname]?.(conn, sockets.get(conn.handshake.remotePort ?? -1));
   });
@@ -42,10 +47,11 @@ export async function startScenarioServer(): Promise<ScenarioServer> {
     handle,
     base: `ws://127.0.0.1:${handle.port}`,
     async ended(run, scenario) {
-      const out: Record<string, Omit<CloseInfo, 'error'>> = {};
-      for (const { path, closed } of closes.get(`${run} ${scenario}`) ?? []) {
-        const { wasClean, code, reason, endedBy } = await closed;
-        out[path] = { wasClean, code, reason, endedBy };
+      const out: Record<string, ServerSaw> = {};
+      for (const { path, conn } of closes.get(`${run} ${scenario}`) ?? []) {
+        const { wasClean, code, reason, endedBy } = await conn.closed;
+        const got = received.get(conn);
+        out[path] = got === undefined ? { wasClean, code, reason, endedBy } : { wasClean, code, reason, endedBy, received: got };
       }
       return out;
     },
@@ -58,6 +64,12 @@ const handlers: Record<string, (conn: Connection, socket: Socket | undefined) =>
   '/echo': async (conn) => {
     const { readable, writable } = await new WebSocketStream(conn).opened;
     await readable.pipeTo(writable).catch(() => undefined);
+  },
+  // Reads every message and answers nothing: what the client sent is kept for the comparison.
+  '/sink': async (conn) => {
+    const got: string[] = [];
+    received.set(conn, got);
+    for await (const msg of conn) got.push(msg.type === 'text' ? `text:${await msg.text()}` : `binary:${(await msg.bytes()).length}`);
   },
   '/protocols': (conn) => conn.readable.pipeTo(conn.writable).catch(() => undefined),
   '/send-then-close': async (conn) => {

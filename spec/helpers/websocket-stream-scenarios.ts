@@ -205,7 +205,8 @@ export async function runScenario(name: string, env: ScenarioEnv): Promise<unkno
       return { closed: await settle(wss.closed) };
     }
     case 'close-writable': {
-      const wss = new WebSocketStream(url('echo'));
+      // To a server that answers nothing: it receives 'last', then an empty close frame.
+      const wss = new WebSocketStream(url('sink'));
       const { readable, writable } = await wss.opened;
       const writer = writable.getWriter();
       await writer.write('last');
@@ -316,8 +317,9 @@ export async function runScenario(name: string, env: ScenarioEnv): Promise<unkno
       return { close, opened: await settle(wss.opened), closed: await settle(wss.closed) };
     }
     case 'write-after-close': {
-      // Once the closing handshake started, writes are accepted and not sent.
-      const wss = new WebSocketStream(url('echo'));
+      // Once the closing handshake started, writes are accepted and not sent (the server,
+      // which answers nothing, receives 'before' only).
+      const wss = new WebSocketStream(url('sink'));
       const { readable, writable } = await wss.opened;
       const writer = writable.getWriter();
       await writer.write('before');
