@@ -44,11 +44,18 @@ const sansIoTypes = [
   'PayloadTransform', 'ProtocolEvent', 'ProtocolLimits', 'ProtocolOptions', 'ResponseHeaders', 'UpgradeRequest', 'ViolationKind',
 ];
 
-/** `websocket-streams/node`: the root entry plus the Node adapters. */
+/** `websocket-streams/websocket-stream`: the WHATWG WebSocketStream over a Connection, runtime-neutral. */
+const webSocketStreamValues = ['WebSocketError', 'WebSocketStream'];
+const webSocketStreamTypes = [
+  'WebSocketCloseInfo', 'WebSocketDialer', 'WebSocketErrorInit', 'WebSocketErrorKind', 'WebSocketOpenInfo', 'WebSocketStreamChunk',
+  'WebSocketStreamOptions',
+];
+
+/** `websocket-streams/node`: the root entry plus the Node adapters (and the WebSocketStream that dials with connect()). */
 const nodeValues = [
   ...rootValues,
   'SocketTransport', 'WebSocketClientFactory', 'WebSocketServerFactory', 'attach', 'connect', 'connectWS', 'handleUpgrade',
-  'listenWS', 'nodeRuntime', 'reconnect', 'serve', 'zlibEngine',
+  'listenWS', 'nodeRuntime', 'reconnect', 'serve', 'zlibEngine', 'WebSocketStream',
 ];
 const nodeTypes = [
   ...rootTypes,
@@ -57,12 +64,14 @@ const nodeTypes = [
   'ReconnectingConnections', 'RetryInfo', 'ServeOptions', 'ServerOptions',
   'SocketTransportOptions', 'UpgradeDecision', 'UpgradeRequestInfo', 'WebSocketAttachment', 'WebSocketServerHandle',
   'ZlibEngineOptions',
+  'NodeWebSocketStreamOptions', 'WebSocketCloseInfo', 'WebSocketDialer', 'WebSocketOpenInfo', 'WebSocketStreamChunk', 'WebSocketStreamOptions',
 ];
 
 const entries = [
   { entry: 'index', values: rootValues, types: rootTypes },
   { entry: 'sans-io', values: sansIoValues, types: sansIoTypes },
   { entry: 'node', values: nodeValues, types: nodeTypes },
+  { entry: 'websocket-stream', values: webSocketStreamValues, types: webSocketStreamTypes },
 ] as const;
 
 const sorted = (names: readonly string[]): string[] => [...new Set(names)].sort();
@@ -110,7 +119,7 @@ describe('public API: the names each entry exports', () => {
   });
 
   it('the declaration files carry no `_`-prefixed member (everything internal is stripped)', () => {
-    for (const file of ['index.d.cts', 'sans-io.d.cts', 'node.d.cts', ...chunkDeclarations()]) {
+    for (const file of ['index.d.cts', 'sans-io.d.cts', 'node.d.cts', 'websocket-stream.d.cts', ...chunkDeclarations()]) {
       const src = readFileSync(join(dist, file), 'utf8');
       expect({ file, members: src.match(/^\s+(?:(?:readonly|static|get|set|private|protected|abstract)\s+)*_[A-Za-z0-9_$]*/gm) ?? [] }).toEqual({ file, members: [] });
     }
@@ -128,6 +137,7 @@ describe('public API: the names each entry exports', () => {
             'websocket-streams': [join(dist, 'index.d.cts')],
             'websocket-streams/sans-io': [join(dist, 'sans-io.d.cts')],
             'websocket-streams/node': [join(dist, 'node.d.cts')],
+            'websocket-streams/websocket-stream': [join(dist, 'websocket-stream.d.cts')],
           },
         },
         files: ['consumer.ts'],
@@ -160,7 +170,8 @@ import {
   type DeflateEngine,
 } from 'websocket-streams';
 import { Protocol, FrameParser, Utf8Validator, validateUpgradeRequest, type ProtocolEvent, type Extension } from 'websocket-streams/sans-io';
-import { serve, connect, nodeRuntime, SocketTransport, zlibEngine } from 'websocket-streams/node';
+import { serve, connect, nodeRuntime, SocketTransport, zlibEngine, WebSocketStream, type WebSocketOpenInfo, type WebSocketCloseInfo } from 'websocket-streams/node';
+import { WebSocketStream as CoreWebSocketStream, type WebSocketDialer } from 'websocket-streams/websocket-stream';
 
 class Echo extends WebSocketServerProtocol {
   override onMessage(payload: Uint8Array, isBinary: boolean): void {
@@ -226,4 +237,20 @@ void FrameParser; void validateUpgradeRequest;
 console.log(new Utf8Validator().push(new Uint8Array([0x61])));
 const ext: Extension | undefined = undefined;
 void ext;
+
+// The WHATWG WebSocketStream: dialed in Node, a view of a server's connection, and the core one.
+async function webStream(): Promise<void> {
+  const wss = new WebSocketStream('ws://127.0.0.1:1/', { protocols: ['chat'], signal: AbortSignal.timeout(1000), perMessageDeflate: true });
+  const info: WebSocketOpenInfo = await wss.opened;
+  const chunk: string | Uint8Array | undefined = (await info.readable.getReader().read()).value;
+  await info.writable.getWriter().write(chunk ?? 'x');
+  wss.close({ closeCode: 4000, reason: 'bye' });
+  const closed: WebSocketCloseInfo = await wss.closed;
+  await info.readable.cancel(new WebSocketError('done', { closeCode: closed.closeCode, reason: closed.reason }));
+  const view: CoreWebSocketStream = new CoreWebSocketStream(conn);
+  const dialer: WebSocketDialer = async () => conn;
+  void new CoreWebSocketStream('ws://x/', { dial: dialer });
+  void view;
+}
+void webStream;
 `;
