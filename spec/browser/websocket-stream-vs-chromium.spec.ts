@@ -1,9 +1,9 @@
 import type { Browser, Page } from 'playwright-core';
-import * as webStreams from 'node:stream/web';
 import { WebSocketStream } from '../../lib/node/websocket-stream';
 import { WebSocketError } from '../../lib/streams/errors';
 import { runScenario, SCENARIOS, type ScenarioEnv } from '../helpers/websocket-stream-scenarios';
 import { startScenarioServer, type ScenarioServer } from '../helpers/websocket-stream-scenario-server';
+import { launchChromium } from '../helpers/chromium';
 
 // Every scenario of spec/helpers/websocket-stream-scenarios.ts runs twice, with the same code:
 // in headless Chromium against its native WebSocketStream (no flag needed in Chromium 156), and
@@ -13,9 +13,6 @@ import { startScenarioServer, type ScenarioServer } from '../helpers/websocket-s
 // applied to the expectation one by one (`asChromium156`), so that each stays asserted and a
 // Chromium that changes fails here. The server's view of each connection (how it ended) must be
 // the same for both runs too.
-
-const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 // ---- what the standard says each scenario observes ----
 
@@ -154,12 +151,7 @@ describe('WebSocketStream: ours in Node and Chromium 156 native, against one ser
 
   beforeAll(async () => {
     server = await startScenarioServer();
-    // playwright-core (tooling) needs the runtime's stream globals.
-    const g = globalThis as Record<string, unknown>;
-    for (const name of ['ReadableStream', 'WritableStream', 'TransformStream'] as const) g[name] ??= webStreams[name];
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { chromium } = require('playwright-core') as typeof import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {

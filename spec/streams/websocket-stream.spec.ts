@@ -18,7 +18,20 @@ const until = async (done: () => boolean, max = 500): Promise<boolean> => {
   for (let i = 0; i < max && !done(); i++) await new Promise((r) => setTimeout(r, 0));
   return done();
 };
-const message = (i: number, size: number): Uint8Array => new Uint8Array(size).fill(i & 255);
+const COUNT = 40;
+const SIZE = 64 * KiB;
+const message = (i: number, size = SIZE): Uint8Array => new Uint8Array(size).fill(i & 255);
+/** Starts COUNT sends of 64 KiB (message i filled with i) at once; `completed()` counts those that resolved. */
+function sendAll(send: (m: Uint8Array) => Promise<void>): { completed: () => number; all: Promise<unknown> } {
+  let completed = 0;
+  const all = Promise.all(Array.from({ length: COUNT }, (_, i) => send(message(i)).then(() => void completed++)));
+  return { completed: () => completed, all };
+}
+/** Waits until the receiving side paused `transport` (its read-ahead is full), then a few turns for sends to settle where they are held. */
+async function heldBack(transport: { paused: boolean }): Promise<void> {
+  expect(await until(() => transport.paused)).toBe(true);
+  await turns(5);
+}
 /** Which message `data` is (its fill byte and length), compared cheaply: toEqual on 64 KiB arrays is slow. */
 const which = (data: unknown): string => (data instanceof Uint8Array
   ? `${data.length} × ${data.every((b) => b === data[0]) ? data[0] : 'mixed'}`
@@ -43,21 +56,15 @@ describe('WebSocketStream over a Connection', () => {
     const { client, server, serverTransport } = connectionPair({ server: { receiveHighWaterMark: 256 * KiB } });
     const wss = new WebSocketStream(server);
     const { readable } = await wss.opened;
-    const count = 40;
-    let sent = 0;
-    const sends = Array.from({ length: count }, (_, i) => client.send(message(i, 64 * KiB)).then(() => void sent++));
+    const sends = sendAll((m) => client.send(m));
     // The server stops reading its transport once 256 KiB are unread: backpressure reached TCP.
-    expect(await until(() => serverTransport.paused)).toBe(true);
-    await turns(5);
+    await heldBack(serverTransport);
     // 2.5 MiB were sent; held back at the mark, the sender got at most a few hundred KiB out.
-    expect(sent).toBeLessThan(count / 2);
+    expect(sends.completed()).toBeLessThan(COUNT / 2);
     const reader = readable.getReader();
-    for (let i = 0; i < count; i++) {
-      const { value } = await reader.read();
-      expect(which(value)).toBe(which(message(i, 64 * KiB)));
-    }
-    await Promise.all(sends);
-    expect(sent).toBe(count);
+    for (let i = 0; i < COUNT; i++) expect(which((await reader.read()).value)).toBe(which(message(i)));
+    await sends.all;
+    expect(sends.completed()).toBe(COUNT);
     wss.close();
     await wss.closed;
   });
@@ -67,19 +74,13 @@ describe('WebSocketStream over a Connection', () => {
     const wss = new WebSocketStream(server);
     const { writable } = await wss.opened;
     const writer = writable.getWriter();
-    const count = 40;
-    let written = 0;
-    const writes = Array.from({ length: count }, (_, i) => writer.write(message(i, 64 * KiB)).then(() => void written++));
-    expect(await until(() => clientTransport.paused)).toBe(true);
-    await turns(5);
-    expect(written).toBeLessThan(count / 2);
+    const writes = sendAll((m) => writer.write(m));
+    await heldBack(clientTransport);
+    expect(writes.completed()).toBeLessThan(COUNT / 2);
     expect(writer.desiredSize).toBeLessThanOrEqual(0);
-    for (let i = 0; i < count; i++) {
-      const msg = await client.nextMessage();
-      expect(which(await msg?.bytes())).toBe(which(message(i, 64 * KiB)));
-    }
-    await Promise.all(writes);
-    expect(written).toBe(count);
+    for (let i = 0; i < COUNT; i++) expect(which(await (await client.nextMessage())?.bytes())).toBe(which(message(i)));
+    await writes.all;
+    expect(writes.completed()).toBe(COUNT);
     await writer.close();
     expect(await wss.closed).toEqual({ closeCode: 1005, reason: '' });
   });
