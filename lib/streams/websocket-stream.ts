@@ -79,6 +79,8 @@ const CLOSED = 3;
  *   `writable`) with a `WebSocketError` close the connection, with that code and reason.
  *
  * `opened` and `closed` never count as unhandled rejections (awaiting them still throws).
+ * A view takes over the connection's reading and sending: use the view's streams only. Its
+ * `close()` takes the codes a page may send; `conn.close(1001)` closes with any other.
  *
  * @example
  * ```ts
