@@ -85,6 +85,16 @@ describe('WebSocketStream over a Connection', () => {
     expect(await wss.closed).toEqual({ closeCode: 1005, reason: '' });
   });
 
+  it('a server closing its connection with a code pages may not send (1001): the view\'s closed reports it, readable ends', async () => {
+    const { client, server } = connectionPair();
+    const wss = new WebSocketStream(server);
+    const { readable } = await wss.opened;
+    await server.close(1001, 'going away');
+    expect(await wss.closed).toEqual({ closeCode: 1001, reason: 'going away' });
+    expect(await readable.getReader().read()).toEqual({ done: true, value: undefined });
+    expect(await client.closed).toMatchObject({ code: 1001, wasClean: true });
+  });
+
   it('binary chunks are plain Uint8Arrays owning their buffer, text chunks strings', async () => {
     const { client, server } = connectionPair();
     const { readable } = await new WebSocketStream(server).opened;
