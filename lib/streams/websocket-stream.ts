@@ -311,10 +311,10 @@ export class WebSocketStream {
   }
 }
 
-/** The `WebSocketError` of a connection that did not close cleanly. */
+/** The `WebSocketError` of a connection that did not close cleanly: lost (1006), or closed with a code (a failure's, or a close whose transport then failed). */
 const closeError = (info: CloseInfo): WebSocketError =>
   new WebSocketError(`The connection closed uncleanly (${info.code})`, {
-    kind: info.endedBy === 'close-handshake' ? 'CLOSED' : 'CONNECTION_LOST', closeCode: info.code, reason: info.reason, cause: info.error,
+    kind: info.code === 1006 ? 'CONNECTION_LOST' : 'CLOSED', closeCode: info.code, reason: info.reason, cause: info.error,
   });
 
 /**

@@ -1,7 +1,7 @@
 import { WebSocketStream, type WebSocketDialer } from '../../lib/streams/websocket-stream';
 import { WebSocketError } from '../../lib/streams/errors';
 import type { Connection } from '../../lib/streams/connection';
-import { connectionPair } from '../helpers/connection-pair';
+import { connectionPair, rawServer } from '../helpers/connection-pair';
 
 // The WebSocketStream facade over in-memory connections: backpressure both ways (the intent of
 // wpt's websockets/stream backpressure tests, without their timers), the view of an open
@@ -93,6 +93,20 @@ describe('WebSocketStream over a Connection', () => {
     expect(await wss.closed).toEqual({ closeCode: 1001, reason: 'going away' });
     expect(await readable.getReader().read()).toEqual({ done: true, value: undefined });
     expect(await client.closed).toMatchObject({ code: 1001, wasClean: true });
+  });
+
+  it('a connection failed for the peer\'s invalid UTF-8 (1007): closed rejects with that WebSocketError, readable and writable error with it', async () => {
+    // The raw peer never answers our close frame: a short closeTimeout ends the wait for it (the outcome is the same at any length).
+    const { server, peer } = rawServer({ closeTimeout: 20 });
+    const wss = new WebSocketStream(server);
+    const { readable, writable } = await wss.opened;
+    // A masked text frame (mask key 0) whose payload, 0xff, is no UTF-8.
+    peer.write([new Uint8Array([0x81, 0x81, 0, 0, 0, 0, 0xff])]);
+    const error = await wss.closed.then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(WebSocketError);
+    expect(error).toMatchObject({ closeCode: 1007, kind: 'CLOSED' });
+    await expect(readable.getReader().read()).rejects.toBe(error);
+    await expect(writable.getWriter().write('x')).rejects.toBe(error);
   });
 
   it('binary chunks are plain Uint8Arrays owning their buffer, text chunks strings', async () => {
