@@ -12,6 +12,7 @@ export const entries = [
   { subpath: './node', name: 'node', source: 'lib/node/index.ts' },
   { subpath: './sans-io', name: 'sans-io', source: 'lib/sans-io.ts' },
   { subpath: './pubsub', name: 'pubsub', source: 'lib/pubsub/index.ts' },
+  { subpath: './websocket-stream', name: 'websocket-stream', source: 'lib/websocket-stream.ts' },
 ];
 
 /** package.json's `exports` and `typesVersions` for `entries` (node10 has no `exports`). */

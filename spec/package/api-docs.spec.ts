@@ -12,7 +12,7 @@ const root = resolve(__dirname, '../..');
 const typedoc = join(root, 'node_modules/typedoc/bin/typedoc');
 
 describe('API reference (TypeDoc)', () => {
-  it('builds from lib/index.ts, lib/node/index.ts, lib/sans-io.ts and lib/pubsub/index.ts with every export documented', async () => {
+  it('builds from lib/index.ts, lib/node/index.ts, lib/sans-io.ts, lib/pubsub/index.ts and lib/websocket-stream.ts with every export documented', async () => {
     if (!existsSync(typedoc)) throw new Error(`${typedoc} is missing: run \`npm install\` (typedoc is a devDependency)`);
     const out = mkdtempSync(join(tmpdir(), 'api-docs-'));
     try {

@@ -44,11 +44,18 @@ const sansIoTypes = [
   'PayloadTransform', 'ProtocolEvent', 'ProtocolLimits', 'ProtocolOptions', 'ResponseHeaders', 'UpgradeRequest', 'ViolationKind',
 ];
 
-/** `websocket-streams/node`: the root entry plus the Node adapters. */
+/** `websocket-streams/websocket-stream`: the WHATWG WebSocketStream over a Connection, runtime-neutral. */
+const webSocketStreamValues = ['WebSocketError', 'WebSocketStream'];
+const webSocketStreamTypes = [
+  'WebSocketCloseInfo', 'WebSocketDialer', 'WebSocketErrorInit', 'WebSocketErrorKind', 'WebSocketOpenInfo', 'WebSocketStreamChunk',
+  'WebSocketStreamOptions',
+];
+
+/** `websocket-streams/node`: the root entry plus the Node adapters (and the WebSocketStream that dials with connect()). */
 const nodeValues = [
   ...rootValues,
   'SocketTransport', 'WebSocketClientFactory', 'WebSocketServerFactory', 'attach', 'connect', 'connectWS', 'handleUpgrade',
-  'listenWS', 'nodeRuntime', 'reconnect', 'serve', 'zlibEngine',
+  'listenWS', 'nodeRuntime', 'reconnect', 'serve', 'zlibEngine', 'WebSocketStream',
 ];
 const nodeTypes = [
   ...rootTypes,
@@ -57,6 +64,7 @@ const nodeTypes = [
   'ReconnectingConnections', 'RetryInfo', 'ServeOptions', 'ServerOptions',
   'SocketTransportOptions', 'UpgradeDecision', 'UpgradeRequestInfo', 'WebSocketAttachment', 'WebSocketServerHandle',
   'ZlibEngineOptions',
+  'NodeWebSocketStreamOptions', 'WebSocketCloseInfo', 'WebSocketDialer', 'WebSocketOpenInfo', 'WebSocketStreamChunk', 'WebSocketStreamOptions',
 ];
 
 /** `websocket-streams/pubsub`: topics in one process, and across processes over Redis (its own entry: `redis` is an optional peer dependency). */
@@ -68,6 +76,7 @@ const entries = [
   { entry: 'sans-io', values: sansIoValues, types: sansIoTypes },
   { entry: 'node', values: nodeValues, types: nodeTypes },
   { entry: 'pubsub', values: pubsubValues, types: pubsubTypes },
+  { entry: 'websocket-stream', values: webSocketStreamValues, types: webSocketStreamTypes },
 ] as const;
 
 const sorted = (names: readonly string[]): string[] => [...new Set(names)].sort();
@@ -115,7 +124,7 @@ describe('public API: the names each entry exports', () => {
   });
 
   it('the declaration files carry no `_`-prefixed member (everything internal is stripped)', () => {
-    for (const file of ['index.d.cts', 'sans-io.d.cts', 'node.d.cts', 'pubsub.d.cts', ...chunkDeclarations()]) {
+    for (const file of ['index.d.cts', 'sans-io.d.cts', 'node.d.cts', 'pubsub.d.cts', 'websocket-stream.d.cts', ...chunkDeclarations()]) {
       const src = readFileSync(join(dist, file), 'utf8');
       expect({ file, members: src.match(/^\s+(?:(?:readonly|static|get|set|private|protected|abstract)\s+)*_[A-Za-z0-9_$]*/gm) ?? [] }).toEqual({ file, members: [] });
     }
@@ -134,6 +143,7 @@ describe('public API: the names each entry exports', () => {
             'websocket-streams/sans-io': [join(dist, 'sans-io.d.cts')],
             'websocket-streams/node': [join(dist, 'node.d.cts')],
             'websocket-streams/pubsub': [join(dist, 'pubsub.d.cts')],
+            'websocket-streams/websocket-stream': [join(dist, 'websocket-stream.d.cts')],
           },
         },
         files: ['consumer.ts'],
@@ -166,8 +176,9 @@ import {
   type DeflateEngine,
 } from 'websocket-streams';
 import { Protocol, FrameParser, Utf8Validator, validateUpgradeRequest, type ProtocolEvent, type Extension } from 'websocket-streams/sans-io';
-import { serve, connect, nodeRuntime, SocketTransport, zlibEngine } from 'websocket-streams/node';
 import { Topics, RedisTopics, type RedisGap, type RedisStatus, type PublishResult } from 'websocket-streams/pubsub';
+import { serve, connect, nodeRuntime, SocketTransport, zlibEngine, WebSocketStream, type WebSocketOpenInfo, type WebSocketCloseInfo } from 'websocket-streams/node';
+import { WebSocketStream as CoreWebSocketStream, type WebSocketDialer } from 'websocket-streams/websocket-stream';
 
 class Echo extends WebSocketServerProtocol {
   override onMessage(payload: Uint8Array, isBinary: boolean): void {
@@ -248,4 +259,19 @@ async function scaleOut(): Promise<void> {
   await bus.close();
 }
 void scaleOut;
+// The WHATWG WebSocketStream: dialed in Node, a view of a server's connection, and the core one.
+async function webStream(): Promise<void> {
+  const wss = new WebSocketStream('ws://127.0.0.1:1/', { protocols: ['chat'], signal: AbortSignal.timeout(1000), perMessageDeflate: true });
+  const info: WebSocketOpenInfo = await wss.opened;
+  const chunk: string | Uint8Array | undefined = (await info.readable.getReader().read()).value;
+  await info.writable.getWriter().write(chunk ?? 'x');
+  wss.close({ closeCode: 4000, reason: 'bye' });
+  const closed: WebSocketCloseInfo = await wss.closed;
+  await info.readable.cancel(new WebSocketError('done', { closeCode: closed.closeCode, reason: closed.reason }));
+  const view: CoreWebSocketStream = new CoreWebSocketStream(conn);
+  const dialer: WebSocketDialer = async () => conn;
+  void new CoreWebSocketStream('ws://x/', { dial: dialer });
+  void view;
+}
+void webStream;
 `;
