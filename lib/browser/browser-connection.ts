@@ -1,6 +1,6 @@
 import { CloseCode } from '../codec/constants';
 import { encodeClosePayload } from '../codec/close-payload';
-import { InvalidStateError } from '../protocol/protocol';
+import { InvalidStateError } from '../protocol/invalid-state-error';
 import { ReadyState } from '../protocol/state';
 import { markHandled, rejectedWith, untilAborted, whenAborted } from '../streams/abort';
 import { WebSocketError, type CloseInfo } from '../streams/errors';

@@ -20,7 +20,7 @@ export {
   WebSocketError, type WebSocketErrorKind, type WebSocketErrorInit, type CloseInfo, type CloseEndedBy,
 } from '../streams/errors';
 export type { ViolationKind } from '../codec/violation';
-export { InvalidStateError } from '../protocol/protocol';
+export { InvalidStateError } from '../protocol/invalid-state-error';
 export { HandshakeError, type HandshakeErrorKind } from '../handshake/errors';
 export { ReadyState } from '../protocol/state';
 export { CloseCode } from '../codec/constants';

@@ -179,7 +179,7 @@ describe.each([['WebSocketStream'], ['WebSocket']] as const)('websocket-streams/
 
   /** Runs `window.scenarios[name](ws URL of path, ...args)` in the page. */
   function run(name: string, path: string, ...args: unknown[]): Promise<unknown> {
-    return page.evaluate(([n, a]) => (window as unknown as { scenarios: Record<string, (...x: unknown[]) => Promise<unknown>> }).scenarios[n as string]!(...(a as unknown[])),
+    return page.evaluate(([n, a]) => (window as unknown as { scenarios: Record<string, (...x: unknown[]) => Promise<unknown>> }).scenarios[n as string]!(...(a as readonly unknown[])),
       [name, [`${wsServer.url}${path}`, ...args]] as const);
   }
 

@@ -25,6 +25,8 @@ const rootTypes = [
   'CloseOptions', 'NextMessageOptions',
   'NativeUtf8Check', 'OutgoingData', 'OutgoingMessage', 'PerMessageDeflateOptions', 'ProtocolLimits', 'RawCodec',
   'RuntimeHooks', 'SendOptions', 'StreamClasses', 'TransportSink', 'UnsafeAllocator', 'ViolationKind', 'WebSocketErrorInit', 'WebSocketErrorKind',
+  // the surface Connection shares with the browser entry's BrowserConnection
+  'StreamConnection', 'StreamFrame', 'StreamMessage', 'StreamOutgoing', 'StreamSendOptions', 'StreamWaitOptions',
 ];
 
 /** `websocket-streams/sans-io`: the building blocks for bringing your own I/O. */
@@ -59,10 +61,22 @@ const nodeTypes = [
   'ZlibEngineOptions',
 ];
 
+/** `websocket-streams/browser`: the stream tier's surface over the browser's own WebSocket API. */
+const browserValues = [
+  'BROWSER_DEFAULTS', 'BrowserConnection', 'BrowserMessage', 'CloseCode', 'HandshakeError', 'InvalidStateError', 'ReadyState',
+  'WebSocketError', 'connect',
+];
+const browserTypes = [
+  'BinaryData', 'BrowserConnectOptions', 'BrowserOutgoing', 'CloseEndedBy', 'CloseInfo', 'FrameLength', 'HandshakeErrorKind',
+  'MessageIteratorOptions', 'StreamConnection', 'StreamFrame', 'StreamMessage', 'StreamOutgoing', 'StreamSendOptions',
+  'StreamWaitOptions', 'ViolationKind', 'WebSocketErrorInit', 'WebSocketErrorKind',
+];
+
 const entries = [
   { entry: 'index', values: rootValues, types: rootTypes },
   { entry: 'sans-io', values: sansIoValues, types: sansIoTypes },
   { entry: 'node', values: nodeValues, types: nodeTypes },
+  { entry: 'browser', values: browserValues, types: browserTypes },
 ] as const;
 
 const sorted = (names: readonly string[]): string[] => [...new Set(names)].sort();
@@ -110,7 +124,7 @@ describe('public API: the names each entry exports', () => {
   });
 
   it('the declaration files carry no `_`-prefixed member (everything internal is stripped)', () => {
-    for (const file of ['index.d.cts', 'sans-io.d.cts', 'node.d.cts', ...chunkDeclarations()]) {
+    for (const file of ['index.d.cts', 'sans-io.d.cts', 'node.d.cts', 'browser.d.cts', ...chunkDeclarations()]) {
       const src = readFileSync(join(dist, file), 'utf8');
       expect({ file, members: src.match(/^\s+(?:(?:readonly|static|get|set|private|protected|abstract)\s+)*_[A-Za-z0-9_$]*/gm) ?? [] }).toEqual({ file, members: [] });
     }
@@ -128,6 +142,7 @@ describe('public API: the names each entry exports', () => {
             'websocket-streams': [join(dist, 'index.d.cts')],
             'websocket-streams/sans-io': [join(dist, 'sans-io.d.cts')],
             'websocket-streams/node': [join(dist, 'node.d.cts')],
+            'websocket-streams/browser': [join(dist, 'browser.d.cts')],
           },
         },
         files: ['consumer.ts'],
@@ -161,6 +176,7 @@ import {
 } from 'websocket-streams';
 import { Protocol, FrameParser, Utf8Validator, validateUpgradeRequest, type ProtocolEvent, type Extension } from 'websocket-streams/sans-io';
 import { serve, connect, nodeRuntime, SocketTransport, zlibEngine } from 'websocket-streams/node';
+import { connect as connectInBrowser, type BrowserConnection, type StreamConnection } from 'websocket-streams/browser';
 
 class Echo extends WebSocketServerProtocol {
   override onMessage(payload: Uint8Array, isBinary: boolean): void {
@@ -208,6 +224,16 @@ async function read(c: Connection): Promise<void> {
   await c.close(CloseCode.Normal, 'bye');
 }
 void read;
+// One function for both connections: the shared surface.
+async function greet(c: StreamConnection): Promise<string | undefined> {
+  await c.send('hi');
+  return (await c.nextMessage())?.text();
+}
+async function both(): Promise<void> {
+  const browserConn: BrowserConnection = await connectInBrowser('ws://127.0.0.1:1/', { protocols: ['v1'], maxReceiveBuffer: 1 << 20 });
+  console.log(await greet(browserConn), await greet(await connect('ws://127.0.0.1:1/')), browserConn.implementation);
+}
+void both;
 async function dial(): Promise<void> {
   try { await connect('ws://127.0.0.1:1/'); }
   catch (e) { if (e instanceof HandshakeError) console.log(e.kind, e.status satisfies number | undefined); }
