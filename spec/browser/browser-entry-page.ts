@@ -110,7 +110,10 @@ window.scenarios = {
 
   // Aborted waits: nextMessage (the next message stays), send of a stream (cancelled, nothing sent).
   async abortedWaits(url) {
-    const conn = await lib.connect(url);
+    // connect()'s signal aborts the handshake only: aborted once open, it changes nothing.
+    const openCtl = new AbortController();
+    const conn = await lib.connect(url, { signal: openCtl.signal });
+    openCtl.abort('too late');
     const waitCtl = new AbortController();
     const waiting = errorOf(conn.nextMessage({ signal: waitCtl.signal }));
     waitCtl.abort('stop waiting');
@@ -129,8 +132,9 @@ window.scenarios = {
     sendCtl.abort('enough');
     const sendError = await sending;
     await conn.send('after');
+    const readyState = conn.readyState;
     const closed = await conn.close(1000);
-    return { waitError, answer, sendError, cancelled, closed: info(closed) };
+    return { waitError, answer, sendError, cancelled, readyState, closed: info(closed) };
   },
 
   // Sends count messages of size bytes as fast as send() lets it; the spec's server reads slowly.

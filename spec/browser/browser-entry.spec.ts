@@ -261,12 +261,13 @@ describe.each([['WebSocketStream'], ['WebSocket']] as const)('websocket-streams/
     expect(result).toEqual({ name: 'HandshakeError', kind: 'ABORTED', message: 'The WebSocket handshake was aborted' });
   });
 
-  it('an aborted nextMessage() leaves the next message for the next call; an aborted send() of a stream cancels it and sends nothing', async () => {
+  it('connect()\'s signal aborted once open changes nothing; an aborted nextMessage() leaves the next message for the next call; an aborted send() of a stream cancels it and sends nothing', async () => {
     expect(await run('abortedWaits', '/record')).toEqual({
       waitError: { name: 'string', message: 'stop waiting' },
       answer: 'pong',
       sendError: { name: 'string', message: 'enough' },
       cancelled: 'enough',
+      readyState: 1,
       closed: { wasClean: true, code: 1000, reason: '', endedBy: 'close-handshake' },
     });
     // Nothing of the aborted stream reached the server: 'ping', then 'after'.
