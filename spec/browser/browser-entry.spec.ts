@@ -16,6 +16,13 @@ import { BROWSER_ENTRY_PAGE } from './browser-entry-page';
 // reports what it observed; the server records what it received, byte for byte.
 
 const MiB = 1024 * 1024;
+// The backpressure specs: 24 messages of 4 MiB, 96 MiB in all, so that what the buffers between
+// page and server hold (the kernel's socket buffers on loopback autotune to a few MiB here,
+// tcp_rmem allows 32) is small beside it: the page may lead by at most LEAD_BOUND messages, and
+// without backpressure leads by BP_COUNT - 1 (it resolves every send before the server has read one).
+const BP_COUNT = 24;
+const BP_SIZE = 4 * MiB;
+const LEAD_BOUND = 12;
 
 /** The bytes the page's pattern() makes. */
 function pattern(seed: number, n: number): Buffer {
@@ -94,10 +101,10 @@ describe.each([['WebSocketStream'], ['WebSocket']] as const)('websocket-streams/
         s.received.push({ type: msg.type, data: Buffer.from(await msg.bytes()) });
       }
     },
-    // Sends 32 messages of 1 MiB as fast as its sends resolve (the page asks how many did).
+    // Sends BP_COUNT messages as fast as its sends resolve (the page asks how many did).
     '/fast-sender': async (conn) => {
-      for (let k = 0; k < 32; k++) {
-        await conn.send(pattern(k, MiB));
+      for (let k = 0; k < BP_COUNT; k++) {
+        await conn.send(pattern(k, BP_SIZE));
         serverSendsResolved = k + 1;
       }
       await conn.closed;
@@ -275,26 +282,24 @@ describe.each([['WebSocketStream'], ['WebSocket']] as const)('websocket-streams/
   });
 
   it('send() waits for a slow server: the page is never far ahead of what the server read, and every byte arrives', async () => {
-    const count = 32;
-    const result = await run('sendMany', '/slow-reader', count, MiB, {}) as { implementation: string; sendsResolved: number; maxBuffered: number };
-    expect(result).toMatchObject({ implementation: impl, sendsResolved: count, closed: { wasClean: true, code: 1000 } });
+    const result = await run('sendMany', '/slow-reader', BP_COUNT, BP_SIZE, {}) as { implementation: string; sendsResolved: number; maxBuffered: number };
+    expect(result).toMatchObject({ implementation: impl, sendsResolved: BP_COUNT, closed: { wasClean: true, code: 1000 } });
     const s = onlySeen();
-    expect(s.received).toHaveLength(count);
-    s.received.forEach((m, k) => expect(m.data.equals(pattern(k, MiB))).toBe(true));
-    // Without backpressure the page resolves all 32 sends at once (the server is still at its
-    // first message). With it, the page is ahead by what the buffers in between hold: the
-    // browser's (at most sendHighWaterMark over WebSocket), the kernel's, our server's read-ahead.
+    expect(s.received).toHaveLength(BP_COUNT);
+    s.received.forEach((m, k) => expect(m.data.equals(pattern(k, BP_SIZE))).toBe(true));
+    // With backpressure the page is ahead by what the buffers in between hold: the browser's
+    // (at most sendHighWaterMark over WebSocket), the kernel's, our server's read-ahead.
     const lead = Math.max(...s.leads);
-    expect({ lead, boundedBy: lead <= 16 }).toEqual({ lead, boundedBy: true });
+    expect({ lead, bounded: lead <= LEAD_BOUND }).toEqual({ lead, bounded: true });
     if (impl === 'WebSocket') expect(result.maxBuffered).toBeLessThanOrEqual(MiB);
   });
 
   if (impl === 'WebSocketStream') {
     it('receiving has backpressure: the server\'s sends wait while the page does not read', async () => {
-      const result = await run('readSlowly', '/fast-sender', 32, MiB) as { leads: number[] };
+      const result = await run('readSlowly', '/fast-sender', BP_COUNT, BP_SIZE) as { leads: number[] };
       expect(result).toMatchObject({ implementation: impl, ok: true, closed: { wasClean: true, code: 1000 } });
       const lead = Math.max(...result.leads);
-      expect({ lead, boundedBy: lead <= 16 }).toEqual({ lead, boundedBy: true });
+      expect({ lead, bounded: lead <= LEAD_BOUND }).toEqual({ lead, bounded: true });
     });
   } else {
     it('a page that does not read fails the connection with 1009 past maxReceiveBuffer; the server sees 4009', async () => {
