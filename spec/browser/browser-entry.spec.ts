@@ -19,7 +19,7 @@ const MiB = 1024 * 1024;
 // The backpressure specs: 24 messages of 4 MiB, 96 MiB in all, so that what the buffers between
 // page and server hold (the kernel's socket buffers on loopback autotune to a few MiB here,
 // tcp_rmem allows 32) is small beside it: the page may lead by at most LEAD_BOUND messages, and
-// without backpressure leads by BP_COUNT - 1 (it resolves every send before the server has read one).
+// without backpressure leads by BP_COUNT (it resolves every send before the server has read one).
 const BP_COUNT = 24;
 const BP_SIZE = 4 * MiB;
 const LEAD_BOUND = 12;
