@@ -143,12 +143,13 @@ describe.each([['WebSocketStream'], ['WebSocket']] as const)('websocket-streams/
       host: '127.0.0.1',
       port: 0,
       protocols: ['chat.v1'],
-      // /slow holds the handshake until the spec lets it go (the page aborts meanwhile).
+      // /slow holds the handshake until the spec lets it go (the page aborts meanwhile), then
+      // refuses it: no connection of it can reach a later test.
       onRequest: async (req) => {
         if (req.path !== '/slow') return true;
         markSlowRequested();
         await new Promise<void>((r) => (releaseSlow = r));
-        return true;
+        return { status: 503 };
       },
     }, (conn) => {
       const path = conn.handshake.path;
