@@ -63,6 +63,7 @@ export class BrowserMessage implements StreamMessage {
   #data: WireMessage | undefined;
   #reading: string | undefined;
   #abandon: ((err: WebSocketError) => void) | undefined;
+  #frames: ReadableStream<StreamFrame> | undefined;
 
   /** @internal */
   constructor(data: WireMessage) {
@@ -70,19 +71,20 @@ export class BrowserMessage implements StreamMessage {
     this.#data = data;
   }
 
-  /** The message as one frame (`fin` true, `rsv` 0, `opcode` 1 or 2, `length` the payload's bytes). */
+  /** The message as one frame (`fin` true, `rsv` 0, `opcode` 1 or 2, `length` the payload's bytes); the same stream on every access. */
   get frames(): ReadableStream<StreamFrame> {
+    if (this.#frames !== undefined) return this.#frames;
     const bytes = payloadBytes(this.#claim('frames'));
     const frame = new BrowserFrame(this.type === 'text' ? Opcode.Text : Opcode.Binary, bytes);
     this.#abandon = (err) => frame._discard(err);
     let given = false;
-    return new ReadableStream<StreamFrame>({
+    return (this.#frames = new ReadableStream<StreamFrame>({
       pull: (c) => {
         if (!given) c.enqueue(frame);
         else c.close();
         given = true;
       },
-    }, { highWaterMark: 0 });
+    }, { highWaterMark: 0 }));
   }
 
   /** The payload as a byte stream, in chunks of at most 64 KiB, as the reader pulls them. */
