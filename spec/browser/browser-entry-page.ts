@@ -195,6 +195,19 @@ window.scenarios = {
     return { tooBig, cancelled, tooBigBlob, closed: info(closed) };
   },
 
+  async refused(url) {
+    return errorOf(lib.connect(url));
+  },
+
+  // Aborting writable fails the connection: 1011 here, 4011 on the wire.
+  async abortWritable(url) {
+    const conn = await lib.connect(url);
+    const writer = conn.writable.getWriter();
+    await writer.write('before');
+    await writer.abort(new Error('stop'));
+    return info(await conn.closed);
+  },
+
   // readable piped into writable: an echo client.
   async pipeEcho(url) {
     const conn = await lib.connect(url);

@@ -146,6 +146,7 @@ describe.each([['WebSocketStream'], ['WebSocket']] as const)('websocket-streams/
       // /slow holds the handshake until the spec lets it go (the page aborts meanwhile), then
       // refuses it: no connection of it can reach a later test.
       onRequest: async (req) => {
+        if (req.path === '/refuse') return { status: 403 };
         if (req.path !== '/slow') return true;
         markSlowRequested();
         await new Promise<void>((r) => (releaseSlow = r));
@@ -267,6 +268,18 @@ describe.each([['WebSocketStream'], ['WebSocket']] as const)('websocket-streams/
     const result = await page.evaluate(() => (window as unknown as { scenarios: Record<string, () => Promise<unknown>> }).scenarios.abortSlowConnect!());
     releaseSlow?.();
     expect(result).toEqual({ name: 'HandshakeError', kind: 'ABORTED', message: 'The WebSocket handshake was aborted' });
+  });
+
+  it('connect() to a server that refuses the handshake rejects with HandshakeError CONNECTION_FAILED', async () => {
+    expect(await run('refused', '/refuse')).toEqual({ name: 'HandshakeError', kind: 'CONNECTION_FAILED', message: expect.stringContaining('/refuse') });
+    expect(seen).toEqual([]);
+  });
+
+  it('aborting writable fails the connection: closed reports 1011, the server sees 4011 after the messages written before', async () => {
+    expect(await run('abortWritable', '/record')).toEqual({ wasClean: false, code: 1011, reason: 'Sender aborted', endedBy: 'protocol-error' });
+    const s = onlySeen();
+    expect(await s.closed).toMatchObject({ wasClean: true, code: 4011, reason: 'Sender aborted' });
+    expect(s.received.map((m) => m.data.toString())).toEqual(['before']);
   });
 
   it('connect()\'s signal aborted once open changes nothing; an aborted nextMessage() leaves the next message for the next call; an aborted send() of a stream cancels it and sends nothing', async () => {
