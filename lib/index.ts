@@ -10,6 +10,10 @@ export { IncomingMessage } from './streams/incoming-message';
 export { IncomingFrame } from './streams/incoming-frame';
 export { MessageWriter, type FrameOptions } from './streams/message-writer';
 export type { BinaryData, OutgoingData, OutgoingMessage, SendOptions } from './streams/outgoing';
+// The surface `Connection` shares with the browser entry's `BrowserConnection` (types only)
+export type {
+  StreamConnection, StreamMessage, StreamFrame, StreamOutgoing, StreamSendOptions, StreamWaitOptions,
+} from './streams/stream-surface';
 export { broadcast, type BroadcastOptions, type BroadcastResult } from './streams/broadcast';
 export type { FrameLength } from './codec/frame-header';
 export { ReadyState } from './protocol/state';

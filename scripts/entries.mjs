@@ -13,6 +13,7 @@ export const entries = [
   { subpath: './sans-io', name: 'sans-io', source: 'lib/sans-io.ts' },
   { subpath: './pubsub', name: 'pubsub', source: 'lib/pubsub/index.ts' },
   { subpath: './websocket-stream', name: 'websocket-stream', source: 'lib/websocket-stream.ts' },
+  { subpath: './browser', name: 'browser', source: 'lib/browser/index.ts' },
 ];
 
 /** package.json's `exports` and `typesVersions` for `entries` (node10 has no `exports`). */

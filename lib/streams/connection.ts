@@ -15,12 +15,13 @@ import { MessageIterator, type MessageIteratorOptions } from './message-iterator
 import { Inbound, type MessageWaiter } from './inbound';
 import type { IncomingMessage } from './incoming-message';
 import type { MessageWriter } from './message-writer';
+import type { StreamConnection } from './stream-surface';
 import { Outbound } from './outbound';
 import { streamClasses } from './stream-classes';
 import { encodeText, toBytes, type BinaryData, type OutgoingMessage, type SendOptions } from './outgoing';
 import type { UnsafeAllocator } from './growable-buffer';
 import { PendingPings } from './pending-pings';
-import { markHandled, rejectedWith, whenAborted } from './abort';
+import { markHandled, rejectedWith, untilAborted, whenAborted } from './abort';
 
 // Bits of the `#flags` field (see the class).
 const INPUT_ENDED = 1 << 0;
@@ -72,7 +73,7 @@ export interface CloseOptions {
  * await serve({ port: 8080 }, (conn) => conn.readable.pipeTo(conn.writable)); // echo server
  * ```
  */
-export class Connection implements AsyncIterable<IncomingMessage>, ConnectionCore, StreamsOwner {
+export class Connection implements AsyncIterable<IncomingMessage>, StreamConnection, ConnectionCore, StreamsOwner {
   /** Which end of the connection this is. */
   readonly role: 'client' | 'server';
   /** Called for every ping received (its automatic pong, if enabled, is queued already). */
@@ -364,13 +365,7 @@ export class Connection implements AsyncIterable<IncomingMessage>, ConnectionCor
 
   /** `closed`, or `signal.reason` if it aborts first: only the wait stops. */
   #closedUntil(signal: AbortSignal): Promise<CloseInfo> {
-    return markHandled(new Promise((resolve, reject) => {
-      const stop = whenAborted(signal, () => reject(signal.reason));
-      void this.closed.then((info) => {
-        stop();
-        resolve(info);
-      });
-    }));
+    return untilAborted(this.closed, signal);
   }
 
   // ---- for the tiers and adapters ----

@@ -25,6 +25,8 @@ const rootTypes = [
   'CloseOptions', 'NextMessageOptions',
   'NativeUtf8Check', 'OutgoingData', 'OutgoingMessage', 'PerMessageDeflateOptions', 'ProtocolLimits', 'RawCodec',
   'RuntimeHooks', 'SendOptions', 'StreamClasses', 'TransportSink', 'UnsafeAllocator', 'ViolationKind', 'WebSocketErrorInit', 'WebSocketErrorKind',
+  // the surface Connection shares with the browser entry's BrowserConnection
+  'StreamConnection', 'StreamFrame', 'StreamMessage', 'StreamOutgoing', 'StreamSendOptions', 'StreamWaitOptions',
 ];
 
 /** `websocket-streams/sans-io`: the building blocks for bringing your own I/O. */
@@ -70,6 +72,16 @@ const nodeTypes = [
 /** `websocket-streams/pubsub`: topics in one process, and across processes over Redis (its own entry: `redis` is an optional peer dependency). */
 const pubsubValues = ['RedisTopics', 'Topics'];
 const pubsubTypes = ['PublishResult', 'RedisGap', 'RedisStatus', 'RedisTopicsOptions', 'RedisTopicsStats'];
+/** `websocket-streams/browser`: the stream tier's surface over the browser's own WebSocket API. */
+const browserValues = [
+  'BROWSER_DEFAULTS', 'BrowserConnection', 'BrowserMessage', 'CloseCode', 'HandshakeError', 'InvalidStateError', 'ReadyState',
+  'WebSocketError', 'connect',
+];
+const browserTypes = [
+  'BinaryData', 'BrowserConnectOptions', 'BrowserOutgoing', 'CloseEndedBy', 'CloseInfo', 'FrameLength', 'HandshakeErrorKind',
+  'MessageIteratorOptions', 'StreamConnection', 'StreamFrame', 'StreamMessage', 'StreamOutgoing', 'StreamSendOptions',
+  'StreamWaitOptions', 'ViolationKind', 'WebSocketErrorInit', 'WebSocketErrorKind',
+];
 
 const entries = [
   { entry: 'index', values: rootValues, types: rootTypes },
@@ -77,6 +89,7 @@ const entries = [
   { entry: 'node', values: nodeValues, types: nodeTypes },
   { entry: 'pubsub', values: pubsubValues, types: pubsubTypes },
   { entry: 'websocket-stream', values: webSocketStreamValues, types: webSocketStreamTypes },
+  { entry: 'browser', values: browserValues, types: browserTypes },
 ] as const;
 
 const sorted = (names: readonly string[]): string[] => [...new Set(names)].sort();
@@ -124,7 +137,7 @@ describe('public API: the names each entry exports', () => {
   });
 
   it('the declaration files carry no `_`-prefixed member (everything internal is stripped)', () => {
-    for (const file of ['index.d.cts', 'sans-io.d.cts', 'node.d.cts', 'pubsub.d.cts', 'websocket-stream.d.cts', ...chunkDeclarations()]) {
+    for (const file of ['index.d.cts', 'sans-io.d.cts', 'node.d.cts', 'pubsub.d.cts', 'websocket-stream.d.cts', 'browser.d.cts', ...chunkDeclarations()]) {
       const src = readFileSync(join(dist, file), 'utf8');
       expect({ file, members: src.match(/^\s+(?:(?:readonly|static|get|set|private|protected|abstract)\s+)*_[A-Za-z0-9_$]*/gm) ?? [] }).toEqual({ file, members: [] });
     }
@@ -144,6 +157,7 @@ describe('public API: the names each entry exports', () => {
             'websocket-streams/node': [join(dist, 'node.d.cts')],
             'websocket-streams/pubsub': [join(dist, 'pubsub.d.cts')],
             'websocket-streams/websocket-stream': [join(dist, 'websocket-stream.d.cts')],
+            'websocket-streams/browser': [join(dist, 'browser.d.cts')],
           },
         },
         files: ['consumer.ts'],
@@ -179,6 +193,7 @@ import { Protocol, FrameParser, Utf8Validator, validateUpgradeRequest, type Prot
 import { Topics, RedisTopics, type RedisGap, type RedisStatus, type PublishResult } from 'websocket-streams/pubsub';
 import { serve, connect, nodeRuntime, SocketTransport, zlibEngine, WebSocketStream, type WebSocketOpenInfo, type WebSocketCloseInfo } from 'websocket-streams/node';
 import { WebSocketStream as CoreWebSocketStream, type WebSocketDialer } from 'websocket-streams/websocket-stream';
+import { connect as connectInBrowser, type BrowserConnection, type StreamConnection } from 'websocket-streams/browser';
 
 class Echo extends WebSocketServerProtocol {
   override onMessage(payload: Uint8Array, isBinary: boolean): void {
@@ -226,6 +241,16 @@ async function read(c: Connection): Promise<void> {
   await c.close(CloseCode.Normal, 'bye');
 }
 void read;
+// One function for both connections: the shared surface.
+async function greet(c: StreamConnection): Promise<string | undefined> {
+  await c.send('hi');
+  return (await c.nextMessage())?.text();
+}
+async function both(): Promise<void> {
+  const browserConn: BrowserConnection = await connectInBrowser('ws://127.0.0.1:1/', { protocols: ['v1'], maxReceiveBuffer: 1 << 20 });
+  console.log(await greet(browserConn), await greet(await connect('ws://127.0.0.1:1/')), browserConn.implementation);
+}
+void both;
 async function dial(): Promise<void> {
   try { await connect('ws://127.0.0.1:1/'); }
   catch (e) { if (e instanceof HandshakeError) console.log(e.kind, e.status satisfies number | undefined); }
