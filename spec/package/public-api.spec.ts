@@ -24,7 +24,7 @@ const rootTypes = [
   'DeflaterOptions', 'FrameLength', 'FrameOptions', 'HandshakeErrorKind', 'HandshakeInfo', 'MessageIteratorOptions',
   'CloseOptions', 'NextMessageOptions',
   'NativeUtf8Check', 'OutgoingData', 'OutgoingMessage', 'PerMessageDeflateOptions', 'ProtocolLimits', 'RawCodec',
-  'RuntimeHooks', 'SendOptions', 'StreamClasses', 'TransportSink', 'UnsafeAllocator', 'ViolationKind', 'WebSocketErrorInit', 'WebSocketErrorKind',
+  'RuntimeHooks', 'SendOptions', 'StreamClasses', 'TransportSink', 'UnsafeAllocator', 'ViolationKind', 'WebSocketErrorInit', 'WebSocketErrorKind', 'WebStreamTransportOptions',
 ];
 
 /** `websocket-streams/sans-io`: the building blocks for bringing your own I/O. */
