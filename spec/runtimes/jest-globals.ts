@@ -3,9 +3,15 @@
 // asymmetric matchers, `.resolves`/`.rejects`), `jest-each` (`it.each`/`describe.each` and
 // their title formatting, so names match jest's) and `jest-mock` (`jest.fn`, `jest.spyOn`).
 // Only collecting and running the tests is written here (see runTests).
-import { expect } from 'expect';
-import { bind as bindEach } from 'jest-each';
-import { ModuleMocker } from 'jest-mock';
+import { createRequire } from 'node:module';
+
+// The three are CommonJS marked __esModule, whose named exports Bun's ESM view gets wrong
+// (`bind` of jest-each comes out as Function.prototype.bind, `expect` as undefined): they are
+// taken through require, which every runtime reads alike.
+const require = createRequire(import.meta.url);
+const { expect } = require('expect') as typeof import('expect');
+const { bind: bindEach } = require('jest-each') as typeof import('jest-each');
+const { ModuleMocker } = require('jest-mock') as typeof import('jest-mock');
 
 type TestFn = () => unknown;
 type Mode = 'run' | 'skip' | 'only' | 'todo';
