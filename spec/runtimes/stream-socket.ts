@@ -5,6 +5,7 @@
 // stream.Duplex.toWeb() does not do: its readable does not end on the peer's FIN until our
 // own write side has finished too, which deadlocks a client waiting for the server to end TCP.
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { streamClasses } from '../../lib/streams/stream-classes';
 
 /** A connected TCP socket as web streams, as Deno.connect gives it, and how to half-close it. */
 export interface StreamSocket {
@@ -40,6 +41,8 @@ const fromDeno = (conn: DenoConn): StreamSocket =>
   ({ readable: conn.readable, writable: conn.writable, closeWrite: () => conn.closeWrite() });
 
 function fromNode(socket: Socket): StreamSocket {
+  // The library's stream classes: the globals, or the ponyfill of jest's ponyfill project.
+  const { ReadableStream, WritableStream } = streamClasses();
   socket.pause();
   const readable = new ReadableStream<Uint8Array>({
     start(controller) {
