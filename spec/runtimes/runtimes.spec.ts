@@ -30,7 +30,10 @@ function runUnder(runtime: OtherRuntime): Promise<{ report: RunnerReport | undef
       cwd: root,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1', DENO_NO_PROMPT: '1' },
+      // BUN_RUNTIME_TRANSPILER_CACHE_PATH=0: Bun's transpiler cache keeps one output per source
+      // file for `bun file` and `bun test` alike, so a spec file cached by this plain run would
+      // lack the test globals `bun test` injects ("describe is not defined") in a later `bun test`.
+      env: { ...process.env, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1', DENO_NO_PROMPT: '1', BUN_RUNTIME_TRANSPILER_CACHE_PATH: '0' },
     });
     let stdout = '';
     let stderr = '';
