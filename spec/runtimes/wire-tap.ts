@@ -4,6 +4,7 @@
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { FrameParser } from '../../lib/codec/frame-parser';
 import type { FrameHeader } from '../../lib/codec/frame-header';
+import { findHeadEnd, MAX_HEAD } from './http-head';
 
 /** The relay: its port, and the headers of the data frames the client sent through it. */
 export interface WireTap {
@@ -16,17 +17,6 @@ export interface WireTap {
 
 /** RSV1 as FrameHeader.rsv has it: permessage-deflate's bit (RFC 7692 §6), let through to be checked. */
 const RSV1 = 0b100;
-const HEAD_END = new Uint8Array([13, 10, 13, 10]);
-/** An upgrade request head is a few hundred bytes; this bound keeps a broken peer from growing it. */
-const MAX_HEAD = 16 * 1024;
-
-function indexOfHeadEnd(bytes: Uint8Array): number {
-  outer: for (let i = 0; i + 4 <= bytes.length; i++) {
-    for (let j = 0; j < 4; j++) if (bytes[i + j] !== HEAD_END[j]) continue outer;
-    return i;
-  }
-  return -1;
-}
 
 /** Relays 127.0.0.1:<port> to 127.0.0.1:`targetPort`, parsing what the client sends after its HTTP head. */
 export async function startWireTap(targetPort: number): Promise<WireTap> {
@@ -48,7 +38,7 @@ export async function startWireTap(targetPort: number): Promise<WireTap> {
         const joined = new Uint8Array(head.length + chunk.length);
         joined.set(head);
         joined.set(chunk, head.length);
-        const end = indexOfHeadEnd(joined);
+        const end = findHeadEnd(joined, head.length);
         if (end < 0) {
           if (joined.length > MAX_HEAD) client.destroy(new Error(`No end of the HTTP head in ${joined.length} bytes`));
           head = joined;
