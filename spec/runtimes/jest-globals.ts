@@ -1,4 +1,5 @@
-// Jest's globals for a runtime without jest (Deno), so that the spec files run there unchanged.
+// Jest's globals for runtimes without jest (Deno, and Bun outside `bun test`), so that the spec
+// files run there unchanged.
 // The parts that decide whether a test passes are jest's own packages: `expect` (every matcher,
 // asymmetric matchers, `.resolves`/`.rejects`), `jest-each` (`it.each`/`describe.each` and
 // their title formatting, so names match jest's) and `jest-mock` (`jest.fn`, `jest.spyOn`).

@@ -1,5 +1,5 @@
 // Which spec files run under Deno and Bun besides Node, and which of their tests do not.
-// Runtime-neutral: the jest spec that spawns the runtimes and the Deno runner both read it.
+// Runtime-neutral: runtimes.spec.ts (under jest) and runner.ts (under Deno and Bun) both read it.
 
 /** A runtime the subset runs in besides Node. */
 export type OtherRuntime = 'deno' | 'bun';
