@@ -32,7 +32,7 @@ export { InvalidStateError } from './protocol/protocol';
 export { HandshakeError, type HandshakeErrorKind } from './handshake/errors';
 // For adapters to other runtimes: the transport, the runtime's fast paths, the deflate engine
 export type { ByteTransport, TransportSink } from './streams/byte-transport';
-export { WebStreamTransport } from './streams/web-stream-transport';
+export { WebStreamTransport, type WebStreamTransportOptions } from './streams/web-stream-transport';
 export { useStreamClasses, type StreamClasses } from './streams/stream-classes';
 export type { NativeUtf8Check } from './codec/utf8-validator';
 export type { UnsafeAllocator } from './streams/growable-buffer';

@@ -24,7 +24,7 @@ const rootTypes = [
   'DeflaterOptions', 'FrameLength', 'FrameOptions', 'HandshakeErrorKind', 'HandshakeInfo', 'MessageIteratorOptions',
   'CloseOptions', 'NextMessageOptions',
   'NativeUtf8Check', 'OutgoingData', 'OutgoingMessage', 'PerMessageDeflateOptions', 'ProtocolLimits', 'RawCodec',
-  'RuntimeHooks', 'SendOptions', 'StreamClasses', 'TransportSink', 'UnsafeAllocator', 'ViolationKind', 'WebSocketErrorInit', 'WebSocketErrorKind',
+  'RuntimeHooks', 'SendOptions', 'StreamClasses', 'TransportSink', 'UnsafeAllocator', 'ViolationKind', 'WebSocketErrorInit', 'WebSocketErrorKind', 'WebStreamTransportOptions',
   // the surface Connection shares with the browser entry's BrowserConnection
   'StreamConnection', 'StreamFrame', 'StreamMessage', 'StreamOutgoing', 'StreamSendOptions', 'StreamWaitOptions',
 ];
