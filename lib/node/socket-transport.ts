@@ -5,8 +5,11 @@ import type { ByteTransport, TransportSink } from '../streams/byte-transport';
 const PAUSED = 1 << 0;
 const WAITING_DRAIN = 1 << 1;
 const CLOSED = 1 << 2;
+/** This socket wrote during the current event-loop turn (see `write`). */
 const IN_TURN = 1 << 3;
+/** Later writes of this turn are corked, to leave together at its end. */
 const CORKED = 1 << 4;
+/** A batched write reached the mark: the batch's write reports when it is flushed. */
 const BATCH_REACHES = 1 << 5;
 
 /** Options of a `SocketTransport`. */
@@ -130,26 +133,17 @@ export class SocketTransport implements ByteTransport {
   readonly #socket: OwnedSocket;
   readonly #highWaterMark: number;
   #sink: TransportSink | undefined;
-  /** The boolean states (the accessors among these fields), one bit each: one field instead of 6, for idle connections are many. */
+  /** The boolean states (the bits above; `#is`, `#set`), one bit each: one field instead of 6, for idle connections are many. */
   #flags = 0;
-  get #paused(): boolean { return (this.#flags & PAUSED) !== 0; }
-  set #paused(on: boolean) { this.#flags = on ? this.#flags | PAUSED : this.#flags & ~PAUSED; }
-  get #waitingDrain(): boolean { return (this.#flags & WAITING_DRAIN) !== 0; }
-  set #waitingDrain(on: boolean) { this.#flags = on ? this.#flags | WAITING_DRAIN : this.#flags & ~WAITING_DRAIN; }
-  get #closed(): boolean { return (this.#flags & CLOSED) !== 0; }
-  set #closed(on: boolean) { this.#flags = on ? this.#flags | CLOSED : this.#flags & ~CLOSED; }
-  /** This socket wrote during the current event-loop turn (see `write`). */
-  get #inTurn(): boolean { return (this.#flags & IN_TURN) !== 0; }
-  set #inTurn(on: boolean) { this.#flags = on ? this.#flags | IN_TURN : this.#flags & ~IN_TURN; }
-  /** Later writes of this turn are corked, to leave together at its end. */
-  get #corked(): boolean { return (this.#flags & CORKED) !== 0; }
-  set #corked(on: boolean) { this.#flags = on ? this.#flags | CORKED : this.#flags & ~CORKED; }
+  #is(bit: number): boolean {
+    return (this.#flags & bit) !== 0;
+  }
+  #set(bit: number, on: boolean): void {
+    this.#flags = on ? this.#flags | bit : this.#flags & ~bit;
+  }
   /** Small writes of this turn after the first, copied together (see `BATCH_SIZE`), and how many bytes. */
   #batch: Buffer | undefined;
   #batched = 0;
-  /** A batched write reached the mark: the batch's write reports when it is flushed. */
-  get #batchReaches(): boolean { return (this.#flags & BATCH_REACHES) !== 0; }
-  set #batchReaches(on: boolean) { this.#flags = on ? this.#flags | BATCH_REACHES : this.#flags & ~BATCH_REACHES; }
 
   constructor(socket: Socket, options: SocketTransportOptions = {}) {
     const hwm = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
@@ -161,7 +155,7 @@ export class SocketTransport implements ByteTransport {
     socket.allowHalfOpen = true;
     // Frames are written whole (corked); Nagle would only delay small messages and pongs.
     socket.setNoDelay(true);
-    if (socket.destroyed) this.#closed = true;
+    if (socket.destroyed) this.#set(CLOSED, true);
   }
 
   attach(sink: TransportSink): void {
@@ -174,24 +168,24 @@ export class SocketTransport implements ByteTransport {
     s.on('error', onSocketError);
     s.on('drain', onSocketDrain);
     s.on('close', onSocketClose);
-    if (this.#closed) {
+    if (this.#is(CLOSED)) {
       // Already gone (the peer left during the handshake): report it the usual way.
       queueMicrotask(() => this._onClose());
       return;
     }
-    if (this.#paused) s.pause();
+    if (this.#is(PAUSED)) s.pause();
     else s.resume();
   }
 
   /** Pauses the socket: the kernel's buffer fills, and TCP then stops the peer. */
   pause(): void {
-    this.#paused = true;
+    this.#set(PAUSED, true);
     this.#socket.pause();
   }
 
   /** Resumes reading the socket. */
   resume(): void {
-    this.#paused = false;
+    this.#set(PAUSED, false);
     if (this.#sink !== undefined) this.#socket.resume();
   }
 
@@ -201,7 +195,7 @@ export class SocketTransport implements ByteTransport {
 
   write(chunks: readonly Uint8Array[]): boolean {
     const s = this.#socket;
-    if (this.#closed || s.destroyed || s.writableEnded) return false;
+    if (this.#is(CLOSED) || s.destroyed || s.writableEnded) return false;
     const n = chunks.length;
     let total = 0;
     for (let i = 0; i < n; i++) total += chunks[i].length;
@@ -214,22 +208,22 @@ export class SocketTransport implements ByteTransport {
     // server answering 500 pipelined messages read in one chunk sends them in one write
     // instead of one syscall per frame (profiling the 16-byte echo showed writev at 47 % of
     // CPU time): small ones are copied into one batch, large ones corked.
-    if (!this.#inTurn) {
-      this.#inTurn = true;
+    if (!this.#is(IN_TURN)) {
+      this.#set(IN_TURN, true);
       atEndOfTurn(this);
       this.#writeNow(chunks, n, total, reaches);
     } else if (total <= COALESCE_LIMIT) {
       this.#addToBatch(chunks, n, total, reaches);
     } else {
       this.#flushBatch();
-      if (!this.#corked) {
-        this.#corked = true;
+      if (!this.#is(CORKED)) {
+        this.#set(CORKED, true);
         s.cork();
       }
       this.#writeNow(chunks, n, total, reaches);
     }
     if (s.writableLength + this.#batched < this.#highWaterMark) return true;
-    this.#waitingDrain = true;
+    this.#set(WAITING_DRAIN, true);
     return false;
   }
 
@@ -255,8 +249,8 @@ export class SocketTransport implements ByteTransport {
     if (this.#batch !== undefined && this.#batched + total > BATCH_SIZE) {
       // A full batch waits for the turn's end too, corked with the rest: one writev for the
       // turn, not a syscall per 16 KiB (1 KiB echoes cost 25 % more CPU per message that way).
-      if (!this.#corked) {
-        this.#corked = true;
+      if (!this.#is(CORKED)) {
+        this.#set(CORKED, true);
         this.#socket.cork();
       }
       this.#flushBatch();
@@ -268,7 +262,7 @@ export class SocketTransport implements ByteTransport {
       at += chunks[i].length;
     }
     this.#batched = at;
-    if (reaches) this.#batchReaches = true;
+    if (reaches) this.#set(BATCH_REACHES, true);
   }
 
   /** What was batched goes to the socket (behind what went before it, in order). */
@@ -276,10 +270,10 @@ export class SocketTransport implements ByteTransport {
     const batch = this.#batch;
     if (batch === undefined) return;
     const n = this.#batched;
-    const cb = this.#batchReaches ? this.#flushCallback() : undefined;
+    const cb = this.#is(BATCH_REACHES) ? this.#flushCallback() : undefined;
     this.#batch = undefined;
     this.#batched = 0;
-    this.#batchReaches = false;
+    this.#set(BATCH_REACHES, false);
     let out: Buffer;
     if (n * 2 >= BATCH_SIZE) {
       out = batch.subarray(0, n);
@@ -297,14 +291,14 @@ export class SocketTransport implements ByteTransport {
 
   /** @internal The turn is over: what was batched or corked leaves now (the delay is at most one loop turn). */
   _endTurn(): void {
-    this.#inTurn = false;
+    this.#set(IN_TURN, false);
     this.#flushBatch();
     this.#uncork();
   }
 
   #uncork(): void {
-    if (!this.#corked) return;
-    this.#corked = false;
+    if (!this.#is(CORKED)) return;
+    this.#set(CORKED, false);
     if (!this.#socket.destroyed) this.#socket.uncork();
   }
 
@@ -312,7 +306,7 @@ export class SocketTransport implements ByteTransport {
     this.#flushBatch();
     this.#uncork();
     const s = this.#socket;
-    if (!this.#closed && !s.destroyed && !s.writableEnded) s.end();
+    if (!this.#is(CLOSED) && !s.destroyed && !s.writableEnded) s.end();
   }
 
   destroy(): void {
@@ -345,8 +339,8 @@ export class SocketTransport implements ByteTransport {
 
   /** @internal */
   _onDrain(): void {
-    if (!this.#waitingDrain) return;
-    this.#waitingDrain = false;
+    if (!this.#is(WAITING_DRAIN)) return;
+    this.#set(WAITING_DRAIN, false);
     this.#sink!.onDrain();
   }
 
@@ -354,13 +348,13 @@ export class SocketTransport implements ByteTransport {
   #onFlushed: ((err?: Error | null) => void) | undefined;
 
   #flushed(err?: Error | null): void {
-    if (err || !this.#waitingDrain || this.#closed) return;
+    if (err || !this.#is(WAITING_DRAIN) || this.#is(CLOSED)) return;
     if (this.#socket.writableLength + this.#batched < this.#highWaterMark) this._onDrain();
   }
 
   /** @internal */
   _onClose(): void {
-    if (this.#closed && this.#sink === undefined) return;
+    if (this.#is(CLOSED) && this.#sink === undefined) return;
     const sink = this.#sink!;
     const s = this.#socket;
     s.off('data', onSocketData);
@@ -368,7 +362,7 @@ export class SocketTransport implements ByteTransport {
     s.off('drain', onSocketDrain);
     s.off('close', onSocketClose);
     // A late 'error' after 'close' must still have a listener, or node would throw it.
-    this.#closed = true;
+    this.#set(CLOSED, true);
     this.#sink = undefined;
     sink.onClose();
   }

@@ -6,6 +6,7 @@ import type { OutgoingMessage } from './outgoing';
 import { streamClasses } from './stream-classes';
 
 // Bits of the `#flags` field (see the class).
+/** One of the stream's algorithms ran: a pipe may not let it go. */
 const READABLE_USED = 1 << 0;
 const WRITABLE_USED = 1 << 1;
 
@@ -45,13 +46,14 @@ export class ConnectionStreams implements PipeEnd {
   /** The readable while a pipe out of it holds it weakly. */
   #readableRef: WeakRef<ReadableStream<IncomingMessage>> | undefined;
   #writableRef: WeakRef<WritableStream<OutgoingMessage>> | undefined;
-  /** The boolean states (the accessors among these fields), one bit each: one field instead of 2, for idle connections are many. */
+  /** The boolean states (the bits above; `#is`, `#set`), one bit each: one field instead of 2, for idle connections are many. */
   #flags = 0;
-  /** One of the stream's algorithms ran: a pipe may not let it go. */
-  get #readableUsed(): boolean { return (this.#flags & READABLE_USED) !== 0; }
-  set #readableUsed(on: boolean) { this.#flags = on ? this.#flags | READABLE_USED : this.#flags & ~READABLE_USED; }
-  get #writableUsed(): boolean { return (this.#flags & WRITABLE_USED) !== 0; }
-  set #writableUsed(on: boolean) { this.#flags = on ? this.#flags | WRITABLE_USED : this.#flags & ~WRITABLE_USED; }
+  #is(bit: number): boolean {
+    return (this.#flags & bit) !== 0;
+  }
+  #set(bit: number, on: boolean): void {
+    this.#flags = on ? this.#flags | bit : this.#flags & ~bit;
+  }
   /** How a pipe left a writable that was collected, for the one rebuilt in its place. */
   #writableOutcome: WritableOutcome | undefined;
   /** The pipe out of `readable`, and the one into `writable`, while they run. */
@@ -154,14 +156,14 @@ export class ConnectionStreams implements PipeEnd {
    * connection keeps it (a rebuilt one would differ).
    */
   #pinReadable(): void {
-    this.#readableUsed = true;
+    this.#set(READABLE_USED, true);
     if (this.#readableRef === undefined) return;
     this.#readable = this.#readableRef.deref();
     this.#readableRef = undefined;
   }
 
   #pinWritable(): void {
-    this.#writableUsed = true;
+    this.#set(WRITABLE_USED, true);
     if (this.#writableRef === undefined) return;
     this.#writable = this.#writableRef.deref();
     this.#writableRef = undefined;
@@ -173,11 +175,11 @@ export class ConnectionStreams implements PipeEnd {
     target.#inPipe = pipe;
     // Locked and never used, neither stream can change until the pipe ends: the pipe and the
     // connections hold them weakly, the user may hold them strongly.
-    if (!this.#readableUsed && this.#readable === rs) {
+    if (!this.#is(READABLE_USED) && this.#readable === rs) {
       this.#readableRef = new WeakRef(rs);
       this.#readable = undefined;
     }
-    if (!target.#writableUsed && target.#writable === dest) {
+    if (!target.#is(WRITABLE_USED) && target.#writable === dest) {
       target.#writableRef = new WeakRef(dest);
       target.#writable = undefined;
     }

@@ -101,18 +101,14 @@ export class Connection implements AsyncIterable<IncomingMessage>, StreamConnect
   #transportError: Error | undefined;
   /** Set where the connection itself dropped the transport (heartbeat, close timer, abandon). */
   #droppedBy: 'heartbeat-timeout' | 'close-timeout' | 'abandoned' | undefined;
-  /** The boolean states (the accessors among these fields), one bit each: one field instead of 5, for idle connections are many. */
+  /** The boolean states (the bits above; `#is`, `#set`), one bit each: one field instead of 5, for idle connections are many. */
   #flags = 0;
-  get #inputEnded(): boolean { return (this.#flags & INPUT_ENDED) !== 0; }
-  set #inputEnded(on: boolean) { this.#flags = on ? this.#flags | INPUT_ENDED : this.#flags & ~INPUT_ENDED; }
-  get #transportClosed(): boolean { return (this.#flags & TRANSPORT_CLOSED) !== 0; }
-  set #transportClosed(on: boolean) { this.#flags = on ? this.#flags | TRANSPORT_CLOSED : this.#flags & ~TRANSPORT_CLOSED; }
-  get #endSent(): boolean { return (this.#flags & END_SENT) !== 0; }
-  set #endSent(on: boolean) { this.#flags = on ? this.#flags | END_SENT : this.#flags & ~END_SENT; }
-  get #finalized(): boolean { return (this.#flags & FINALIZED) !== 0; }
-  set #finalized(on: boolean) { this.#flags = on ? this.#flags | FINALIZED : this.#flags & ~FINALIZED; }
-  get #extensionsClosed(): boolean { return (this.#flags & EXTENSIONS_CLOSED) !== 0; }
-  set #extensionsClosed(on: boolean) { this.#flags = on ? this.#flags | EXTENSIONS_CLOSED : this.#flags & ~EXTENSIONS_CLOSED; }
+  #is(bit: number): boolean {
+    return (this.#flags & bit) !== 0;
+  }
+  #set(bit: number, on: boolean): void {
+    this.#flags = on ? this.#flags | bit : this.#flags & ~bit;
+  }
 
   /** Wraps a transport whose opening handshake is done. Adapters call this; users get connections from them. */
   constructor(transport: ByteTransport, init: ConnectionInit) {
@@ -145,7 +141,7 @@ export class Connection implements AsyncIterable<IncomingMessage>, StreamConnect
       protocol.receive(head);
       opts.clock.setTimeout(() => this.#in().received(), 0);
     }
-    if (opts.autoPingInterval > 0 && !this.#finalized) {
+    if (opts.autoPingInterval > 0 && !this.#is(FINALIZED)) {
       this.#heartbeat = new Heartbeat(new HeartbeatLink(this), opts.clock, opts.autoPingInterval, opts.autoPingTimeout);
     }
   }
@@ -175,7 +171,7 @@ export class Connection implements AsyncIterable<IncomingMessage>, StreamConnect
   }
   /** 1 open, 2 closing, 3 closed (as `WebSocket.readyState`, minus CONNECTING). */
   get readyState(): ReadyState {
-    return this.#finalized ? ReadyState.Closed : this.#parts.protocol.state;
+    return this.#is(FINALIZED) ? ReadyState.Closed : this.#parts.protocol.state;
   }
   /** Bytes queued for sending and not yet handed to the operating system. */
   get bufferedAmount(): number {
@@ -319,7 +315,7 @@ export class Connection implements AsyncIterable<IncomingMessage>, StreamConnect
     }
     // Sent first: a payload too long, or a connection closing, throws before anything waits.
     this.#out().ping(payload);
-    if (this.#finalized) return rejectedWith(this._lostError());
+    if (this.#is(FINALIZED)) return rejectedWith(this._lostError());
     return pings.add(payload);
   }
 
@@ -352,7 +348,7 @@ export class Connection implements AsyncIterable<IncomingMessage>, StreamConnect
   close(code?: number, reason?: string, options?: CloseOptions): Promise<CloseInfo> {
     const signal = options?.signal;
     if (signal?.aborted) return rejectedWith(signal.reason);
-    if (this.#finalized) return this.closed;
+    if (this.#is(FINALIZED)) return this.closed;
     const started = this.#parts.protocol.close(code, reason);
     this.#inbound?.discard(new WebSocketError('The connection was closed locally before the message was read',
       { closeCode: code ?? CloseCode.NoStatusReceived, reason: reason ?? '', kind: 'CLOSED' }));
@@ -445,7 +441,7 @@ export class Connection implements AsyncIterable<IncomingMessage>, StreamConnect
   }
   /** @internal */
   _transportEnd(): void {
-    this.#inputEnded = true;
+    this.#set(INPUT_ENDED, true);
     this.#in().inputEnded();
   }
   /** @internal */
@@ -458,8 +454,8 @@ export class Connection implements AsyncIterable<IncomingMessage>, StreamConnect
   }
   /** @internal */
   _transportClose(): void {
-    this.#transportClosed = true;
-    this.#inputEnded = true;
+    this.#set(TRANSPORT_CLOSED, true);
+    this.#set(INPUT_ENDED, true);
     this.#parts.protocol.receiveEnd();
     this.#finalize();
   }
@@ -473,7 +469,7 @@ export class Connection implements AsyncIterable<IncomingMessage>, StreamConnect
 
   /** @internal */
   get _finalized(): boolean {
-    return this.#finalized;
+    return this.#is(FINALIZED);
   }
   /** @internal */
   get _controlHeld(): boolean {
@@ -523,7 +519,7 @@ export class Connection implements AsyncIterable<IncomingMessage>, StreamConnect
     // Both close frames are exchanged. RFC 6455 §7.1.1: "the server SHOULD close the
     // underlying TCP connection first"; the client waits for it, within the close timeout.
     this.#startCloseTimer();
-    if (this.role === 'server' || this.#inputEnded) this.#endTransport();
+    if (this.role === 'server' || this.#is(INPUT_ENDED)) this.#endTransport();
   }
 
   /** @internal */
@@ -536,20 +532,20 @@ export class Connection implements AsyncIterable<IncomingMessage>, StreamConnect
   /** @internal */
   _inputOver(): void {
     // The transport will give nothing more.
-    if (this.#finalized) return;
+    if (this.#is(FINALIZED)) return;
     const p = this.#parts.protocol;
     if (p.closeReceived !== undefined && p.closeSent !== undefined) {
       // Clean: reply to the peer's TCP close with ours (RFC 6455 §7.1.1 client side).
       this.#endTransport();
-    } else if (!this.#transportClosed) {
+    } else if (!this.#is(TRANSPORT_CLOSED)) {
       this.#parts.transport.destroy();
     }
-    if (this.#transportClosed) this.#finalize();
+    if (this.#is(TRANSPORT_CLOSED)) this.#finalize();
   }
 
   /** @internal */
   _inboundOver(): void {
-    if (this.#finalized) this.#closeExtensions();
+    if (this.#is(FINALIZED)) this.#closeExtensions();
   }
 
   /** @internal */
@@ -576,25 +572,25 @@ export class Connection implements AsyncIterable<IncomingMessage>, StreamConnect
   }
 
   #endTransport(): void {
-    if (this.#endSent || this.#transportClosed) return;
-    this.#endSent = true;
+    if (this.#is(END_SENT) || this.#is(TRANSPORT_CLOSED)) return;
+    this.#set(END_SENT, true);
     this.#parts.transport.end();
   }
 
   #startCloseTimer(): void {
-    if (this.#closeTimer !== undefined || this.#finalized) return;
+    if (this.#closeTimer !== undefined || this.#is(FINALIZED)) return;
     const { clock, closeTimeout } = this.#parts.opts;
     this.#closeTimer = clock.setTimeout(() => {
       this.#closeTimer = undefined;
-      if (this.#transportClosed) return;
+      if (this.#is(TRANSPORT_CLOSED)) return;
       this.#droppedBy ??= 'close-timeout';
       this.#parts.transport.destroy();
     }, closeTimeout);
   }
 
   #finalize(): void {
-    if (this.#finalized) return;
-    this.#finalized = true;
+    if (this.#is(FINALIZED)) return;
+    this.#set(FINALIZED, true);
     if (this.#closeTimer !== undefined) this.#parts.opts.clock.clearTimeout(this.#closeTimer);
     this.#closeTimer = undefined;
     this.#heartbeat?.stop();
@@ -621,8 +617,8 @@ export class Connection implements AsyncIterable<IncomingMessage>, StreamConnect
   }
 
   #closeExtensions(): void {
-    if (this.#extensionsClosed) return;
-    this.#extensionsClosed = true;
+    if (this.#is(EXTENSIONS_CLOSED)) return;
+    this.#set(EXTENSIONS_CLOSED, true);
     for (const ext of this.#parts.extensions) ext.close();
   }
 

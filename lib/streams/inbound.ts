@@ -12,19 +12,27 @@ import type { MessageHost } from './message-host';
 import { ReadAheadQueue, type ReadAheadEntry } from './read-ahead';
 
 // Bits of the `#flags` field (see the class).
+/** The current message was handed to a consumer (a compressed one may start decoding before). */
 const CURRENT_DELIVERED = 1 << 0;
 const PUMPING = 1 << 1;
 const PUMP_AGAIN = 1 << 2;
+/** A frame-start was routed and its frame-end not yet: the next events are its data and end. */
 const IN_FRAME = 1 << 3;
+/** An asynchronous decoder step is running: events wait for it, in order. */
 const BLOCKED = 1 << 4;
 const PAUSED = 1 << 5;
 const INPUT_ENDED = 1 << 6;
 const INPUT_OVER_REPORTED = 1 << 7;
 const OVER_REPORTED = 1 << 8;
+/** The last parse found no complete event in the received bytes. */
 const STARVED = 1 << 9;
+/** The connection is over: nothing more comes from the protocol; what is queued is all. */
 const OVER = 1 << 10;
+/** After a local close: data is dropped as it is parsed. */
 const DISCARDING = 1 << 11;
+/** This pump may read ahead (see `#pumpAhead`). */
 const AHEAD_ALLOWED = 1 << 12;
+/** The current message went to a waiter that reports its turns (a pipe). */
 const DELIVERED_TO_REPORTER = 1 << 13;
 
 /** The read-ahead queue of every inbound that has not read ahead yet (never pushed to). */
@@ -72,54 +80,24 @@ export interface MessageWaiter {
 export class Inbound implements MessageHost, DecodingHost {
   readonly #parts: ConnectionParts;
   #current: IncomingMessage | undefined;
-  /** The boolean states (the accessors among these fields), one bit each: one field instead of 14, for idle connections are many. */
+  /** The boolean states (the bits above; `#is`, `#set`), one bit each: one field instead of 14, for idle connections are many. */
   #flags = 0;
-  /** The current message was handed to a consumer (a compressed one may start decoding before). */
-  get #currentDelivered(): boolean { return (this.#flags & CURRENT_DELIVERED) !== 0; }
-  set #currentDelivered(on: boolean) { this.#flags = on ? this.#flags | CURRENT_DELIVERED : this.#flags & ~CURRENT_DELIVERED; }
+  #is(bit: number): boolean {
+    return (this.#flags & bit) !== 0;
+  }
+  #set(bit: number, on: boolean): void {
+    this.#flags = on ? this.#flags | bit : this.#flags & ~bit;
+  }
   /** The decoding of the current message, if an extension encodes it. */
   #decoding: MessageDecoding | undefined;
   #messageWaiter: MessageWaiter | undefined;
-  get #pumping(): boolean { return (this.#flags & PUMPING) !== 0; }
-  set #pumping(on: boolean) { this.#flags = on ? this.#flags | PUMPING : this.#flags & ~PUMPING; }
-  get #pumpAgain(): boolean { return (this.#flags & PUMP_AGAIN) !== 0; }
-  set #pumpAgain(on: boolean) { this.#flags = on ? this.#flags | PUMP_AGAIN : this.#flags & ~PUMP_AGAIN; }
   /** Events parsed ahead of the consumer (made on first use). */
   #ahead = NO_QUEUE;
-  /** A frame-start was routed and its frame-end not yet: the next events are its data and end. */
-  get #inFrame(): boolean { return (this.#flags & IN_FRAME) !== 0; }
-  set #inFrame(on: boolean) { this.#flags = on ? this.#flags | IN_FRAME : this.#flags & ~IN_FRAME; }
-  /** An asynchronous decoder step is running: events wait for it, in order. */
-  get #blocked(): boolean { return (this.#flags & BLOCKED) !== 0; }
-  set #blocked(on: boolean) { this.#flags = on ? this.#flags | BLOCKED : this.#flags & ~BLOCKED; }
-  get #paused(): boolean { return (this.#flags & PAUSED) !== 0; }
-  set #paused(on: boolean) { this.#flags = on ? this.#flags | PAUSED : this.#flags & ~PAUSED; }
-  get #inputEnded(): boolean { return (this.#flags & INPUT_ENDED) !== 0; }
-  set #inputEnded(on: boolean) { this.#flags = on ? this.#flags | INPUT_ENDED : this.#flags & ~INPUT_ENDED; }
-  get #inputOverReported(): boolean { return (this.#flags & INPUT_OVER_REPORTED) !== 0; }
-  set #inputOverReported(on: boolean) { this.#flags = on ? this.#flags | INPUT_OVER_REPORTED : this.#flags & ~INPUT_OVER_REPORTED; }
-  get #overReported(): boolean { return (this.#flags & OVER_REPORTED) !== 0; }
-  set #overReported(on: boolean) { this.#flags = on ? this.#flags | OVER_REPORTED : this.#flags & ~OVER_REPORTED; }
-  /** The last parse found no complete event in the received bytes. */
-  get #starved(): boolean { return (this.#flags & STARVED) !== 0; }
-  set #starved(on: boolean) { this.#flags = on ? this.#flags | STARVED : this.#flags & ~STARVED; }
-  /** The connection is over: nothing more comes from the protocol; what is queued is all. */
-  get #over(): boolean { return (this.#flags & OVER) !== 0; }
-  set #over(on: boolean) { this.#flags = on ? this.#flags | OVER : this.#flags & ~OVER; }
-  /** After a local close: data is dropped as it is parsed. */
-  get #discarding(): boolean { return (this.#flags & DISCARDING) !== 0; }
-  set #discarding(on: boolean) { this.#flags = on ? this.#flags | DISCARDING : this.#flags & ~DISCARDING; }
   /** A failure is queued behind unread data; its close frame waits, at most until the timer fires (see `#hold`). */
   #held: { readonly violation: ProtocolViolation; readonly timer: unknown } | undefined;
   #pingsWhileBehind = 0;
   /** What a pump found for `poll` (`null`: nothing yet). */
   #polled: IncomingMessage | undefined | null = null;
-  /** This pump may read ahead (see `#pumpAhead`). */
-  get #aheadAllowed(): boolean { return (this.#flags & AHEAD_ALLOWED) !== 0; }
-  set #aheadAllowed(on: boolean) { this.#flags = on ? this.#flags | AHEAD_ALLOWED : this.#flags & ~AHEAD_ALLOWED; }
-  /** The current message went to a waiter that reports its turns (a pipe). */
-  get #deliveredToReporter(): boolean { return (this.#flags & DELIVERED_TO_REPORTER) !== 0; }
-  set #deliveredToReporter(on: boolean) { this.#flags = on ? this.#flags | DELIVERED_TO_REPORTER : this.#flags & ~DELIVERED_TO_REPORTER; }
 
   constructor(parts: ConnectionParts) {
     this.#parts = parts;
@@ -137,7 +115,7 @@ export class Inbound implements MessageHost, DecodingHost {
 
   /** The transport's read side is paused by us (our consumer is behind). */
   get paused(): boolean {
-    return this.#paused;
+    return this.#is(PAUSED);
   }
 
   /** `DecodingHost`: the message being received. */
@@ -147,7 +125,7 @@ export class Inbound implements MessageHost, DecodingHost {
 
   /** `DecodingHost`: the current message was handed to a consumer. */
   get currentDelivered(): boolean {
-    return this.#currentDelivered;
+    return this.#is(CURRENT_DELIVERED);
   }
 
   /** `DecodingHost`: the connection is over. */
@@ -157,7 +135,7 @@ export class Inbound implements MessageHost, DecodingHost {
 
   /** `DecodingHost`: a decoder step runs; events after it wait for it. */
   decoderStep(running: boolean): void {
-    this.#blocked = running;
+    this.#set(BLOCKED, running);
   }
 
   // ---- what the transport reports ----
@@ -173,7 +151,7 @@ export class Inbound implements MessageHost, DecodingHost {
   }
 
   inputEnded(): void {
-    this.#inputEnded = true;
+    this.#set(INPUT_ENDED, true);
     this.pumpAhead();
   }
 
@@ -194,10 +172,10 @@ export class Inbound implements MessageHost, DecodingHost {
     if (this.#messageWaiter) throw new TypeError('nextMessage() is already waiting for a message');
     const prev = this.#current;
     // Discarding pumps at once, which may already bring the next message in.
-    if (prev !== undefined && this.#currentDelivered && !prev._done) prev._discard();
+    if (prev !== undefined && this.#is(CURRENT_DELIVERED) && !prev._done) prev._discard();
     const cur = this.#current;
-    if (cur !== undefined && !this.#currentDelivered) {
-      this.#currentDelivered = true;
+    if (cur !== undefined && !this.#is(CURRENT_DELIVERED)) {
+      this.#set(CURRENT_DELIVERED, true);
       return cur;
     }
     if (this.#noMoreMessages()) return undefined;
@@ -234,16 +212,16 @@ export class Inbound implements MessageHost, DecodingHost {
 
   /** A local close: unread messages and everything incoming are dropped, control frames still count. */
   discard(reason: WebSocketError): void {
-    if (this.#discarding) return;
-    this.#discarding = true;
+    if (this.#is(DISCARDING)) return;
+    this.#set(DISCARDING, true);
     this.#release();
     const m = this.#current;
     // The message being read stays readable if it is all here (and needs no decoding).
-    const keep = m !== undefined && this.#currentDelivered && !m._done && this.#decoding === undefined ? this.#ahead.lengthThroughFin() : 0;
+    const keep = m !== undefined && this.#is(CURRENT_DELIVERED) && !m._done && this.#decoding === undefined ? this.#ahead.lengthThroughFin() : 0;
     if (m !== undefined && keep === 0) {
       if (!m._done) m._error(reason);
       this.#dropCurrent();
-      if (!this.#currentDelivered) this.#current = undefined;
+      if (!this.#is(CURRENT_DELIVERED)) this.#current = undefined;
     }
     if (this.#ahead !== NO_QUEUE) this.#ahead.truncate(keep);
     this.pumpAhead();
@@ -251,7 +229,7 @@ export class Inbound implements MessageHost, DecodingHost {
 
   /** The transport closed: queued messages stay readable, then what was open fails with `lost`. */
   connectionOver(lost: WebSocketError): void {
-    this.#over = true;
+    this.#set(OVER, true);
     this.#release();
     this.#endAfterQueued(lost);
     this.pumpAhead();
@@ -264,7 +242,7 @@ export class Inbound implements MessageHost, DecodingHost {
     const m = this.#current;
     // A new message starts only when someone asks for one.
     if (m === undefined || m._done) return this.#messageWaiter !== undefined;
-    if (!this.#currentDelivered) return false;
+    if (!this.#is(CURRENT_DELIVERED)) return false;
     return m._wantsData();
   }
 
@@ -280,32 +258,32 @@ export class Inbound implements MessageHost, DecodingHost {
    * about to take.
    */
   pumpAhead(): void {
-    this.#aheadAllowed = true;
+    this.#set(AHEAD_ALLOWED, true);
     this.#pump();
   }
 
   #pump(): void {
-    if (this.#pumping) {
-      this.#pumpAgain = true;
+    if (this.#is(PUMPING)) {
+      this.#set(PUMP_AGAIN, true);
       return;
     }
-    this.#pumping = true;
+    this.#set(PUMPING, true);
     try {
       do {
-        this.#pumpAgain = false;
+        this.#set(PUMP_AGAIN, false);
         this.#run();
-      } while (this.#pumpAgain);
+      } while (this.#is(PUMP_AGAIN));
       this.#parts.core._flushControl();
       if (this.#afterPump() && this.#parts.protocol.bufferedAmount > 0) {
         // Reading resumed: what waited unparsed behind the mark is read ahead now.
-        this.#aheadAllowed = true;
+        this.#set(AHEAD_ALLOWED, true);
         this.#run();
         this.#parts.core._flushControl();
         this.#afterPump();
       }
     } finally {
-      this.#pumping = false;
-      this.#aheadAllowed = false;
+      this.#set(PUMPING, false);
+      this.#set(AHEAD_ALLOWED, false);
     }
   }
 
@@ -319,21 +297,21 @@ export class Inbound implements MessageHost, DecodingHost {
         decoding.takeBacklog();
         continue;
       }
-      if (!this.#blocked && (demand || this.#mayDecodeAhead())) {
+      if (!this.#is(BLOCKED) && (demand || this.#mayDecodeAhead())) {
         if (!this.#ahead.isEmpty) {
           this.#routeQueued(this.#takeAhead());
           continue;
         }
-        if (!this.#over && !this.#discarding) {
+        if (!this.#is(OVER) && !this.#is(DISCARDING)) {
           // A message being collected whole takes its payload masked and unmasks it on its
           // way into the message buffer: one pass over the bytes fewer.
           const m = this.#current;
           const ev = protocol.nextEvent(m !== undefined && decoding === undefined && m._collecting());
           if (ev === undefined) {
-            this.#starved = true;
+            this.#set(STARVED, true);
             return;
           }
-          this.#starved = false;
+          this.#set(STARVED, false);
           this.#route(ev);
           continue;
         }
@@ -348,11 +326,11 @@ export class Inbound implements MessageHost, DecodingHost {
         this.#routeQueued(this.#takeAhead());
         continue;
       }
-      if (!this.#aheadAllowed && !this.#discarding) return;
+      if (!this.#is(AHEAD_ALLOWED) && !this.#is(DISCARDING)) return;
       const m = this.#current;
       // Handed to a pipe, which takes it up in its next turn and says when that turn is over:
       // reading ahead now would only queue what it is about to take.
-      if (m !== undefined && this.#deliveredToReporter && m._unclaimed && !this.#discarding) return;
+      if (m !== undefined && this.#is(DELIVERED_TO_REPORTER) && m._unclaimed && !this.#is(DISCARDING)) return;
       if (!this.#readAhead()) return;
     }
   }
@@ -365,26 +343,26 @@ export class Inbound implements MessageHost, DecodingHost {
 
   /** Parses one event nobody asked for yet: data is queued, control frames are acted on. */
   #readAhead(): boolean {
-    if (this.#over) return false;
-    if (!this.#discarding && this.#aheadFull()) return false;
+    if (this.#is(OVER)) return false;
+    if (!this.#is(DISCARDING) && this.#aheadFull()) return false;
     const ev = this.#parts.protocol.nextEvent(false);
     if (ev === undefined) {
-      this.#starved = true;
+      this.#set(STARVED, true);
       return false;
     }
-    this.#starved = false;
+    this.#set(STARVED, false);
     switch (ev.type) {
       case 'frame-start':
-        if (this.#discarding) return true;
+        if (this.#is(DISCARDING)) return true;
         if (this.#current === undefined && this.#ahead.isEmpty && startsEncoded(ev)) this.#route(ev);
         else this.#queue(ev);
         return true;
       case 'frame-data':
       case 'frame-end':
-        if (!this.#discarding) this.#queue(ev);
+        if (!this.#is(DISCARDING)) this.#queue(ev);
         return true;
       case 'failed':
-        if (this.#discarding) this.#applyFailure(ev.violation);
+        if (this.#is(DISCARDING)) this.#applyFailure(ev.violation);
         else this.#hold(ev);
         return true;
       case 'close':
@@ -438,7 +416,7 @@ export class Inbound implements MessageHost, DecodingHost {
   /** Where input ended (the peer's close): in order, behind what is queued. */
   #endAfterQueued(error: WebSocketError): void {
     // A message still being decoded, or not handed out yet, may yet complete: after it.
-    if (this.#ahead.isEmpty && !this.#blocked && !this.#hasBacklog() && (this.#current === undefined || this.#currentDelivered)) this.#end(error);
+    if (this.#ahead.isEmpty && !this.#is(BLOCKED) && !this.#hasBacklog() && (this.#current === undefined || this.#is(CURRENT_DELIVERED))) this.#end(error);
     else this.#queue({ type: 'end', error });
   }
 
@@ -476,12 +454,12 @@ export class Inbound implements MessageHost, DecodingHost {
           const msg = new IncomingMessage(ev.header, ev.messageOpcode, ev.encoded, this);
           this.#current = msg;
           const w = this.#messageWaiter;
-          this.#currentDelivered = w !== undefined;
-          this.#deliveredToReporter = w?.reportsTurns === true;
+          this.#set(CURRENT_DELIVERED, w !== undefined);
+          this.#set(DELIVERED_TO_REPORTER, w?.reportsTurns === true);
           this.#messageWaiter = undefined;
           w?.resolve(msg);
         }
-        this.#inFrame = true;
+        this.#set(IN_FRAME, true);
         this.#current!._frameStart(ev.header);
         return;
       }
@@ -493,7 +471,7 @@ export class Inbound implements MessageHost, DecodingHost {
         return;
       }
       case 'frame-end': {
-        this.#inFrame = false;
+        this.#set(IN_FRAME, false);
         const d = this.#decoding;
         if (d === undefined) this.endFrame(ev.fin);
         else d.end(ev.fin);
@@ -538,7 +516,7 @@ export class Inbound implements MessageHost, DecodingHost {
     m._frameEnd(fin);
     if (fin) {
       this.#decoding = undefined;
-      if (this.#currentDelivered) this.#current = undefined;
+      if (this.#is(CURRENT_DELIVERED)) this.#current = undefined;
     }
   }
 
@@ -568,7 +546,7 @@ export class Inbound implements MessageHost, DecodingHost {
   #dropCurrent(): void {
     this.#decoding?.dispose();
     this.#decoding = undefined;
-    this.#inFrame = false;
+    this.#set(IN_FRAME, false);
     if (this.#current !== undefined && this.#current._done) this.#current = undefined;
   }
 
@@ -584,15 +562,15 @@ export class Inbound implements MessageHost, DecodingHost {
   #mayDecodeAhead(): boolean {
     const m = this.#current;
     const d = this.#decoding;
-    return this.#inFrame && d !== undefined && m !== undefined && !m._done && d.mayDecodeAhead;
+    return this.#is(IN_FRAME) && d !== undefined && m !== undefined && !m._done && d.mayDecodeAhead;
   }
 
   // ---- after each pump ----
 
   #noMoreMessages(): boolean {
     const m = this.#current;
-    if (!this.#ahead.isEmpty || (m !== undefined && (!m._done || !this.#currentDelivered))) return false;
-    return this.#over || this.#discarding || this.#parts.protocol.state !== ReadyState.Open;
+    if (!this.#ahead.isEmpty || (m !== undefined && (!m._done || !this.#is(CURRENT_DELIVERED)))) return false;
+    return this.#is(OVER) || this.#is(DISCARDING) || this.#parts.protocol.state !== ReadyState.Open;
   }
 
   /** Settles waiters, pauses or resumes the transport (true when it resumed), notices the end of input. */
@@ -602,10 +580,10 @@ export class Inbound implements MessageHost, DecodingHost {
       this.#messageWaiter = undefined;
       w.resolve(undefined);
     }
-    if (this.#over) {
+    if (this.#is(OVER)) {
       // Everything queued before the end was read (or dropped): the decoders may go.
-      if (!this.#overReported && this.#ahead.isEmpty && !this.#blocked && (this.#current === undefined || this.#current._done)) {
-        this.#overReported = true;
+      if (!this.#is(OVER_REPORTED) && this.#ahead.isEmpty && !this.#is(BLOCKED) && (this.#current === undefined || this.#current._done)) {
+        this.#set(OVER_REPORTED, true);
         this.#parts.core._inboundOver();
       }
       return false;
@@ -619,19 +597,19 @@ export class Inbound implements MessageHost, DecodingHost {
     // been consumed: resuming as soon as one chunk is taken flipped the socket between paused
     // and flowing on every chunk of a large message. After a local close nothing is held for
     // anyone: never pause.
-    if (!this.#discarding && (held >= opts.receiveHighWaterMark || entries >= maxEntries)) {
-      if (!this.#paused) {
-        this.#paused = true;
+    if (!this.#is(DISCARDING) && (held >= opts.receiveHighWaterMark || entries >= maxEntries)) {
+      if (!this.#is(PAUSED)) {
+        this.#set(PAUSED, true);
         this.#parts.transport.pause();
       }
-    } else if (this.#paused && (this.#discarding || (held <= opts.receiveHighWaterMark / 2 && entries <= maxEntries / 2))) {
-      this.#paused = false;
+    } else if (this.#is(PAUSED) && (this.#is(DISCARDING) || (held <= opts.receiveHighWaterMark / 2 && entries <= maxEntries / 2))) {
+      this.#set(PAUSED, false);
       this.#parts.transport.resume();
       resumed = true;
     }
     // Input is over and nothing parseable is left: nothing more can arrive.
-    if (this.#inputEnded && this.#starved && !this.#blocked && !this.#hasBacklog() && !this.#inputOverReported) {
-      this.#inputOverReported = true;
+    if (this.#is(INPUT_ENDED) && this.#is(STARVED) && !this.#is(BLOCKED) && !this.#hasBacklog() && !this.#is(INPUT_OVER_REPORTED)) {
+      this.#set(INPUT_OVER_REPORTED, true);
       this.#parts.core._inputOver();
     }
     return resumed;
