@@ -1,6 +1,7 @@
 // Starting, asking and stopping the processes of a bench run: the servers under test
 // (bench/servers/*.mjs) and what /proc says about any process. Shared by bench/run.mjs and
 // bench/fanout.mjs.
+import readline from 'node:readline';
 import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -21,21 +22,15 @@ export function startServer(file, serverArgs, env) {
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     });
     const info = {};
-    let buf = '';
     let done = false;
     const finish = (v) => { if (!done) { done = true; clearTimeout(timer); resolve(v); } };
     const timer = setTimeout(() => { child.kill('SIGKILL'); finish({ error: `${file} did not start within 20 s` }); }, 20_000);
-    child.stdout.on('data', (d) => {
-      buf += d;
-      let nl;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl).trim();
-        buf = buf.slice(nl + 1);
-        let m;
-        if ((m = /^listening (\d+)$/.exec(line))) finish({ child, port: Number(m[1]), info });
-        else if ((m = /^unavailable (.*)$/.exec(line))) finish({ unavailable: m[1] });
-        else if ((m = /^info (\w+)=(\S+)$/.exec(line))) info[m[1]] = m[2];
-      }
+    readline.createInterface({ input: child.stdout }).on('line', (raw) => {
+      const line = raw.trim();
+      let m;
+      if ((m = /^listening (\d+)$/.exec(line))) finish({ child, port: Number(m[1]), info });
+      else if ((m = /^unavailable (.*)$/.exec(line))) finish({ unavailable: m[1] });
+      else if ((m = /^info (\w+)=(\S+)$/.exec(line))) info[m[1]] = m[2];
     });
     child.on('exit', (code) => finish({ error: `${file} exited with code ${code} before listening` }));
   });

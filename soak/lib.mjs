@@ -1,6 +1,7 @@
 // Helpers of the soak suite: processes under test (forked, measured over IPC in their own
 // process), raw loopback clients that speak just enough WebSocket to misbehave, and the
 // bookkeeping of limits. Nothing here is a WebSocket library: frames are built by hand.
+import readline from 'node:readline';
 import { fork } from 'node:child_process';
 import crypto from 'node:crypto';
 import net from 'node:net';
@@ -36,25 +37,19 @@ export function startTarget(file, args = [], { env = {} } = {}) {
     });
     children.add(child);
     child.on('exit', () => children.delete(child));
-    let buf = '';
     let done = false;
     const timer = setTimeout(() => { child.kill('SIGKILL'); if (!done) { done = true; reject(new Error(`${file} did not start within 20 s`)); } }, 20_000);
-    child.stdout.on('data', (d) => {
-      buf += d;
-      let nl;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl).trim();
-        buf = buf.slice(nl + 1);
-        const m = /^listening (\d+)$/.exec(line);
-        if ((m || line === 'ready') && !done) {
-          done = true;
-          clearTimeout(timer);
-          resolve(new Target(child, m ? Number(m[1]) : undefined, file));
-        } else if (/^unavailable/.test(line) && !done) {
-          done = true;
-          clearTimeout(timer);
-          reject(new Error(`${file}: ${line} (npm run build first)`));
-        }
+    readline.createInterface({ input: child.stdout }).on('line', (raw) => {
+      const line = raw.trim();
+      const m = /^listening (\d+)$/.exec(line);
+      if ((m || line === 'ready') && !done) {
+        done = true;
+        clearTimeout(timer);
+        resolve(new Target(child, m ? Number(m[1]) : undefined, file));
+      } else if (/^unavailable/.test(line) && !done) {
+        done = true;
+        clearTimeout(timer);
+        reject(new Error(`${file}: ${line} (npm run build first)`));
       }
     });
     child.on('exit', (code) => { if (!done) { done = true; clearTimeout(timer); reject(new Error(`${file} exited with ${code} before it was ready`)); } });
