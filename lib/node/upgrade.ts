@@ -4,16 +4,14 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { flattenHeaders } from '../handshake/header-values';
-import {
-  buildAcceptResponse, buildRejectionResponse, negotiateExtensions, validateUpgradeRequest, type ResponseHeaders,
-} from '../handshake/server-handshake';
+import { buildAcceptResponse, buildRejectionResponse, validateUpgradeRequest, type ResponseHeaders } from '../handshake/server-handshake';
 import type { Extension, ExtensionFactory, ExtensionOffer } from '../protocol/extension';
-import { extensionFactories, type PerMessageDeflateSetting } from './deflate-option';
+import type { PerMessageDeflateSetting } from './deflate-option';
 import { resolveOptions } from '../streams/connection-options';
 import { Connection } from '../streams/connection';
 import type { ConnectionOptions, HandshakeInfo } from '../streams/connection-init';
 import { computeAcceptSync, reportError } from './http-util';
-import { nodeRuntime } from './runtime';
+import { decide, startServerConnection } from './server-decision';
 import { SocketTransport } from './socket-transport';
 
 /** What the accept/reject hook and the subprotocol callback see of an upgrade request. */
@@ -210,43 +208,16 @@ async function runHandshake(
       raw: req,
     };
 
-    let extraHeaders: ResponseHeaders | undefined;
-    let context: unknown;
-    if (options.onRequest) {
-      let decision: UpgradeDecision;
-      try {
-        decision = await options.onRequest(info);
-      } catch (err) {
-        onError(err);
-        refuse(socket, 500, undefined, 'Internal Server Error');
-        return;
-      }
-      if (socket.destroyed) return;
-      if (decision === false) {
-        refuse(socket, 403, undefined, 'Forbidden');
-        return;
-      }
-      if (typeof decision === 'object' && decision !== null) {
-        if (decision.status !== undefined) {
-          refuse(socket, decision.status, decision.headers, decision.body ?? '', onError);
-          return;
-        }
-        extraHeaders = decision.headers;
-        context = decision.context;
-      }
+    const verdict = await decide(info, checked, options, onError, () => socket.destroyed);
+    if (verdict === undefined) return;
+    if (!verdict.accept) {
+      refuse(socket, verdict.status, verdict.headers, verdict.body, onError);
+      return;
     }
-
-    const protocol = selectProtocol(options.protocols, info);
-    const negotiation = negotiateExtensions(checked.extensions, extensionFactories(options));
-    extensions = negotiation.extensions;
-    const negotiated = negotiation.header;
+    extensions = verdict.negotiation.extensions;
+    const negotiated = verdict.negotiation.header;
     const accept = computeAcceptSync(checked.key);
-    const response = buildAcceptResponse({
-      accept,
-      protocol,
-      extensions: negotiated,
-      headers: mergeHeaders(options.headers, extraHeaders),
-    });
+    const response = buildAcceptResponse({ accept, protocol: verdict.protocol, extensions: negotiated, headers: verdict.headers });
     if (socket.destroyed) {
       for (const ext of extensions) ext.close();
       return;
@@ -259,33 +230,14 @@ async function runHandshake(
     // connection keeps the headers as one string until its handshake is asked for.
     const escaped = options.onRequest !== undefined || typeof options.protocols === 'function';
     const handshake = lazyHandshake(
-      path, flatString(info.url), protocol, negotiated, escaped ? headers : flatString(JSON.stringify(headers)), response,
-      info.remoteAddress, info.remotePort, context,
+      path, flatString(info.url), verdict.protocol, negotiated, escaped ? headers : flatString(JSON.stringify(headers)), response,
+      info.remoteAddress, info.remotePort, verdict.context,
     );
     const transport = new SocketTransport(socket, { highWaterMark: options.sendHighWaterMark });
     socket.off('error', noop);
     socket.off('end', destroyOnEnd);
-    const conn = new Connection(transport, {
-      role: 'server',
-      handshake,
-      activeExtensions: extensions,
-      options,
-      head: head.length > 0 ? head : undefined,
-      runtime: nodeRuntime,
-    });
+    startServerConnection(transport, handshake, verdict, options, head.length > 0 ? head : undefined, onConnection, onError);
     extensions = [];
-    const failed = (err: unknown): void => {
-      onError(err);
-      void conn.close(1011, 'Internal error').catch(noop);
-    };
-    try {
-      // An async handler's rejection is this connection's failure, as a throw is: never an
-      // unhandled rejection that takes the process down.
-      const result = onConnection(conn) as PromiseLike<unknown> | undefined;
-      if (result !== undefined && result !== null && typeof result.then === 'function') result.then(undefined, failed);
-    } catch (err) {
-      failed(err);
-    }
   } catch (err) {
     for (const ext of extensions) ext.close();
     onError(err);
@@ -343,29 +295,6 @@ function lazyHandshake(
 function flatString(s: string): string {
   void s.charCodeAt(0);
   return s;
-}
-
-function selectProtocol(choice: ServerOptions['protocols'], info: UpgradeRequestInfo): string {
-  if (choice === undefined || info.protocols.length === 0) return '';
-  let chosen: string | undefined;
-  if (typeof choice === 'function') {
-    chosen = choice(info.protocols, info);
-  } else {
-    chosen = choice.find((p) => info.protocols.includes(p));
-  }
-  if (chosen === undefined || chosen === '') return '';
-  // RFC 6455 §4.2.2 item 5.4: the selected value "MUST be derived from the values the
-  // client sent"; anything else is our bug, and the client would fail the handshake.
-  if (!info.protocols.includes(chosen)) {
-    throw new TypeError(`The protocols callback chose ${JSON.stringify(chosen)}, which the client did not offer (${info.protocols.join(', ')})`);
-  }
-  return chosen;
-}
-
-function mergeHeaders(a: ResponseHeaders | undefined, b: ResponseHeaders | undefined): ResponseHeaders | undefined {
-  if (a === undefined) return b;
-  if (b === undefined) return a;
-  return { ...a, ...b };
 }
 
 /** The 101's headers as `HandshakeInfo.responseHeaders` wants them: lower-case names. */
