@@ -27,6 +27,9 @@ export type Verdict =
 
 const noop = (): void => undefined;
 
+/** @internal The default `handshakeTimeout` (ms). */
+export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
+
 /**
  * @internal Runs `onRequest`, then chooses the subprotocol and negotiates the extensions.
  * `undefined` when the request went away while the hook ran. A hook that throws is reported

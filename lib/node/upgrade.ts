@@ -1,5 +1,6 @@
 import { STATUS_CODES, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
+import type { Http2SecureServer, Http2Server, ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
@@ -11,12 +12,13 @@ import { resolveOptions } from '../streams/connection-options';
 import { Connection } from '../streams/connection';
 import type { ConnectionOptions, HandshakeInfo } from '../streams/connection-init';
 import { computeAcceptSync, reportError } from './http-util';
-import { decide, startServerConnection } from './server-decision';
+import { decide, DEFAULT_HANDSHAKE_TIMEOUT, startServerConnection } from './server-decision';
+import { handleExtendedConnect, listenForExtendedConnect, refuseStream } from './http2-upgrade';
 import { SocketTransport } from './socket-transport';
 
 /** What the accept/reject hook and the subprotocol callback see of an upgrade request. */
 export interface UpgradeRequestInfo {
-  /** The HTTP method (a valid upgrade is a `GET`). */
+  /** The HTTP method: `GET` for an HTTP/1.1 upgrade, `CONNECT` for an HTTP/2 extended CONNECT (RFC 8441). */
   readonly method: string;
   /** Request target as sent (`/chat?room=1`). */
   readonly path: string;
@@ -34,8 +36,12 @@ export interface UpgradeRequestInfo {
   readonly remoteAddress: string | undefined;
   /** The client's TCP port. */
   readonly remotePort: number | undefined;
-  /** node's request, for what the fields above do not carry (TLS peer certificate, ...). */
-  readonly raw: IncomingMessage;
+  /**
+   * node's request, for what the fields above do not carry (TLS peer certificate, ...): the
+   * `IncomingMessage` of an HTTP/1.1 upgrade, the `ServerHttp2Stream` of an HTTP/2 extended
+   * CONNECT (its `session.socket` is the TLS socket).
+   */
+  readonly raw: IncomingMessage | ServerHttp2Stream;
 }
 
 /**
@@ -137,8 +143,7 @@ export interface ServerOptions<D extends UpgradeDecision = UpgradeDecision> exte
   onError?: (error: unknown) => void;
 }
 
-/** @internal The default `handshakeTimeout` (ms). */
-export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
+export { DEFAULT_HANDSHAKE_TIMEOUT } from './server-decision';
 const noop = (): void => undefined;
 /** A peer that half-closes before our answer has given up on the handshake (bound by node as `this`). */
 function destroyOnEnd(this: Duplex): void {
@@ -378,9 +383,33 @@ interface Route {
 interface Router {
   readonly routes: Route[];
   readonly listener: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  /** On an HTTP/2 server: stops taking extended CONNECTs. */
+  readonly stopHttp2: (() => void) | undefined;
 }
 
-const routers = new WeakMap<HttpServer | HttpsServer, Router>();
+/** A server `attach` can serve: HTTP/1.1 upgrades on the first two, HTTP/2 extended CONNECTs (and HTTP/1.1 upgrades with `allowHTTP1`) on the others. */
+type AttachableServer = HttpServer | HttpsServer | Http2SecureServer | Http2Server;
+
+const routers = new WeakMap<AttachableServer, Router>();
+
+/** Node's HTTP/2 servers are the ones with `updateSettings()`; `http.Server` has none. */
+const isHttp2Server = (server: AttachableServer): server is Http2SecureServer | Http2Server => 'updateSettings' in server;
+
+/** Counts `duplex` as a handshake of `route` until its connection is made; returns the route's connection handler. */
+function enter(route: Route, duplex: Duplex): (conn: Connection) => unknown {
+  route.pending.add(duplex);
+  const leavePending = (): void => {
+    route.pending.delete(duplex);
+  };
+  duplex.once('close', leavePending);
+  return (conn) => {
+    // Not kept for the connection's lifetime: an idle connection holds nothing of its handshake.
+    duplex.off('close', leavePending);
+    leavePending();
+    conn._trackIn(route.connections);
+    return route.onConnection(conn);
+  };
+}
 
 /**
  * Serves WebSocket upgrades on an existing `http.Server` or `https.Server`: upgrade
@@ -388,6 +417,12 @@ const routers = new WeakMap<HttpServer | HttpsServer, Router>();
  * `onConnection`; ordinary requests are left to the server's `'request'` listeners. An
  * upgrade that matches no route is left to other `'upgrade'` listeners if there are any,
  * else answered with 404. Several routes may share one server.
+ *
+ * On an HTTP/2 server (`http2.createSecureServer`, or `http2.createServer` for cleartext h2c)
+ * the routes also take WebSockets over HTTP/2 (RFC 8441): `SETTINGS_ENABLE_CONNECT_PROTOCOL`
+ * is turned on for new sessions, and each extended CONNECT with `:protocol` `websocket` is
+ * handshaken with the same options and runs as an HTTP/2 stream (an unmatched path gets 404).
+ * With `allowHTTP1: true` HTTP/1.1 upgrades keep working on the same port.
  *
  * @example
  * ```ts
@@ -397,7 +432,7 @@ const routers = new WeakMap<HttpServer | HttpsServer, Router>();
  * ```
  */
 export function attach<D extends UpgradeDecision = UpgradeDecision>(
-  server: HttpServer | HttpsServer,
+  server: AttachableServer,
   options: AttachOptions<D>,
   onConnection: (conn: AcceptedConnection<UpgradeContext<D>>) => void,
 ): WebSocketAttachment {
@@ -408,27 +443,29 @@ export function attach<D extends UpgradeDecision = UpgradeDecision>(
   let router = routers.get(server);
   if (router === undefined) {
     const routes: Route[] = [];
+    const findRoute = (target: string | undefined): Route | undefined => {
+      const pathname = pathnameOf(target);
+      return routes.find((r) => matches(r.path, pathname));
+    };
     const listener = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-      const pathname = pathnameOf(req.url);
-      const route = routes.find((r) => matches(r.path, pathname));
+      const route = findRoute(req.url);
       if (route === undefined) {
         if (server.listenerCount('upgrade') <= 1) refuse(socket, 404, undefined, 'Not Found');
         return;
       }
-      route.pending.add(socket);
-      const leavePending = (): void => {
-        route.pending.delete(socket);
-      };
-      socket.once('close', leavePending);
-      handleUpgrade(req, socket, head, route.options, (conn) => {
-        // Not kept for the connection's lifetime: an idle connection holds nothing of its handshake.
-        socket.off('close', leavePending);
-        leavePending();
-        conn._trackIn(route.connections);
-        return route.onConnection(conn);
-      });
+      handleUpgrade(req, socket, head, route.options, enter(route, socket));
     };
-    router = { routes, listener };
+    const stopHttp2 = isHttp2Server(server)
+      ? listenForExtendedConnect(server, (stream, headers) => {
+          const route = findRoute(headers[':path']);
+          if (route === undefined) {
+            refuseStream(stream, 404, undefined, 'Not Found');
+            return;
+          }
+          handleExtendedConnect(stream, headers, route.options, enter(route, stream));
+        })
+      : undefined;
+    router = { routes, listener, stopHttp2 };
     routers.set(server, router);
     server.on('upgrade', listener);
   }
@@ -443,6 +480,7 @@ export function attach<D extends UpgradeDecision = UpgradeDecision>(
     if (i >= 0) r.routes.splice(i, 1);
     if (r.routes.length === 0) {
       server.off('upgrade', r.listener);
+      r.stopHttp2?.();
       routers.delete(server);
     }
   };
