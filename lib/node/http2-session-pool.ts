@@ -1,7 +1,7 @@
 // One HTTP/2 session per origin, shared by the WebSockets a client opens over HTTP/2 (RFC 8441),
 // and closed when idle so the pool never outlives its use.
 import { connect as http2Connect, type ClientHttp2Session } from 'node:http2';
-import { isIP } from 'node:net';
+import { connect as netConnect, isIP } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions, type TLSSocket } from 'node:tls';
 import type { Clock } from '../streams/clock';
 
@@ -164,6 +164,8 @@ export class Http2SessionPool {
     const port = url.port === '' ? 443 : Number(url.port);
     const origin = `${secure ? 'https' : 'http'}://${url.host}`;
     let session: ClientHttp2Session;
+    /** TCP connected (a failure after it, on h2c, says the server speaks no HTTP/2). */
+    let connected = secure;
     if (secure) {
       const socket = await tlsHandshake(host, port, tls);
       if (socket.alpnProtocol !== 'h2') {
@@ -173,19 +175,23 @@ export class Http2SessionPool {
       }
       session = http2Connect(origin, { createConnection: () => socket });
     } else {
-      session = http2Connect(origin);
+      session = http2Connect(origin, {
+        createConnection: () => {
+          const socket = netConnect({ host, port });
+          // Frames are written whole by the transports; Nagle would only delay them.
+          socket.setNoDelay(true);
+          socket.once('connect', () => {
+            connected = true;
+          });
+          return socket;
+        },
+      });
     }
     entry.session = session;
     session.on('error', () => this.#forget(entry));
     session.once('close', () => this.#forget(entry));
     session.once('goaway', () => this.#forget(entry));
     return new Promise((resolve, reject) => {
-      let connected = secure;
-      session.once('connect', () => {
-        connected = true;
-        // Frames are written whole by the transports; Nagle would only delay them.
-        session.socket?.setNoDelay?.(true);
-      });
       const onSettings = (): void => {
         session.off('close', onGone);
         if (session.remoteSettings.enableConnectProtocol === true) {

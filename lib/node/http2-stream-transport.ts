@@ -40,6 +40,8 @@ export class Http2StreamTransport extends SocketTransport {
   readonly #stream: Http2Stream;
   /** We reset the stream ourselves: the reset is no error to report. */
   #resetByUs = false;
+  /** The stream closed: its end, if still to be reported, is not. */
+  #closeSeen = false;
 
   constructor(stream: Http2Stream, options: SocketTransportOptions = {}) {
     super(stream, options);
@@ -54,8 +56,21 @@ export class Http2StreamTransport extends SocketTransport {
     stream.close(constants.NGHTTP2_CANCEL);
   }
 
+  /**
+   * @internal The peer's END_STREAM, reported one turn later. node ends the readable side of a
+   * stream the peer reset before it says so ('aborted', then 'close' with the code): reported
+   * at once, the end would make the connection reset the stream itself and take the reset
+   * for its own.
+   */
+  override _onEnd(): void {
+    setImmediate(() => {
+      if (!this.#closeSeen) super._onEnd();
+    });
+  }
+
   /** @internal A stream the peer reset (or a session that died) ends with an error, as a TCP reset does. */
   override _onClose(): void {
+    this.#closeSeen = true;
     const code = this.#stream.rstCode;
     if (!this.#resetByUs && code !== undefined && code !== constants.NGHTTP2_NO_ERROR) this._onError(new Http2StreamResetError(code));
     super._onClose();

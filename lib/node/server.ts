@@ -204,6 +204,8 @@ function http2Server(tls: SecureContextOptions & TlsOptions, maxHeaderSize: numb
     session.once('close', () => sessions.delete(session));
   });
   server.on('secureConnection', (socket: TLSSocket) => {
+    // WebSocket frames are written whole (one write per frame or batch); Nagle would only delay them.
+    socket.setNoDelay(true);
     if (socket.alpnProtocol === 'h2') return;
     http1Sockets.add(socket);
     socket.once('close', () => http1Sockets.delete(socket));

@@ -421,7 +421,8 @@ function enter(route: Route, duplex: Duplex): (conn: Connection) => unknown {
  * On an HTTP/2 server (`http2.createSecureServer`, or `http2.createServer` for cleartext h2c)
  * the routes also take WebSockets over HTTP/2 (RFC 8441): `SETTINGS_ENABLE_CONNECT_PROTOCOL`
  * is turned on for new sessions, and each extended CONNECT with `:protocol` `websocket` is
- * handshaken with the same options and runs as an HTTP/2 stream (an unmatched path gets 404).
+ * handshaken with the same options and runs as an HTTP/2 stream (one whose path matches no
+ * route is answered 404, unless another `'stream'` listener answered it in the same turn).
  * With `allowHTTP1: true` HTTP/1.1 upgrades keep working on the same port.
  *
  * @example
@@ -459,7 +460,8 @@ export function attach<D extends UpgradeDecision = UpgradeDecision>(
       ? listenForExtendedConnect(server, (stream, headers) => {
           const route = findRoute(headers[':path']);
           if (route === undefined) {
-            refuseStream(stream, 404, undefined, 'Not Found');
+            // Another 'stream' listener may take it: 404 only if none answered within the turn.
+            setImmediate(() => refuseStream(stream, 404, undefined, 'Not Found'));
             return;
           }
           handleExtendedConnect(stream, headers, route.options, enter(route, stream));
