@@ -1,0 +1,135 @@
+import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import type { Browser } from 'playwright-core';
+import * as webStreams from 'node:stream/web';
+import { attach } from '../../lib/node/upgrade';
+import type { Connection } from '../../lib/streams/connection';
+import type { CloseInfo } from '../../lib/streams/errors';
+import { makeTestCertificate } from '../node/node-helpers';
+
+// Headless Chromium as the client of WebSockets over HTTP/2 (RFC 8441). Chromium opens a
+// WebSocket as an extended CONNECT only on an HTTP/2 connection it already has to the origin,
+// whose SETTINGS enable the extended CONNECT protocol: so the page itself is served by the
+// same h2 server (TLS with a test certificate, which Chromium is told to accept).
+const CHROMIUM = '/usr/bin/chromium';
+const FLAGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--ignore-certificate-errors',
+];
+
+const PAGE = `<!doctype html><meta charset="utf-8"><script>
+window.runExchange = (url, sizes) => new Promise((resolve, reject) => {
+  const ws = new WebSocket(url);
+  ws.binaryType = 'arraybuffer';
+  const got = [];
+  let step = 0;
+  const outgoing = [];
+  for (const n of sizes) {
+    outgoing.push('t'.repeat(n));
+    const b = new Uint8Array(n); for (let i = 0; i < n; i++) b[i] = (i * 13) & 255; outgoing.push(b.buffer);
+  }
+  ws.onopen = () => ws.send(outgoing[0]);
+  ws.onmessage = (e) => {
+    const m = e.data;
+    got.push(typeof m === 'string' ? { type: 'text', length: m.length, ok: m === outgoing[step] }
+      : { type: 'binary', length: m.byteLength, ok: new Uint8Array(m).every((x, i) => x === ((i * 13) & 255)) });
+    step++;
+    if (step < outgoing.length) ws.send(outgoing[step]);
+    else ws.close(4100, 'browser done');
+  };
+  ws.onclose = (e) => resolve({ got, code: e.code, reason: e.reason, wasClean: e.wasClean, extensions: ws.extensions });
+  ws.onerror = () => reject(new Error('websocket error'));
+});
+</script>`;
+
+type Exchange = { got: Array<{ type: string; length: number; ok: boolean }>; code: number; reason: string; wasClean: boolean; extensions: string };
+
+describe('Chromium as a client of WebSockets over HTTP/2', () => {
+  const cert = makeTestCertificate();
+  let browser: Browser;
+  let h2: Http2SecureServer;
+  let port: number;
+  /** How each WebSocket handshake reached the server: `CONNECT` (RFC 8441) or `GET` (HTTP/1.1). */
+  const methods: string[] = [];
+  const pageVersions: string[] = [];
+  const sessions: ServerHttp2Session[] = [];
+  const closes: Array<Promise<CloseInfo>> = [];
+  const compressed: boolean[] = [];
+  let deflateExtensions = '';
+
+  beforeAll(async () => {
+    h2 = createSecureServer({ key: cert.key, cert: cert.cert, allowHTTP1: true }, (req: Http2ServerRequest, res: Http2ServerResponse) => {
+      pageVersions.push(req.httpVersion);
+      res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE);
+    });
+    h2.on('session', (s: ServerHttp2Session) => sessions.push(s));
+    const onRequest = (info: { method: string }): true => {
+      methods.push(info.method);
+      return true;
+    };
+    attach(h2, { path: '/echo', onRequest, maxMessageSize: 64 * 1024 * 1024 }, (conn: Connection) => {
+      closes.push(conn.closed);
+      void conn.readable.pipeTo(conn.writable).catch(() => undefined);
+    });
+    attach(h2, { path: '/deflate', onRequest, perMessageDeflate: true, maxMessageSize: 64 * 1024 * 1024 }, (conn: Connection) => {
+      deflateExtensions = conn.extensions;
+      closes.push(conn.closed);
+      void (async () => {
+        for await (const msg of conn.readable) {
+          compressed.push(msg.compressed);
+          await conn.send(msg);
+        }
+      })().catch(() => undefined);
+    });
+    await new Promise<void>((r) => h2.listen(0, '127.0.0.1', r));
+    port = (h2.address() as AddressInfo).port;
+    // playwright-core needs the runtime's stream globals (see chromium.spec.ts).
+    const g = globalThis as Record<string, unknown>;
+    for (const name of ['ReadableStream', 'WritableStream', 'TransformStream'] as const) g[name] ??= webStreams[name];
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { chromium } = require('playwright-core') as typeof import('playwright-core');
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    const closed = new Promise((r) => h2.close(r));
+    for (const s of sessions) s.destroy();
+    await closed;
+  });
+
+  async function exchange(path: string, sizes: number[]): Promise<Exchange> {
+    const context = await browser.newContext({ ignoreHTTPSErrors: true });
+    const page = await context.newPage();
+    try {
+      await page.goto(`https://127.0.0.1:${port}/`);
+      return await page.evaluate(([url, s]) => (window as unknown as { runExchange(u: string, s: number[]): Promise<unknown> }).runExchange(url as string, s as number[]),
+        [`wss://127.0.0.1:${port}${path}`, sizes] as const) as Exchange;
+    } finally {
+      await context.close();
+    }
+  }
+
+  it('Chromium opens the WebSocket as an extended CONNECT on the page\'s HTTP/2 connection and exchanges text and binary messages', async () => {
+    const sizes = [0, 1, 125, 126, 65_536, 1024 * 1024, 8 * 1024 * 1024];
+    const result = await exchange('/echo', sizes);
+    expect(pageVersions[0]).toBe('2.0');
+    expect(methods).toEqual(['CONNECT']); // RFC 8441, not an HTTP/1.1 GET upgrade
+    expect(result.got).toEqual(sizes.flatMap((n) => [{ type: 'text', length: n, ok: true }, { type: 'binary', length: n, ok: true }]));
+    expect(result).toMatchObject({ code: 4100, reason: 'browser done', wasClean: true });
+    expect(await closes[0]).toEqual({ wasClean: true, code: 4100, reason: 'browser done', endedBy: 'close-handshake' });
+  }, 120_000);
+
+  it('Chromium negotiates permessage-deflate over HTTP/2 and exchanges compressed messages', async () => {
+    const sizes = [0, 1, 125, 65_536, 1024 * 1024, 8 * 1024 * 1024];
+    const result = await exchange('/deflate', sizes);
+    expect(methods.slice(1)).toEqual(['CONNECT']);
+    expect(result.got).toEqual(sizes.flatMap((n) => [{ type: 'text', length: n, ok: true }, { type: 'binary', length: n, ok: true }]));
+    expect(result.extensions).toBe('permessage-deflate');
+    expect(deflateExtensions).toBe('permessage-deflate');
+    // Chromium compressed what it sent (all but possibly the tiniest), and we answered compressed.
+    expect(compressed.slice(-6)).toEqual([true, true, true, true, true, true]);
+    expect(result).toMatchObject({ code: 4100, reason: 'browser done', wasClean: true });
+    expect(await closes[1]).toEqual({ wasClean: true, code: 4100, reason: 'browser done', endedBy: 'close-handshake' });
+  }, 120_000);
+});
