@@ -9,7 +9,8 @@ import { broadcast, type BroadcastOptions, type BroadcastResult } from '../strea
 import type { Connection } from '../streams/connection';
 import type { BinaryData } from '../streams/outgoing';
 import { reportError } from './http-util';
-import { attach, DEFAULT_HANDSHAKE_TIMEOUT, type AcceptedConnection, type PathMatcher, type ServerOptions, type UpgradeContext, type UpgradeDecision } from './upgrade';
+import { DEFAULT_HANDSHAKE_TIMEOUT } from './server-decision';
+import { attach, type AcceptedConnection, type PathMatcher, type ServerOptions, type UpgradeContext, type UpgradeDecision } from './upgrade';
 import { listenUnix } from './unix-socket';
 
 /** Options of `serve`: where to listen, and how to handshake and run connections. */

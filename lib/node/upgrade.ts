@@ -143,7 +143,6 @@ export interface ServerOptions<D extends UpgradeDecision = UpgradeDecision> exte
   onError?: (error: unknown) => void;
 }
 
-export { DEFAULT_HANDSHAKE_TIMEOUT } from './server-decision';
 const noop = (): void => undefined;
 /** A peer that half-closes before our answer has given up on the handshake (bound by node as `this`). */
 function destroyOnEnd(this: Duplex): void {

@@ -36,12 +36,14 @@ const sansIoValues = [
   'headerSize', 'isControlOpcode', 'isSendableCloseCode', 'isToken', 'isValidKey', 'isValidUtf8', 'isValidWireCloseCode',
   'maskInPlace', 'negotiateExtensions', 'parseClosePayload', 'parseExtensions', 'parseTokenList', 'parseWebSocketUrl',
   'serializeExtensions', 'validateServerResponse', 'validateUpgradeRequest',
+  'buildExtendedConnectHeaders', 'validateExtendedConnect', 'validateExtendedConnectResponse', 'validateWebSocketOffer',
 ];
 const sansIoTypes = [
   'ClientHandshakeResult', 'ClientRequest', 'ClientRequestOptions', 'ClosePayload', 'Extension', 'ExtensionFactory',
   'ExtensionOffer', 'FrameEncoderOptions', 'FrameHeader', 'FrameLength', 'FrameParserOptions', 'HandshakeErrorKind',
   'HandshakeRejection', 'HeaderMap', 'HeaderValue', 'NativeUtf8Check', 'NegotiatedExtensions', 'ParserEvent', 'PayloadSink',
   'PayloadTransform', 'ProtocolEvent', 'ProtocolLimits', 'ProtocolOptions', 'ResponseHeaders', 'UpgradeRequest', 'ViolationKind',
+  'WebSocketOffer',
 ];
 
 /** `websocket-streams/node`: the root entry plus the Node adapters. */
@@ -49,6 +51,7 @@ const nodeValues = [
   ...rootValues,
   'SocketTransport', 'WebSocketClientFactory', 'WebSocketServerFactory', 'attach', 'connect', 'connectWS', 'handleUpgrade',
   'listenWS', 'nodeRuntime', 'reconnect', 'serve', 'zlibEngine',
+  'Http2StreamTransport', 'handleExtendedConnect',
 ];
 const nodeTypes = [
   ...rootTypes,
@@ -57,6 +60,7 @@ const nodeTypes = [
   'ReconnectingConnections', 'RetryInfo', 'ServeOptions', 'ServerOptions',
   'SocketTransportOptions', 'UpgradeDecision', 'UpgradeRequestInfo', 'WebSocketAttachment', 'WebSocketServerHandle',
   'ZlibEngineOptions',
+  'Http2ConnectOptions', 'ServerOf',
 ];
 
 const entries = [
