@@ -4,7 +4,7 @@ export { nodeRuntime } from './runtime';
 export { SocketTransport, type SocketTransportOptions } from './socket-transport';
 export {
   handleUpgrade, attach, type ServerOptions, type AttachOptions, type UpgradeRequestInfo, type UpgradeDecision,
-  type WebSocketAttachment, type PathMatcher, type UpgradeContext, type AcceptedConnection,
+  type WebSocketAttachment, type PathMatcher, type UpgradeContext, type AcceptedConnection, type AttachableServer,
 } from './upgrade';
 export { serve, type ServeOptions, type WebSocketServerHandle, type ServerOf } from './server';
 export { handleExtendedConnect } from './http2-upgrade';

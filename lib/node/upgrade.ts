@@ -387,7 +387,7 @@ interface Router {
 }
 
 /** A server `attach` can serve: HTTP/1.1 upgrades on the first two, HTTP/2 extended CONNECTs (and HTTP/1.1 upgrades with `allowHTTP1`) on the others. */
-type AttachableServer = HttpServer | HttpsServer | Http2SecureServer | Http2Server;
+export type AttachableServer = HttpServer | HttpsServer | Http2SecureServer | Http2Server;
 
 const routers = new WeakMap<AttachableServer, Router>();
 

@@ -60,7 +60,7 @@ const nodeTypes = [
   'ReconnectingConnections', 'RetryInfo', 'ServeOptions', 'ServerOptions',
   'SocketTransportOptions', 'UpgradeDecision', 'UpgradeRequestInfo', 'WebSocketAttachment', 'WebSocketServerHandle',
   'ZlibEngineOptions',
-  'Http2ConnectOptions', 'ServerOf',
+  'AttachableServer', 'Http2ConnectOptions', 'ServerOf',
 ];
 
 const entries = [
