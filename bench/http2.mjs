@@ -26,6 +26,7 @@ const opt = (name, fallback) => {
   return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
 };
 const role = opt('--role', 'parent');
+const trace = (...xs) => process.env.BENCH_TRACE && console.error(`[${role}]`, ...xs);
 
 /** Resolves with the next IPC message of `child` of type `type`. */
 const next = (child, type) => new Promise((resolve, reject) => {
@@ -90,13 +91,16 @@ async function client() {
   const payload = new Uint8Array(size).fill(7);
   let echoed = 0;
   let running = true;
+  const per = conns.map(() => 0);
+  const tracer = process.env.BENCH_TRACE ? setInterval(() => trace('per conn', per.join(','), conns.map((c) => c.bufferedAmount).join(',')), 1000) : undefined;
   const started = performance.now();
-  await Promise.all(conns.map(async (conn) => {
+  await Promise.all(conns.map(async (conn, k) => {
     const inFlight = 8;
     for (let i = 0; i < inFlight; i++) void conn.send(payload);
     for await (const msg of conn) {
       await msg.bytes();
       echoed++;
+      per[k]++;
       if (!running) break;
       void conn.send(payload);
     }
@@ -105,6 +109,8 @@ async function client() {
     resolve();
   }, seconds * 1000))));
   const elapsed = (performance.now() - started) / 1000;
+  trace('echo loop over', echoed);
+  clearInterval(tracer);
   await Promise.all(conns.map((c) => c.close().catch(() => undefined)));
   process.send({ type: 'done', perSecond: echoed / elapsed, mbPerSecond: (echoed * size) / elapsed / 1e6 });
 }
@@ -152,7 +158,9 @@ async function parent() {
       });
       const base = await (srv.send({ type: 'memory' }), next(srv, 'memory'));
       const idler = job({ mode: 'idle' });
+      trace(protocol, 'idle opening');
       const opened = await next(idler, 'opened');
+      trace(protocol, 'idle opened');
       const loaded = await (srv.send({ type: 'memory' }), next(srv, 'memory'));
       idler.send({ type: 'close' });
       await next(idler, 'done');
@@ -161,6 +169,7 @@ async function parent() {
       add(`${protocol} client heap/ws`, opened.client.heap / idle);
       add(`${protocol} client rss/ws`, opened.client.rss / idle);
       for (const size of [1024, 64 * 1024]) {
+        trace(protocol, 'echo', size);
         const echo = job({ mode: 'echo', size });
         const r = await next(echo, 'done');
         add(`${protocol} echo ${size} msg/s`, r.perSecond);
