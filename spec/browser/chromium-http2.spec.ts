@@ -5,7 +5,8 @@ import * as webStreams from 'node:stream/web';
 import { attach } from '../../lib/node/upgrade';
 import type { Connection } from '../../lib/streams/connection';
 import type { CloseInfo } from '../../lib/streams/errors';
-import { makeTestCertificate } from '../node/node-helpers';
+import { echoRecordingCompression, makeTestCertificate } from '../node/node-helpers';
+import { PAGE, type Exchange } from './exchange-page';
 
 // Headless Chromium as the client of WebSockets over HTTP/2 (RFC 8441). Chromium opens a
 // WebSocket as an extended CONNECT only on an HTTP/2 connection it already has to the origin,
@@ -17,32 +18,6 @@ const FLAGS = [
   '--ignore-certificate-errors',
 ];
 
-const PAGE = `<!doctype html><meta charset="utf-8"><script>
-window.runExchange = (url, sizes) => new Promise((resolve, reject) => {
-  const ws = new WebSocket(url);
-  ws.binaryType = 'arraybuffer';
-  const got = [];
-  let step = 0;
-  const outgoing = [];
-  for (const n of sizes) {
-    outgoing.push('t'.repeat(n));
-    const b = new Uint8Array(n); for (let i = 0; i < n; i++) b[i] = (i * 13) & 255; outgoing.push(b.buffer);
-  }
-  ws.onopen = () => ws.send(outgoing[0]);
-  ws.onmessage = (e) => {
-    const m = e.data;
-    got.push(typeof m === 'string' ? { type: 'text', length: m.length, ok: m === outgoing[step] }
-      : { type: 'binary', length: m.byteLength, ok: new Uint8Array(m).every((x, i) => x === ((i * 13) & 255)) });
-    step++;
-    if (step < outgoing.length) ws.send(outgoing[step]);
-    else ws.close(4100, 'browser done');
-  };
-  ws.onclose = (e) => resolve({ got, code: e.code, reason: e.reason, wasClean: e.wasClean, extensions: ws.extensions });
-  ws.onerror = () => reject(new Error('websocket error'));
-});
-</script>`;
-
-type Exchange = { got: Array<{ type: string; length: number; ok: boolean }>; code: number; reason: string; wasClean: boolean; extensions: string };
 
 describe('Chromium as a client of WebSockets over HTTP/2', () => {
   const cert = makeTestCertificate();
@@ -74,12 +49,7 @@ describe('Chromium as a client of WebSockets over HTTP/2', () => {
     attach(h2, { path: '/deflate', onRequest, perMessageDeflate: true, maxMessageSize: 64 * 1024 * 1024 }, (conn: Connection) => {
       deflateExtensions = conn.extensions;
       closes.push(conn.closed);
-      void (async () => {
-        for await (const msg of conn.readable) {
-          compressed.push(msg.compressed);
-          await conn.send(msg);
-        }
-      })().catch(() => undefined);
+      echoRecordingCompression(conn, compressed);
     });
     await new Promise<void>((r) => h2.listen(0, '127.0.0.1', r));
     port = (h2.address() as AddressInfo).port;

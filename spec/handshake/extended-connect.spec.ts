@@ -1,7 +1,7 @@
 import { buildClientRequest } from '../../lib/handshake/client-handshake';
-import { HandshakeError } from '../../lib/handshake/errors';
 import { buildExtendedConnectHeaders, validateExtendedConnect, validateExtendedConnectResponse } from '../../lib/handshake/extended-connect';
 import type { HeaderMap } from '../../lib/handshake/header-values';
+import { errorOf } from './error-of';
 import { FakeFactory } from './fake-extension';
 
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
@@ -10,15 +10,6 @@ const connectRequest: HeaderMap = {
   'sec-websocket-version': '13',
 };
 
-function errorOf(f: () => unknown): HandshakeError {
-  try {
-    f();
-  } catch (err) {
-    if (err instanceof HandshakeError) return err;
-    throw err;
-  }
-  throw new Error('expected a HandshakeError');
-}
 
 describe('buildExtendedConnectHeaders', () => {
   it('buildExtendedConnectHeaders writes the RFC 8441 §5 pseudo-headers and drops the HTTP/1.1-only ones and the key', () => {
