@@ -9,7 +9,8 @@ import { entries } from './scripts/entries.mjs';
 // that re-export the CJS build, written after rollup by scripts/esm-wrappers.mjs: one copy of
 // every class whether the package is imported or required (no dual-package hazard).
 const input = Object.fromEntries(entries.map((e) => [e.name, e.source]));
-const external = (id) => id.startsWith('node:') || id === 'ws';
+// `redis` (the pubsub entry's optional peer dependency) is the user's own copy, never bundled.
+const external = (id) => id.startsWith('node:') || id === 'ws' || id === 'redis' || id.startsWith('@redis/');
 
 // The CLI is the package's `bin`: it needs a shebang, the library entries must not have one.
 const banner = (chunk) => (chunk.isEntry && chunk.name === 'cli' ? '#!/usr/bin/env node' : '');

@@ -26,9 +26,10 @@ const MAX_HEADER = 14;
 
 /** Log-scale latency histogram: bucket i covers [1.02^i, 1.02^(i+1)) microseconds. */
 export const HIST_BASE = 1.02;
-const HIST_BUCKETS = 1200; // 1.02^1200 µs ≈ 20 000 s: nothing falls off the end
+export const HIST_BUCKETS = 1200; // 1.02^1200 µs ≈ 20 000 s: nothing falls off the end
 
-function histIndex(us) {
+/** The histogram bucket of a latency in microseconds. */
+export function histIndex(us) {
   if (us < 1) return 0;
   const i = Math.floor(Math.log(us) / Math.log(HIST_BASE));
   return i >= HIST_BUCKETS ? HIST_BUCKETS - 1 : i;
@@ -108,9 +109,13 @@ function sha1(buf) {
  * (data frames up to FIN), checks the length of every message (when it is known), and hashes a
  * sample of messages with SHA-1 to compare against the payload that was sent.
  */
-class EchoParser {
+export class EchoParser {
   constructor(check, onMessage, onControl) {
-    this.check = check; // { length, sha1, sampleEvery (0: never), inflate }
+    this.check = check; // { length, sha1, sampleEvery (0: never), inflate, keepHead? }
+    // The first `keepHead` payload bytes of the current message (the fan-out job reads its send
+    // time and sequence number there), valid during onMessage.
+    this.head = check.keepHead ? Buffer.alloc(check.keepHead) : null;
+    this.headLen = 0;
     this.onMessage = onMessage;
     this.onControl = onControl;
     this.hbuf = Buffer.allocUnsafe(MAX_HEADER);
@@ -180,6 +185,7 @@ class EchoParser {
     if (opcode >= 8) { this.control = []; return; }
     if (opcode === 0) return; // continuation
     this.msgBytes = 0;
+    this.headLen = 0;
     this.msgCompressed = (b0 & 0x40) !== 0;
     const sampled = this.check.sampleEvery > 0 && this.msgIndex % this.check.sampleEvery === 0;
     this.hash = sampled && !this.msgCompressed ? crypto.createHash('sha1') : null;
@@ -189,6 +195,7 @@ class EchoParser {
   #data(buf, start, end) {
     if (this.control) { this.control.push(Buffer.from(buf.subarray(start, end))); return; }
     this.msgBytes += end - start;
+    if (this.head !== null && this.headLen < this.head.length) this.headLen += buf.copy(this.head, this.headLen, start, Math.min(end, start + this.head.length - this.headLen));
     if (this.hash) this.hash.update(buf.subarray(start, end));
     else if (this.chunks) this.chunks.push(Buffer.from(buf.subarray(start, end)));
   }
@@ -298,7 +305,7 @@ function open(job, path, extensionsOffer) {
 }
 
 /** Opens `count` connections with at most `concurrency` handshakes in flight. */
-async function openMany(job, count, path, offer, concurrency = 200) {
+export async function openMany(job, count, path, offer, concurrency = 200) {
   const conns = new Array(count);
   let next = 0;
   let firstError = null;
@@ -352,7 +359,8 @@ function prepare(job) {
   return { frame, check };
 }
 
-function cpuPercent(start, wallMs) {
+/** CPU time of this process since `start` (process.cpuUsage), as % of one core over `wallMs`. */
+export function cpuPercent(start, wallMs) {
   const d = process.cpuUsage(start);
   return ((d.user + d.system) / 1000 / wallMs) * 100;
 }

@@ -11,6 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { histPercentile, makePatternChunk } from './loadgen.mjs';
+import { cpuTicks, serverStats, startServer, stopServer } from './processes.mjs';
+import { runFanout } from './fanout.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const KiB = 1024;
@@ -47,7 +49,7 @@ const baseDist = (() => {
   }
   return abs;
 })();
-const valued = new Set(['--runs', '--seconds', '--servers', '--loadgen-procs', '--messages', '--yield-every', '--piece-gap-us', '--base-dist']);
+const valued = new Set(['--runs', '--seconds', '--servers', '--loadgen-procs', '--messages', '--yield-every', '--piece-gap-us', '--base-dist', '--subscribers', '--rate', '--layouts']);
 const selected = args.filter((a, i) => !a.startsWith('--') && !valued.has(args[i - 1]));
 
 const warmupMs = quick ? 300 : 1000;
@@ -144,59 +146,6 @@ const SCENARIOS = [
 // ---------------------------------------------------------------------------------------------
 // Processes
 
-function startServer(file, serverArgs, env) {
-  return new Promise((resolve) => {
-    const child = fork(path.join(here, 'servers', file), serverArgs, {
-      // BENCH_SERVER_NODE_ARGS: extra node flags for the servers only (`--cpu-prof`, `--trace-gc`).
-      execArgv: ['--expose-gc', ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)],
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-    });
-    const info = {};
-    let buf = '';
-    let done = false;
-    const finish = (v) => { if (!done) { done = true; clearTimeout(timer); resolve(v); } };
-    const timer = setTimeout(() => { child.kill('SIGKILL'); finish({ error: `${file} did not start within 20 s` }); }, 20_000);
-    child.stdout.on('data', (d) => {
-      buf += d;
-      let nl;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl).trim();
-        buf = buf.slice(nl + 1);
-        let m;
-        if ((m = /^listening (\d+)$/.exec(line))) finish({ child, port: Number(m[1]), info });
-        else if ((m = /^unavailable (.*)$/.exec(line))) finish({ unavailable: m[1] });
-        else if ((m = /^info (\w+)=(\S+)$/.exec(line))) info[m[1]] = m[2];
-      }
-    });
-    child.on('exit', (code) => finish({ error: `${file} exited with code ${code} before listening` }));
-  });
-}
-
-async function stopServer(child) {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(t);
-}
-
-let statsId = 0;
-function serverStats(child, gc = false, timeoutMs = 10_000) {
-  return new Promise((resolve) => {
-    if (!child?.connected) return resolve(null);
-    const id = ++statsId;
-    const onMsg = (m) => { if (m?.type === 'stats' && m.id === id) { cleanup(); resolve(m); } };
-    const onExit = () => { cleanup(); resolve(null); };
-    const t = setTimeout(() => { cleanup(); resolve(null); }, timeoutMs);
-    const cleanup = () => { clearTimeout(t); child.off('message', onMsg); child.off('exit', onExit); };
-    child.on('message', onMsg);
-    child.once('exit', onExit);
-    try { child.send({ type: 'stats', id, gc }); } catch { cleanup(); resolve(null); }
-  });
-}
-
 /**
  * Forks a load generator for `job`; `onReady` is called for idle jobs, `onMark(phase)` when a
  * trickle job starts and ends its measurement (the loadgen waits until it has returned).
@@ -241,16 +190,6 @@ function requestBroadcasts(child, job) {
     child.once('exit', () => resolve(null));
     child.send({ type: 'broadcast', rounds: job.rounds, size: job.size });
   });
-}
-
-/** utime + stime of a process in clock ticks (100 per second on Linux). */
-function cpuTicks(pid) {
-  try {
-    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return Number(f[11]) + Number(f[12]);
-  } catch {
-    return NaN;
-  }
 }
 
 /** Read and write system calls of a process so far, from /proc (null where there is none). */
@@ -446,7 +385,25 @@ async function cryptoBaseline(chunk, reps) {
   return { digest, mbPerSec: (chunk.length * reps) / ms / 1000 };
 }
 
+/** `fanout` (not part of the default run: it starts redis-server and many processes): its own table, printed. */
+async function mainFanout() {
+  const table = await runFanout({
+    runs, warmupMs, durationMs, fmt, median,
+    subscribers: Number(opt('--subscribers', quick ? 200 : 1000)),
+    rate: Number(opt('--rate', 50)),
+    size: 128,
+    loadgenProcs,
+    layouts: opt('--layouts', null)?.split(','),
+  });
+  console.log(`\n${table}\n\nCommand: npm run bench -- ${args.join(' ')}; ${new Date().toISOString()}; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; ${os.cpus().length} cores, Node ${process.version}; ${libraryBuild()}`);
+}
+
 async function main() {
+  if (selected.includes('fanout')) {
+    await mainFanout();
+    selected.splice(selected.indexOf('fanout'), 1);
+    if (selected.length === 0) return;
+  }
   const matches = (s, n) => (SCENARIOS.some((x) => x.name === n) ? s.name === n : s.name.startsWith(n));
   const scenarios = SCENARIOS.filter((s) => selected.length === 0 || selected.some((n) => matches(s, n)));
   if (scenarios.length === 0) {

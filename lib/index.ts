@@ -10,6 +10,10 @@ export { IncomingMessage } from './streams/incoming-message';
 export { IncomingFrame } from './streams/incoming-frame';
 export { MessageWriter, type FrameOptions } from './streams/message-writer';
 export type { BinaryData, OutgoingData, OutgoingMessage, SendOptions } from './streams/outgoing';
+// The surface `Connection` shares with the browser entry's `BrowserConnection` (types only)
+export type {
+  StreamConnection, StreamMessage, StreamFrame, StreamOutgoing, StreamSendOptions, StreamWaitOptions,
+} from './streams/stream-surface';
 export { broadcast, type BroadcastOptions, type BroadcastResult } from './streams/broadcast';
 export type { FrameLength } from './codec/frame-header';
 export { ReadyState } from './protocol/state';
@@ -28,7 +32,7 @@ export { InvalidStateError } from './protocol/protocol';
 export { HandshakeError, type HandshakeErrorKind } from './handshake/errors';
 // For adapters to other runtimes: the transport, the runtime's fast paths, the deflate engine
 export type { ByteTransport, TransportSink } from './streams/byte-transport';
-export { WebStreamTransport } from './streams/web-stream-transport';
+export { WebStreamTransport, type WebStreamTransportOptions } from './streams/web-stream-transport';
 export { useStreamClasses, type StreamClasses } from './streams/stream-classes';
 export type { NativeUtf8Check } from './codec/utf8-validator';
 export type { UnsafeAllocator } from './streams/growable-buffer';

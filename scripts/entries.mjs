@@ -11,6 +11,9 @@ export const entries = [
   { subpath: '.', name: 'index', source: 'lib/index.ts' },
   { subpath: './node', name: 'node', source: 'lib/node/index.ts' },
   { subpath: './sans-io', name: 'sans-io', source: 'lib/sans-io.ts' },
+  { subpath: './pubsub', name: 'pubsub', source: 'lib/pubsub/index.ts' },
+  { subpath: './websocket-stream', name: 'websocket-stream', source: 'lib/websocket-stream.ts' },
+  { subpath: './browser', name: 'browser', source: 'lib/browser/index.ts' },
 ];
 
 /** package.json's `exports` and `typesVersions` for `entries` (node10 has no `exports`). */

@@ -24,17 +24,22 @@ function resolvePackagesFromHere() {
 }
 
 /** The `websocket-streams/node` module as built in dist/, or exits with "unavailable". */
-export async function loadOurs(...names) {
+export function loadOurs(...names) {
+  return loadEntry('node', names);
+}
+
+/** An entry of ours as built in dist/ (`node`, `pubsub`), checked for `names`, or exits with "unavailable". */
+export async function loadEntry(entry, names) {
   let mod;
   try {
     const dist = process.env.BENCH_DIST;
     if (dist) resolvePackagesFromHere();
-    mod = await import(dist ? pathToFileURL(path.resolve(dist, 'node.mjs')).href : '../../dist/node.mjs');
+    mod = await import(dist ? pathToFileURL(path.resolve(dist, `${entry}.mjs`)).href : `../../dist/${entry}.mjs`);
   } catch (err) {
-    unavailable(`dist/node.mjs does not load (${err?.message ?? err})`);
+    unavailable(`dist/${entry}.mjs does not load (${err?.message ?? err})`);
   }
   for (const name of names) {
-    if (mod[name] === undefined) unavailable(`not built: dist/node.mjs has no ${name} export`);
+    if (mod[name] === undefined) unavailable(`not built: dist/${entry}.mjs has no ${name} export`);
   }
   return mod;
 }

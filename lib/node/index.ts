@@ -16,3 +16,7 @@ export { type ProxySetting } from './proxy';
 export { WebSocketServerFactory, WebSocketClientFactory, listenWS, connectWS } from './autobahn';
 export { zlibEngine, type ZlibEngineOptions } from './zlib-engine';
 export { type PerMessageDeflateSetting } from './deflate-option';
+export { WebSocketStream, type NodeWebSocketStreamOptions } from './websocket-stream';
+export {
+  type WebSocketStreamOptions, type WebSocketOpenInfo, type WebSocketCloseInfo, type WebSocketStreamChunk, type WebSocketDialer,
+} from '../streams/websocket-stream';

@@ -2,6 +2,14 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ByteTransport, TransportSink } from '../streams/byte-transport';
 
+// Bits of the `#flags` field (see the class).
+const PAUSED = 1 << 0;
+const WAITING_DRAIN = 1 << 1;
+const CLOSED = 1 << 2;
+const IN_TURN = 1 << 3;
+const CORKED = 1 << 4;
+const BATCH_REACHES = 1 << 5;
+
 /** Options of a `SocketTransport`. */
 export interface SocketTransportOptions {
   /**
@@ -123,18 +131,26 @@ export class SocketTransport implements ByteTransport {
   readonly #socket: OwnedSocket;
   readonly #highWaterMark: number;
   #sink: TransportSink | undefined;
-  #paused = false;
-  #waitingDrain = false;
-  #closed = false;
+  /** The boolean states (the accessors among these fields), one bit each: one field instead of 6, for idle connections are many. */
+  #flags = 0;
+  get #paused(): boolean { return (this.#flags & PAUSED) !== 0; }
+  set #paused(on: boolean) { this.#flags = on ? this.#flags | PAUSED : this.#flags & ~PAUSED; }
+  get #waitingDrain(): boolean { return (this.#flags & WAITING_DRAIN) !== 0; }
+  set #waitingDrain(on: boolean) { this.#flags = on ? this.#flags | WAITING_DRAIN : this.#flags & ~WAITING_DRAIN; }
+  get #closed(): boolean { return (this.#flags & CLOSED) !== 0; }
+  set #closed(on: boolean) { this.#flags = on ? this.#flags | CLOSED : this.#flags & ~CLOSED; }
   /** This socket wrote during the current event-loop turn (see `write`). */
-  #inTurn = false;
+  get #inTurn(): boolean { return (this.#flags & IN_TURN) !== 0; }
+  set #inTurn(on: boolean) { this.#flags = on ? this.#flags | IN_TURN : this.#flags & ~IN_TURN; }
   /** Later writes of this turn are corked, to leave together at its end. */
-  #corked = false;
+  get #corked(): boolean { return (this.#flags & CORKED) !== 0; }
+  set #corked(on: boolean) { this.#flags = on ? this.#flags | CORKED : this.#flags & ~CORKED; }
   /** Small writes of this turn after the first, copied together (see `BATCH_SIZE`), and how many bytes. */
   #batch: Buffer | undefined;
   #batched = 0;
   /** A batched write reached the mark: the batch's write reports when it is flushed. */
-  #batchReaches = false;
+  get #batchReaches(): boolean { return (this.#flags & BATCH_REACHES) !== 0; }
+  set #batchReaches(on: boolean) { this.#flags = on ? this.#flags | BATCH_REACHES : this.#flags & ~BATCH_REACHES; }
 
   /**
    * `socket` is a `net.Socket`, a `tls.TLSSocket`, or another duplex with their semantics

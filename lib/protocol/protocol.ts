@@ -9,6 +9,7 @@ import type { ProtocolLimits } from './limits';
 import type { ProtocolEvent } from './events';
 import { FrameEncoder } from './frame-encoder';
 import { ReadyState, type CloseState } from './state';
+import { InvalidStateError } from './invalid-state-error';
 
 /** The protocol's limits (declared once, in `ProtocolLimits`), its role and its negotiated extensions. */
 export interface ProtocolOptions extends ProtocolLimits {
@@ -23,11 +24,7 @@ export interface ProtocolOptions extends ProtocolLimits {
   readonly isUtf8?: NativeUtf8Check;
 }
 
-/** Thrown for local misuse that depends on the connection's state (sending after close). */
-export class InvalidStateError extends Error {
-  /** Always `'InvalidStateError'`, to tell it apart without `instanceof`. */
-  override readonly name = 'InvalidStateError';
-}
+export { InvalidStateError } from './invalid-state-error';
 
 interface IncomingMessageState {
   readonly opcode: number;

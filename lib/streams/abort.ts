@@ -23,3 +23,22 @@ export function markHandled<T>(p: Promise<T>): Promise<T> {
 export function rejectedWith<T>(reason: unknown): Promise<T> {
   return markHandled(Promise.reject(reason) as Promise<T>);
 }
+
+/**
+ * `p`, or a rejection with `signal.reason` if the signal aborts first while `abortable()` says
+ * the wait may still stop; the listener goes once `p` settles. Marked handled.
+ */
+export function untilAborted<T>(p: Promise<T>, signal: AbortSignal, abortable: () => boolean = () => true): Promise<T> {
+  return markHandled(new Promise<T>((resolve, reject) => {
+    const stop = whenAborted(signal, () => {
+      if (abortable()) reject(signal.reason);
+    });
+    p.then((v) => {
+      stop();
+      resolve(v);
+    }, (err: unknown) => {
+      stop();
+      reject(err);
+    });
+  }));
+}

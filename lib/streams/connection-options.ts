@@ -41,7 +41,8 @@ export type ResolvedOptions = {
   readAheadEntries: number;
 };
 
-function checkSize(name: string, value: number, min: number, keepInfinity = false): number {
+/** A size option: a number ≥ `min`, floored; `Infinity` kept only with `keepInfinity`. Misuse throws a RangeError. */
+export function checkSize(name: string, value: number, min: number, keepInfinity = false): number {
   if (typeof value !== 'number' || Number.isNaN(value) || value < min) {
     throw new RangeError(`Option ${name} must be a number ≥ ${min}, got ${String(value)}`);
   }

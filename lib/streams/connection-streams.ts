@@ -5,6 +5,10 @@ import type { MessageWaiter } from './inbound';
 import type { OutgoingMessage } from './outgoing';
 import { streamClasses } from './stream-classes';
 
+// Bits of the `#flags` field (see the class).
+const READABLE_USED = 1 << 0;
+const WRITABLE_USED = 1 << 1;
+
 const noop = (): void => undefined;
 
 /** What the stream facade needs from its connection. */
@@ -41,9 +45,13 @@ export class ConnectionStreams implements PipeEnd {
   /** The readable while a pipe out of it holds it weakly. */
   #readableRef: WeakRef<ReadableStream<IncomingMessage>> | undefined;
   #writableRef: WeakRef<WritableStream<OutgoingMessage>> | undefined;
+  /** The boolean states (the accessors among these fields), one bit each: one field instead of 2, for idle connections are many. */
+  #flags = 0;
   /** One of the stream's algorithms ran: a pipe may not let it go. */
-  #readableUsed = false;
-  #writableUsed = false;
+  get #readableUsed(): boolean { return (this.#flags & READABLE_USED) !== 0; }
+  set #readableUsed(on: boolean) { this.#flags = on ? this.#flags | READABLE_USED : this.#flags & ~READABLE_USED; }
+  get #writableUsed(): boolean { return (this.#flags & WRITABLE_USED) !== 0; }
+  set #writableUsed(on: boolean) { this.#flags = on ? this.#flags | WRITABLE_USED : this.#flags & ~WRITABLE_USED; }
   /** How a pipe left a writable that was collected, for the one rebuilt in its place. */
   #writableOutcome: WritableOutcome | undefined;
   /** The pipe out of `readable`, and the one into `writable`, while they run. */

@@ -15,12 +15,20 @@ import { MessageIterator, type MessageIteratorOptions } from './message-iterator
 import { Inbound, type MessageWaiter } from './inbound';
 import type { IncomingMessage } from './incoming-message';
 import type { MessageWriter } from './message-writer';
+import type { StreamConnection } from './stream-surface';
 import { Outbound } from './outbound';
 import { streamClasses } from './stream-classes';
 import { encodeText, toBytes, type BinaryData, type OutgoingMessage, type SendOptions } from './outgoing';
 import type { UnsafeAllocator } from './growable-buffer';
 import { PendingPings } from './pending-pings';
-import { markHandled, rejectedWith, whenAborted } from './abort';
+import { markHandled, rejectedWith, untilAborted, whenAborted } from './abort';
+
+// Bits of the `#flags` field (see the class).
+const INPUT_ENDED = 1 << 0;
+const TRANSPORT_CLOSED = 1 << 1;
+const END_SENT = 1 << 2;
+const FINALIZED = 1 << 3;
+const EXTENSIONS_CLOSED = 1 << 4;
 
 const EMPTY = new Uint8Array(0);
 const resolved = Promise.resolve();
@@ -65,7 +73,7 @@ export interface CloseOptions {
  * await serve({ port: 8080 }, (conn) => conn.readable.pipeTo(conn.writable)); // echo server
  * ```
  */
-export class Connection implements AsyncIterable<IncomingMessage>, ConnectionCore, StreamsOwner {
+export class Connection implements AsyncIterable<IncomingMessage>, StreamConnection, ConnectionCore, StreamsOwner {
   /** Which end of the connection this is. */
   readonly role: 'client' | 'server';
   /** Called for every ping received (its automatic pong, if enabled, is queued already). */
@@ -93,11 +101,18 @@ export class Connection implements AsyncIterable<IncomingMessage>, ConnectionCor
   #transportError: Error | undefined;
   /** Set where the connection itself dropped the transport (heartbeat, close timer, abandon). */
   #droppedBy: 'heartbeat-timeout' | 'close-timeout' | 'abandoned' | undefined;
-  #inputEnded = false;
-  #transportClosed = false;
-  #endSent = false;
-  #finalized = false;
-  #extensionsClosed = false;
+  /** The boolean states (the accessors among these fields), one bit each: one field instead of 5, for idle connections are many. */
+  #flags = 0;
+  get #inputEnded(): boolean { return (this.#flags & INPUT_ENDED) !== 0; }
+  set #inputEnded(on: boolean) { this.#flags = on ? this.#flags | INPUT_ENDED : this.#flags & ~INPUT_ENDED; }
+  get #transportClosed(): boolean { return (this.#flags & TRANSPORT_CLOSED) !== 0; }
+  set #transportClosed(on: boolean) { this.#flags = on ? this.#flags | TRANSPORT_CLOSED : this.#flags & ~TRANSPORT_CLOSED; }
+  get #endSent(): boolean { return (this.#flags & END_SENT) !== 0; }
+  set #endSent(on: boolean) { this.#flags = on ? this.#flags | END_SENT : this.#flags & ~END_SENT; }
+  get #finalized(): boolean { return (this.#flags & FINALIZED) !== 0; }
+  set #finalized(on: boolean) { this.#flags = on ? this.#flags | FINALIZED : this.#flags & ~FINALIZED; }
+  get #extensionsClosed(): boolean { return (this.#flags & EXTENSIONS_CLOSED) !== 0; }
+  set #extensionsClosed(on: boolean) { this.#flags = on ? this.#flags | EXTENSIONS_CLOSED : this.#flags & ~EXTENSIONS_CLOSED; }
 
   /** Wraps a transport whose opening handshake is done. Adapters call this; users get connections from them. */
   constructor(transport: ByteTransport, init: ConnectionInit) {
@@ -350,13 +365,7 @@ export class Connection implements AsyncIterable<IncomingMessage>, ConnectionCor
 
   /** `closed`, or `signal.reason` if it aborts first: only the wait stops. */
   #closedUntil(signal: AbortSignal): Promise<CloseInfo> {
-    return markHandled(new Promise((resolve, reject) => {
-      const stop = whenAborted(signal, () => reject(signal.reason));
-      void this.closed.then((info) => {
-        stop();
-        resolve(info);
-      });
-    }));
+    return untilAborted(this.closed, signal);
   }
 
   // ---- for the tiers and adapters ----

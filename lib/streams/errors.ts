@@ -1,5 +1,6 @@
 import { CloseCode } from '../codec/constants';
 import type { ViolationKind } from '../codec/violation';
+import { enforceCloseCodeRange, validateWebCloseInfo } from './web-close-rules';
 
 /**
  * Why a connection ended, beside the close code (which stays what the wire said: a heartbeat
@@ -47,15 +48,27 @@ export type WebSocketErrorKind =
   /** `ping(data)` with the payload of a ping still waiting for its pong (nothing was sent). */
   | 'PING_IN_FLIGHT'
   /** A ping given up for newer ones: more than `MAX_PENDING_PINGS` waited for their pongs. */
-  | 'PING_UNANSWERED';
+  | 'PING_UNANSWERED'
+  /**
+   * Made by the application with the WHATWG constructor (`new WebSocketError(message, { closeCode, reason })`,
+   * no `kind`), typically to close a `WebSocketStream` with a code: `readable.cancel(err)`, `writable.abort(err)`.
+   */
+  | 'APPLICATION';
 
-/** What a `WebSocketError` is made of: its stable `kind`, and the close that came with it, if any. */
+/**
+ * What a `WebSocketError` is made of: its stable `kind`, and the close that came with it, if any.
+ * Without `kind` it is the WHATWG `WebSocketCloseInfo` of the web platform's constructor, and
+ * checked as the standard says (see `WebSocketError`).
+ */
 export interface WebSocketErrorInit {
-  /** How it failed, stable to branch on (see `WebSocketErrorKind`). */
-  readonly kind: WebSocketErrorKind;
-  /** The close code that ended the connection; `null` (the default) when the error did not close it. */
+  /** How it failed, stable to branch on (see `WebSocketErrorKind`); `'APPLICATION'` when left out. */
+  readonly kind?: WebSocketErrorKind;
+  /**
+   * The close code that ended the connection; `null` (the default) when the error did not close
+   * it. Without `kind`: 1000 or 3000–4999, else an `InvalidAccessError` DOMException.
+   */
   readonly closeCode?: number | null;
-  /** The close reason; `''` by default. */
+  /** The close reason; `''` by default. Without `kind`: at most 123 UTF-8 bytes, else a `SyntaxError` DOMException. */
   readonly reason?: string;
   /** The error behind this one, if any (becomes `Error.cause`). */
   readonly cause?: unknown;
@@ -69,10 +82,18 @@ export interface WebSocketErrorInit {
  * connection (a message or frame discarded by reading the next one, a frame written with more
  * or fewer bytes than it declared) has `closeCode` `null`.
  *
+ * It is also the web platform's `WebSocketError`: `new WebSocketError(message?, { closeCode?, reason? })`
+ * (no `kind`) follows the WHATWG constructor. The code must be 1000 or in 3000–4999
+ * (`InvalidAccessError` DOMException), the reason at most 123 UTF-8 bytes (`SyntaxError`
+ * DOMException), and a non-empty reason without a code gets 1000. Its `kind` is
+ * `'APPLICATION'`. Unlike the web platform's, it extends `Error`, not `DOMException`.
+ *
  * @example
  * ```ts
  * try { await msg.bytes(); }
  * catch (err) { if (err instanceof WebSocketError && err.closeCode === 1009) console.log('too big'); }
+ * // Closing a WebSocketStream with a code: the web platform's way.
+ * await readable.cancel(new WebSocketError('done', { closeCode: 4000, reason: 'bye' }));
  * ```
  */
 export class WebSocketError extends Error {
@@ -85,11 +106,22 @@ export class WebSocketError extends Error {
   /** Stable identifier of what went wrong: a `ViolationKind` or one of the stream tier's own. */
   readonly kind: WebSocketErrorKind;
 
-  constructor(message: string, init: WebSocketErrorInit) {
-    super(message, init.cause === undefined ? undefined : { cause: init.cause });
-    this.kind = init.kind;
-    this.closeCode = init.closeCode ?? null;
-    this.reason = init.reason ?? '';
+  constructor(message = '', init: WebSocketErrorInit = {}) {
+    super(String(message), init.cause === undefined ? undefined : { cause: init.cause });
+    if (init.kind !== undefined) {
+      this.kind = init.kind;
+      this.closeCode = init.closeCode ?? null;
+      this.reason = init.reason ?? '';
+      return;
+    }
+    // The WHATWG constructor steps: validate, then a reason without a code gets 1000, since
+    // no close frame can carry a reason without a code.
+    const code = init.closeCode === undefined || init.closeCode === null ? null : enforceCloseCodeRange(init.closeCode);
+    const reason = init.reason === undefined ? '' : `${init.reason}`;
+    validateWebCloseInfo(code, reason);
+    this.kind = 'APPLICATION';
+    this.closeCode = code ?? (reason === '' ? null : 1000);
+    this.reason = reason;
   }
 }
 

@@ -2,18 +2,31 @@ import { CloseCode, Opcode } from '../codec/constants';
 import { Utf8Validator } from '../codec/utf8-validator';
 import type { UnsafeAllocator } from './growable-buffer';
 import { ProtocolViolation } from '../codec/violation';
-import type { PayloadTransform } from '../protocol/extension';
 import type { ProtocolEvent } from '../protocol/events';
 import { ReadyState } from '../protocol/state';
 import type { ConnectionParts } from './core';
-import { DecodedBacklog, type BacklogEntry } from './decoded-backlog';
 import { WebSocketError } from './errors';
 import { IncomingMessage } from './incoming-message';
+import { MessageDecoding, type DecodingHost } from './message-decoding';
 import type { MessageHost } from './message-host';
 import { ReadAheadQueue, type ReadAheadEntry } from './read-ahead';
 
-/** The backlog of every inbound that has not decoded ahead yet (never pushed to). */
-const NO_BACKLOG = new DecodedBacklog();
+// Bits of the `#flags` field (see the class).
+const CURRENT_DELIVERED = 1 << 0;
+const PUMPING = 1 << 1;
+const PUMP_AGAIN = 1 << 2;
+const IN_FRAME = 1 << 3;
+const BLOCKED = 1 << 4;
+const PAUSED = 1 << 5;
+const INPUT_ENDED = 1 << 6;
+const INPUT_OVER_REPORTED = 1 << 7;
+const OVER_REPORTED = 1 << 8;
+const STARVED = 1 << 9;
+const OVER = 1 << 10;
+const DISCARDING = 1 << 11;
+const AHEAD_ALLOWED = 1 << 12;
+const DELIVERED_TO_REPORTER = 1 << 13;
+
 /** The read-ahead queue of every inbound that has not read ahead yet (never pushed to). */
 const NO_QUEUE = new ReadAheadQueue();
 
@@ -53,56 +66,68 @@ export interface MessageWaiter {
  *   application sends in answer to a message goes out before a protocol failure found behind
  *   it, whose close frame is held until the consumer asks past it (at most `closeTimeout`).
  * - A local close discards unread data and everything incoming (`discard`).
- * - Decoding (permessage-deflate), UTF-8 validation after it, and the decoded backlog.
+ * - A compressed message is decoded by a `MessageDecoding` of its own, which it feeds in order.
  * It alone pauses and resumes the transport.
  */
-export class Inbound implements MessageHost {
+export class Inbound implements MessageHost, DecodingHost {
   readonly #parts: ConnectionParts;
-  /** The runtime's unzeroed allocator, for the collectors of the messages and frames (`MessageHost`). */
-  readonly allocUnsafe: UnsafeAllocator | undefined;
   #current: IncomingMessage | undefined;
+  /** The boolean states (the accessors among these fields), one bit each: one field instead of 14, for idle connections are many. */
+  #flags = 0;
   /** The current message was handed to a consumer (a compressed one may start decoding before). */
-  #currentDelivered = false;
-  #currentDecoder: PayloadTransform | undefined;
-  #currentUtf8: Utf8Validator | undefined;
+  get #currentDelivered(): boolean { return (this.#flags & CURRENT_DELIVERED) !== 0; }
+  set #currentDelivered(on: boolean) { this.#flags = on ? this.#flags | CURRENT_DELIVERED : this.#flags & ~CURRENT_DELIVERED; }
+  /** The decoding of the current message, if an extension encodes it. */
+  #decoding: MessageDecoding | undefined;
   #messageWaiter: MessageWaiter | undefined;
-  #pumping = false;
-  #pumpAgain = false;
-  /** A decoder waits for the backlog to go below its bound. */
-  #decodeDemand: (() => void) | undefined;
-  #emitDecodedFn: ((chunk: Uint8Array) => void | Promise<void>) | undefined;
-  /** Decoded events of the current message its consumer has not taken yet (made on first use). */
-  #backlog = NO_BACKLOG;
+  get #pumping(): boolean { return (this.#flags & PUMPING) !== 0; }
+  set #pumping(on: boolean) { this.#flags = on ? this.#flags | PUMPING : this.#flags & ~PUMPING; }
+  get #pumpAgain(): boolean { return (this.#flags & PUMP_AGAIN) !== 0; }
+  set #pumpAgain(on: boolean) { this.#flags = on ? this.#flags | PUMP_AGAIN : this.#flags & ~PUMP_AGAIN; }
   /** Events parsed ahead of the consumer (made on first use). */
   #ahead = NO_QUEUE;
   /** A frame-start was routed and its frame-end not yet: the next events are its data and end. */
-  #inFrame = false;
+  get #inFrame(): boolean { return (this.#flags & IN_FRAME) !== 0; }
+  set #inFrame(on: boolean) { this.#flags = on ? this.#flags | IN_FRAME : this.#flags & ~IN_FRAME; }
   /** An asynchronous decoder step is running: events wait for it, in order. */
-  #blocked = false;
-  #paused = false;
-  #inputEnded = false;
-  #inputOverReported = false;
-  #overReported = false;
+  get #blocked(): boolean { return (this.#flags & BLOCKED) !== 0; }
+  set #blocked(on: boolean) { this.#flags = on ? this.#flags | BLOCKED : this.#flags & ~BLOCKED; }
+  get #paused(): boolean { return (this.#flags & PAUSED) !== 0; }
+  set #paused(on: boolean) { this.#flags = on ? this.#flags | PAUSED : this.#flags & ~PAUSED; }
+  get #inputEnded(): boolean { return (this.#flags & INPUT_ENDED) !== 0; }
+  set #inputEnded(on: boolean) { this.#flags = on ? this.#flags | INPUT_ENDED : this.#flags & ~INPUT_ENDED; }
+  get #inputOverReported(): boolean { return (this.#flags & INPUT_OVER_REPORTED) !== 0; }
+  set #inputOverReported(on: boolean) { this.#flags = on ? this.#flags | INPUT_OVER_REPORTED : this.#flags & ~INPUT_OVER_REPORTED; }
+  get #overReported(): boolean { return (this.#flags & OVER_REPORTED) !== 0; }
+  set #overReported(on: boolean) { this.#flags = on ? this.#flags | OVER_REPORTED : this.#flags & ~OVER_REPORTED; }
   /** The last parse found no complete event in the received bytes. */
-  #starved = false;
+  get #starved(): boolean { return (this.#flags & STARVED) !== 0; }
+  set #starved(on: boolean) { this.#flags = on ? this.#flags | STARVED : this.#flags & ~STARVED; }
   /** The connection is over: nothing more comes from the protocol; what is queued is all. */
-  #over = false;
+  get #over(): boolean { return (this.#flags & OVER) !== 0; }
+  set #over(on: boolean) { this.#flags = on ? this.#flags | OVER : this.#flags & ~OVER; }
   /** After a local close: data is dropped as it is parsed. */
-  #discarding = false;
-  /** A failure is queued behind unread data; its close frame waits (see `#hold`). */
-  #held: ProtocolViolation | undefined;
-  #holdTimer: unknown;
+  get #discarding(): boolean { return (this.#flags & DISCARDING) !== 0; }
+  set #discarding(on: boolean) { this.#flags = on ? this.#flags | DISCARDING : this.#flags & ~DISCARDING; }
+  /** A failure is queued behind unread data; its close frame waits, at most until the timer fires (see `#hold`). */
+  #held: { readonly violation: ProtocolViolation; readonly timer: unknown } | undefined;
   #pingsWhileBehind = 0;
   /** What a pump found for `poll` (`null`: nothing yet). */
   #polled: IncomingMessage | undefined | null = null;
   /** This pump may read ahead (see `#pumpAhead`). */
-  #aheadAllowed = false;
+  get #aheadAllowed(): boolean { return (this.#flags & AHEAD_ALLOWED) !== 0; }
+  set #aheadAllowed(on: boolean) { this.#flags = on ? this.#flags | AHEAD_ALLOWED : this.#flags & ~AHEAD_ALLOWED; }
   /** The current message went to a waiter that reports its turns (a pipe). */
-  #deliveredToReporter = false;
+  get #deliveredToReporter(): boolean { return (this.#flags & DELIVERED_TO_REPORTER) !== 0; }
+  set #deliveredToReporter(on: boolean) { this.#flags = on ? this.#flags | DELIVERED_TO_REPORTER : this.#flags & ~DELIVERED_TO_REPORTER; }
 
   constructor(parts: ConnectionParts) {
     this.#parts = parts;
-    this.allocUnsafe = parts.runtime.allocUnsafe;
+  }
+
+  /** `MessageHost`: the runtime's unzeroed allocator, for the collectors of the messages and frames. */
+  get allocUnsafe(): UnsafeAllocator | undefined {
+    return this.#parts.runtime.allocUnsafe;
   }
 
   /** A failure's close frame is held until the messages before it are read. */
@@ -115,28 +140,48 @@ export class Inbound implements MessageHost {
     return this.#paused;
   }
 
+  /** `DecodingHost`: the message being received. */
+  get current(): IncomingMessage | undefined {
+    return this.#current;
+  }
+
+  /** `DecodingHost`: the current message was handed to a consumer. */
+  get currentDelivered(): boolean {
+    return this.#currentDelivered;
+  }
+
+  /** `DecodingHost`: the connection is over. */
+  get finalized(): boolean {
+    return this.#parts.core._finalized;
+  }
+
+  /** `DecodingHost`: a decoder step runs; events after it wait for it. */
+  decoderStep(running: boolean): void {
+    this.#blocked = running;
+  }
+
   // ---- what the transport reports ----
 
   data(chunk: Uint8Array): void {
     this.#parts.protocol.receive(chunk);
-    this.#pumpAhead();
+    this.pumpAhead();
   }
 
   /** Bytes handed to the protocol before (those that came with the handshake) are parsed now, read ahead as any that arrive. */
   received(): void {
-    this.#pumpAhead();
+    this.pumpAhead();
   }
 
   inputEnded(): void {
     this.#inputEnded = true;
-    this.#pumpAhead();
+    this.pumpAhead();
   }
 
   // ---- the consumer ----
 
   /** `MessageHost`: a consumer wants data now. */
   demand(): void {
-    this.#resumeDecoder();
+    this.#decoding?.resume();
     this.#pump();
   }
 
@@ -177,7 +222,7 @@ export class Inbound implements MessageHost {
 
   /** A pipe's turn with `m` is over: if it has not taken `m` up, read ahead as usual. */
   readerTurnEnded(m: IncomingMessage | undefined): void {
-    if (m !== undefined && m === this.#current && m._unclaimed) this.#pumpAhead();
+    if (m !== undefined && m === this.#current && m._unclaimed) this.pumpAhead();
   }
 
   /** @internal `poll`'s own waiter, for what a pump finds while it polls. */
@@ -194,14 +239,14 @@ export class Inbound implements MessageHost {
     this.#release();
     const m = this.#current;
     // The message being read stays readable if it is all here (and needs no decoding).
-    const keep = m !== undefined && this.#currentDelivered && !m._done && this.#currentDecoder === undefined ? this.#ahead.lengthThroughFin() : 0;
+    const keep = m !== undefined && this.#currentDelivered && !m._done && this.#decoding === undefined ? this.#ahead.lengthThroughFin() : 0;
     if (m !== undefined && keep === 0) {
       if (!m._done) m._error(reason);
       this.#dropCurrent();
       if (!this.#currentDelivered) this.#current = undefined;
     }
     if (this.#ahead !== NO_QUEUE) this.#ahead.truncate(keep);
-    this.#pumpAhead();
+    this.pumpAhead();
   }
 
   /** The transport closed: queued messages stay readable, then what was open fails with `lost`. */
@@ -209,7 +254,7 @@ export class Inbound implements MessageHost {
     this.#over = true;
     this.#release();
     this.#endAfterQueued(lost);
-    this.#pumpAhead();
+    this.pumpAhead();
   }
 
   // ---- the pump ----
@@ -234,7 +279,7 @@ export class Inbound implements MessageHost {
    * asking for the next message as soon as it has sent one) is not made to queue what it is
    * about to take.
    */
-  #pumpAhead(): void {
+  pumpAhead(): void {
     this.#aheadAllowed = true;
     this.#pump();
   }
@@ -268,12 +313,13 @@ export class Inbound implements MessageHost {
     const protocol = this.#parts.protocol;
     for (;;) {
       const demand = this.#hasDemand();
-      if (demand && !this.#backlog.isEmpty) {
+      const decoding = this.#decoding;
+      if (demand && decoding !== undefined && decoding.hasBacklog) {
         // Decoded events go first, and only as the consumer asks, as they would have come.
-        this.#takeBacklog();
+        decoding.takeBacklog();
         continue;
       }
-      if (!this.#blocked && ((demand && this.#backlog.isEmpty) || this.#mayDecodeAhead())) {
+      if (!this.#blocked && (demand || this.#mayDecodeAhead())) {
         if (!this.#ahead.isEmpty) {
           this.#routeQueued(this.#takeAhead());
           continue;
@@ -282,7 +328,7 @@ export class Inbound implements MessageHost {
           // A message being collected whole takes its payload masked and unmasks it on its
           // way into the message buffer: one pass over the bytes fewer.
           const m = this.#current;
-          const ev = protocol.nextEvent(m !== undefined && this.#currentDecoder === undefined && m._collecting());
+          const ev = protocol.nextEvent(m !== undefined && decoding === undefined && m._collecting());
           if (ev === undefined) {
             this.#starved = true;
             return;
@@ -370,31 +416,29 @@ export class Inbound implements MessageHost {
    */
   #hold(ev: Extract<ReadAheadEntry, { type: 'failed' }>): void {
     this.#queue(ev);
-    this.#held = ev.violation;
-    const clock = this.#parts.opts.clock;
-    this.#holdTimer = clock.setTimeout(() => this.#holdExpired(), this.#parts.opts.closeTimeout);
+    const { clock, closeTimeout } = this.#parts.opts;
+    this.#held = { violation: ev.violation, timer: clock.setTimeout(() => this.#holdExpired(), closeTimeout) };
   }
 
   #holdExpired(): void {
-    this.#holdTimer = undefined;
-    const v = this.#held;
-    if (v === undefined) return;
+    const held = this.#held;
+    if (held === undefined) return;
     this.#held = undefined;
-    this.#parts.core._failed(v);
+    this.#parts.core._failed(held.violation);
   }
 
   /** Lets a held close frame go (the failure was reached, or the connection is closing anyway). */
   #release(): void {
-    if (this.#held === undefined) return;
+    const held = this.#held;
+    if (held === undefined) return;
     this.#held = undefined;
-    if (this.#holdTimer !== undefined) this.#parts.opts.clock.clearTimeout(this.#holdTimer);
-    this.#holdTimer = undefined;
+    this.#parts.opts.clock.clearTimeout(held.timer);
   }
 
   /** Where input ended (the peer's close): in order, behind what is queued. */
   #endAfterQueued(error: WebSocketError): void {
     // A message still being decoded, or not handed out yet, may yet complete: after it.
-    if (this.#ahead.isEmpty && !this.#blocked && this.#backlog.isEmpty && (this.#current === undefined || this.#currentDelivered)) this.#end(error);
+    if (this.#ahead.isEmpty && !this.#blocked && !this.#hasBacklog() && (this.#current === undefined || this.#currentDelivered)) this.#end(error);
     else this.#queue({ type: 'end', error });
   }
 
@@ -426,8 +470,9 @@ export class Inbound implements MessageHost {
         if (ev.first) {
           const opts = this.#parts.opts;
           const ext = ev.encoded ? this.#parts.extensions.find((e) => (e.rsvBits & ev.messageRsv) !== 0) : undefined;
-          this.#currentDecoder = ext?.createDecoder(ev.messageRsv, Math.min(opts.maxMessageSize, Number.MAX_SAFE_INTEGER));
-          this.#currentUtf8 = ev.encoded && ev.messageOpcode === Opcode.Text ? new Utf8Validator(this.#parts.runtime.isUtf8) : undefined;
+          const decoder = ext?.createDecoder(ev.messageRsv, Math.min(opts.maxMessageSize, Number.MAX_SAFE_INTEGER));
+          this.#decoding = decoder === undefined ? undefined : new MessageDecoding(this, decoder,
+            ev.messageOpcode === Opcode.Text ? new Utf8Validator(this.#parts.runtime.isUtf8) : undefined);
           const msg = new IncomingMessage(ev.header, ev.messageOpcode, ev.encoded, this);
           this.#current = msg;
           const w = this.#messageWaiter;
@@ -441,17 +486,17 @@ export class Inbound implements MessageHost {
         return;
       }
       case 'frame-data': {
-        const d = this.#currentDecoder;
+        const d = this.#decoding;
         if (ev.maskKey !== undefined) this.#current!._maskedData(ev.data, ev.maskKey, ev.maskPhase!);
         else if (d === undefined) this.#current!._data(ev.data);
-        else this.#runDecoder(d.transform(ev.data, this.#emitDecoded()));
+        else d.data(ev.data);
         return;
       }
       case 'frame-end': {
         this.#inFrame = false;
-        const d = this.#currentDecoder;
-        if (d === undefined) this.#endFrame(ev.fin);
-        else this.#runDecoder(d.flush(ev.fin, this.#emitDecoded()), () => this.#decodedEnd(ev.fin));
+        const d = this.#decoding;
+        if (d === undefined) this.endFrame(ev.fin);
+        else d.end(ev.fin);
         return;
       }
       case 'ping': {
@@ -483,16 +528,16 @@ export class Inbound implements MessageHost {
     }
   }
 
-  #endFrame(fin: boolean): void {
-    if (fin && this.#currentUtf8 && !this.#currentUtf8.end()) {
+  /** `DecodingHost` too: the end of a frame, in order. */
+  endFrame(fin: boolean): void {
+    if (fin && this.#decoding !== undefined && this.#decoding.endsInsideUtf8()) {
       this.fail(new ProtocolViolation(CloseCode.InvalidPayload, 'INVALID_UTF8', 'Text message ends inside a UTF-8 sequence'));
       return;
     }
     const m = this.#current!;
     m._frameEnd(fin);
     if (fin) {
-      this.#currentDecoder = undefined;
-      this.#currentUtf8 = undefined;
+      this.#decoding = undefined;
       if (this.#currentDelivered) this.#current = undefined;
     }
   }
@@ -521,121 +566,25 @@ export class Inbound implements MessageHost {
   }
 
   #dropCurrent(): void {
-    this.#currentDecoder?.dispose();
-    this.#backlog.clear();
+    this.#decoding?.dispose();
+    this.#decoding = undefined;
     this.#inFrame = false;
-    this.#decodeDemand = undefined;
-    this.#currentDecoder = undefined;
-    this.#currentUtf8 = undefined;
     if (this.#current !== undefined && this.#current._done) this.#current = undefined;
   }
 
-  // ---- decoding (permessage-deflate) ----
-
-  #emitDecoded(): (chunk: Uint8Array) => void | Promise<void> {
-    return (this.#emitDecodedFn ??= (chunk) => this.#emitDecodedChunk(chunk));
-  }
-
-  #emitDecodedChunk(chunk: Uint8Array): void | Promise<void> {
-    const m = this.#current;
-    if (m === undefined) return undefined;
-    if (this.#backlog.isEmpty && this.#currentDelivered && (m._done || m._wantsData())) {
-      this.#deliverDecoded(m, chunk);
-      return undefined;
-    }
-    // The consumer is not taking data now: keep it, in order, up to a bound. One compressed
-    // chunk can inflate to megabytes: beyond the bound the decoder stops producing until the
-    // consumer takes some, as the wire does when nobody reads.
-    this.#keep({ kind: 'data', chunk });
-    if (!this.#backlog.full) return undefined;
-    return new Promise<void>((resolve) => {
-      this.#decodeDemand = resolve;
-    });
-  }
-
-  #deliverDecoded(m: IncomingMessage, chunk: Uint8Array): void {
-    const utf8 = this.#currentUtf8;
-    if (utf8 !== undefined && utf8.push(chunk) !== -1) {
-      throw new ProtocolViolation(CloseCode.InvalidPayload, 'INVALID_UTF8', 'Text message is not valid UTF-8');
-    }
-    m._data(chunk);
-  }
-
-  /** A decoder's frame ended: behind what the backlog holds, if anything. */
-  #decodedEnd(fin: boolean): void {
-    const m = this.#current;
-    if ((this.#backlog.isEmpty && this.#currentDelivered) || m === undefined || m._done) this.#endFrame(fin);
-    else this.#keep({ kind: 'end', fin });
-  }
-
-  #keep(entry: BacklogEntry): void {
-    if (this.#backlog === NO_BACKLOG) this.#backlog = new DecodedBacklog();
-    this.#backlog.push(entry);
+  /** Decoded events of the current message wait for its consumer. */
+  #hasBacklog(): boolean {
+    return this.#decoding !== undefined && this.#decoding.hasBacklog;
   }
 
   /**
    * Whether the next event may be decoded before the consumer asks for it: only the data and
-   * end of the frame being received, of a message an extension decodes, while the backlog has room.
+   * end of the frame being received, of a message an extension decodes, while its backlog has room.
    */
   #mayDecodeAhead(): boolean {
     const m = this.#current;
-    return this.#inFrame && this.#currentDecoder !== undefined && m !== undefined && !m._done &&
-      !this.#backlog.full && !this.#backlog.failed;
-  }
-
-  /** Hands the consumer the oldest backlog entry (it asked for data). */
-  #takeBacklog(): void {
-    const e = this.#backlog.shift();
-    if (e.kind === 'data') {
-      try {
-        this.#deliverDecoded(this.#current!, e.chunk);
-      } catch (err) {
-        this.#decoderFailed(err);
-      }
-    } else if (e.kind === 'end') {
-      this.#endFrame(e.fin);
-    } else {
-      this.#decoderFailed(e.err);
-    }
-    this.#resumeDecoder();
-  }
-
-  /** The backlog has room again: let a paused decoder go on. */
-  #resumeDecoder(): void {
-    const r = this.#decodeDemand;
-    if (r === undefined || this.#backlog.full) return;
-    this.#decodeDemand = undefined;
-    r();
-  }
-
-  /** Runs a decoder step; events after it wait until it settles, so order is kept. */
-  #runDecoder(step: void | Promise<void>, then?: () => void): void {
-    if (step === undefined) {
-      then?.();
-      return;
-    }
-    this.#blocked = true;
-    step.then(
-      () => {
-        this.#blocked = false;
-        if (!this.#parts.core._finalized || this.#current !== undefined) then?.();
-        this.#pumpAhead();
-      },
-      (err: unknown) => {
-        this.#blocked = false;
-        // Decoded ahead of its consumer, a failure comes after what was decoded before it.
-        const m = this.#current;
-        if ((!this.#backlog.isEmpty || !this.#currentDelivered) && m !== undefined && !m._done) this.#keep({ kind: 'failed', err });
-        else this.#decoderFailed(err);
-        this.#pumpAhead();
-      },
-    );
-  }
-
-  #decoderFailed(err: unknown): void {
-    this.fail(err instanceof ProtocolViolation
-      ? err
-      : new ProtocolViolation(CloseCode.InvalidPayload, 'EXTENSION_ERROR', `Could not decode message: ${(err as Error)?.message ?? String(err)}`));
+    const d = this.#decoding;
+    return this.#inFrame && d !== undefined && m !== undefined && !m._done && d.mayDecodeAhead;
   }
 
   // ---- after each pump ----
@@ -681,7 +630,7 @@ export class Inbound implements MessageHost {
       resumed = true;
     }
     // Input is over and nothing parseable is left: nothing more can arrive.
-    if (this.#inputEnded && this.#starved && !this.#blocked && this.#backlog.isEmpty && !this.#inputOverReported) {
+    if (this.#inputEnded && this.#starved && !this.#blocked && !this.#hasBacklog() && !this.#inputOverReported) {
       this.#inputOverReported = true;
       this.#parts.core._inputOver();
     }

@@ -5,6 +5,7 @@ import { GrowableBuffer } from './growable-buffer';
 import { IncomingFrame } from './incoming-frame';
 import type { MessageHost } from './message-host';
 import { streamClasses } from './stream-classes';
+import type { StreamMessage } from './stream-surface';
 
 /** How a message's payload is being consumed; chosen by the first accessor used. */
 type Mode = 'pending' | 'collect' | 'stream' | 'frames' | 'forward' | 'discard';
@@ -38,7 +39,7 @@ const textDecoder = new TextDecoder();
  * }
  * ```
  */
-export class IncomingMessage {
+export class IncomingMessage implements StreamMessage {
   /** `'text'` or `'binary'` (a message with a reserved opcode the user allowed is `'binary'`). */
   readonly type: 'text' | 'binary';
   /** Opcode of the first frame: 1 text, 2 binary, or an allowed reserved data opcode. */

@@ -1,7 +1,13 @@
 // `for await (const msg of conn)` and `conn.values()`: a connection's messages as an async iterator.
 import { CloseCode } from '../codec/constants';
-import type { Connection } from './connection';
 import type { IncomingMessage } from './incoming-message';
+
+/** What the iterator needs of a connection (`Connection`, the browser entry's `BrowserConnection`). */
+export interface IteratedConnection<M> {
+  nextMessage(): Promise<M | undefined>;
+  /** Starts the closing handshake; errors are reported by `closed`. */
+  _closeQuietly(code: number): void;
+}
 
 /** Options of `Connection.values()`, as `ReadableStream.values()` takes them. */
 export interface MessageIteratorOptions {
@@ -13,17 +19,17 @@ export interface MessageIteratorOptions {
  * `for await (const msg of conn)`: the next message on each step; leaving early closes the
  * connection unless `preventCancel`, as `ReadableStream`'s async iterator cancels its stream.
  */
-export class MessageIterator implements AsyncIterableIterator<IncomingMessage> {
-  readonly #conn: Connection;
+export class MessageIterator<M = IncomingMessage> implements AsyncIterableIterator<M> {
+  readonly #conn: IteratedConnection<M>;
   readonly #preventCancel: boolean;
   #done = false;
 
-  constructor(conn: Connection, preventCancel: boolean) {
+  constructor(conn: IteratedConnection<M>, preventCancel: boolean) {
     this.#conn = conn;
     this.#preventCancel = preventCancel;
   }
 
-  async next(): Promise<IteratorResult<IncomingMessage, undefined>> {
+  async next(): Promise<IteratorResult<M, undefined>> {
     if (this.#done) return { done: true, value: undefined };
     const m = await this.#conn.nextMessage();
     if (m !== undefined) return { done: false, value: m };
@@ -31,14 +37,14 @@ export class MessageIterator implements AsyncIterableIterator<IncomingMessage> {
     return { done: true, value: undefined };
   }
 
-  async return(): Promise<IteratorResult<IncomingMessage, undefined>> {
+  async return(): Promise<IteratorResult<M, undefined>> {
     const wasDone = this.#done;
     this.#done = true;
     if (!wasDone && !this.#preventCancel) this.#conn._closeQuietly(CloseCode.Normal);
     return { done: true, value: undefined };
   }
 
-  [Symbol.asyncIterator](): AsyncIterableIterator<IncomingMessage> {
+  [Symbol.asyncIterator](): AsyncIterableIterator<M> {
     return this;
   }
 }

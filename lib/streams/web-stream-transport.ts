@@ -1,5 +1,19 @@
 import type { ByteTransport, TransportSink } from './byte-transport';
 
+/** Options of a `WebStreamTransport`. */
+export interface WebStreamTransportOptions {
+  /** Bytes queued for writing at which `write()` returns false (default 1 MiB). */
+  highWaterMark?: number;
+  /**
+   * Half-closes the socket's write side (TCP FIN), for sockets where closing the writable
+   * closes the whole socket. Deno's `Deno.Conn` is one: `writable.close()` closes the
+   * connection and interrupts a pending read, so a server ending TCP after the closing
+   * handshake would lose the client's FIN; pass `() => conn.closeWrite()`. Called once every
+   * queued write has completed. Without it, `end()` closes the writable.
+   */
+  closeWrite?: () => void | Promise<void>;
+}
+
 /**
  * A `ByteTransport` over a pair of web byte streams, for runtimes whose sockets are streams
  * (Deno's `Deno.connect`, Cloudflare's `connect()`, a WebTransport stream, a test pipe).
@@ -9,13 +23,16 @@ import type { ByteTransport, TransportSink } from './byte-transport';
  * @example
  * ```ts
  * const tcp = await Deno.connect({ hostname: '127.0.0.1', port: 8080 });
- * const transport = new WebStreamTransport(tcp.readable, tcp.writable);
+ * const transport = new WebStreamTransport(tcp.readable, tcp.writable, { closeWrite: () => tcp.closeWrite() });
  * ```
  */
 export class WebStreamTransport implements ByteTransport {
   readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly #highWaterMark: number;
+  readonly #closeWrite: (() => void | Promise<void>) | undefined;
+  /** The last write's completion: `closeWrite` waits for it. */
+  #lastWrite: Promise<void> = Promise.resolve();
   #sink: TransportSink | undefined;
   #paused = false;
   #reading = false;
@@ -25,10 +42,11 @@ export class WebStreamTransport implements ByteTransport {
   #writeDone = false;
   #needDrain = false;
 
-  constructor(readable: ReadableStream<Uint8Array>, writable: WritableStream<Uint8Array>, options: { highWaterMark?: number } = {}) {
+  constructor(readable: ReadableStream<Uint8Array>, writable: WritableStream<Uint8Array>, options: WebStreamTransportOptions = {}) {
     this.#reader = readable.getReader();
     this.#writer = writable.getWriter();
     this.#highWaterMark = options.highWaterMark ?? 1024 * 1024;
+    this.#closeWrite = options.closeWrite;
   }
 
   attach(sink: TransportSink): void {
@@ -56,7 +74,7 @@ export class WebStreamTransport implements ByteTransport {
     for (const chunk of chunks) {
       const n = chunk.length;
       this.#queued += n;
-      this.#writer.write(chunk).then(
+      this.#lastWrite = this.#writer.write(chunk).then(
         () => {
           this.#queued -= n;
           if (this.#needDrain && this.#queued < this.#highWaterMark) {
@@ -77,7 +95,20 @@ export class WebStreamTransport implements ByteTransport {
   end(): void {
     if (this.#writeDone || this.#closed) return;
     this.#writeDone = true;
-    this.#writer.close().then(() => this.#maybeClosed(), (err: unknown) => this.#fail(err));
+    const closed = this.#closeWrite === undefined ? this.#writer.close() : this.#halfClose(this.#closeWrite);
+    closed.then(() => this.#maybeClosed(), (err: unknown) => this.#fail(err));
+  }
+
+  async #halfClose(closeWrite: () => void | Promise<void>): Promise<void> {
+    await this.#lastWrite;
+    if (this.#closed) return;
+    try {
+      await closeWrite();
+    } catch (err) {
+      // Deno closes the whole socket once its readable has ended (the peer's FIN), so a
+      // half-close after that fails; every write had completed, so nothing was lost.
+      if (!this.#readDone) throw err;
+    }
   }
 
   destroy(error?: Error): void {

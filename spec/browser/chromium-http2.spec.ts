@@ -1,23 +1,17 @@
 import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { Browser } from 'playwright-core';
-import * as webStreams from 'node:stream/web';
 import { attach } from '../../lib/node/upgrade';
 import type { Connection } from '../../lib/streams/connection';
 import type { CloseInfo } from '../../lib/streams/errors';
+import { launchChromium } from '../helpers/chromium';
 import { echoRecordingCompression, makeTestCertificate } from '../node/node-helpers';
 import { PAGE, type Exchange } from './exchange-page';
 
 // Headless Chromium as the client of WebSockets over HTTP/2 (RFC 8441). Chromium opens a
 // WebSocket as an extended CONNECT only on an HTTP/2 connection it already has to the origin,
 // whose SETTINGS enable the extended CONNECT protocol: so the page itself is served by the
-// same h2 server (TLS with a test certificate, which Chromium is told to accept).
-const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--ignore-certificate-errors',
-];
-
+// same h2 server (TLS with a test certificate, which the browser context is told to accept).
 
 describe('Chromium as a client of WebSockets over HTTP/2', () => {
   const cert = makeTestCertificate();
@@ -53,12 +47,7 @@ describe('Chromium as a client of WebSockets over HTTP/2', () => {
     });
     await new Promise<void>((r) => h2.listen(0, '127.0.0.1', r));
     port = (h2.address() as AddressInfo).port;
-    // playwright-core needs the runtime's stream globals (see chromium.spec.ts).
-    const g = globalThis as Record<string, unknown>;
-    for (const name of ['ReadableStream', 'WritableStream', 'TransformStream'] as const) g[name] ??= webStreams[name];
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { chromium } = require('playwright-core') as typeof import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {

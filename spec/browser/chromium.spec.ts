@@ -1,16 +1,11 @@
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Browser } from 'playwright-core';
-import * as webStreams from 'node:stream/web';
 import { attach } from '../../lib/node/upgrade';
 import type { Connection } from '../../lib/streams/connection';
 import type { CloseInfo } from '../../lib/streams/errors';
+import { launchChromium } from '../helpers/chromium';
 import { PAGE } from './exchange-page';
-
-// Debian's chromium (installed by .ci/run), headless, with the flags the workplace requires.
-const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-
 
 describe('interop with headless Chromium', () => {
   let browser: Browser;
@@ -39,15 +34,7 @@ describe('interop with headless Chromium', () => {
       })().catch(() => undefined);
     });
     await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
-    // playwright-core (test tooling) needs the runtime's stream globals, which the ponyfill
-    // project removes. The library takes the classes the setup gave useStreamClasses() before
-    // any global, so giving the tooling its globals back does not change what is under test.
-    const g = globalThis as Record<string, unknown>;
-    for (const name of ['ReadableStream', 'WritableStream', 'TransformStream'] as const) g[name] ??= webStreams[name];
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { chromium } = require('playwright-core') as typeof import('playwright-core');
-    // launch() gives Chromium a fresh temporary --user-data-dir of its own and removes it after.
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {

@@ -1,37 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import WebSocket from 'ws';
-
-const demo = (...p: string[]) => join(__dirname, '../../demo', ...p);
-
-/** Starts a demo script (against dist/) and resolves with its URL once it says it listens. */
-function start(script: string, args: string[] = []): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  return new Promise((resolve, reject) => {
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (d: string) => {
-      const m = /listening on (ws:\/\/\S+)/.exec(d);
-      if (m) resolve({ child, url: m[1]! });
-    });
-    child.once('exit', (code) => reject(new Error(`${script} exited ${code}: ${err}`)));
-  });
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  const exited = once(child, 'exit');
-  child.kill();
-  await exited;
-}
+import { demoPath, startDemo, stopDemo } from '../helpers/demo-process';
 
 describe('demo/echo: one echo server per tier', () => {
   it.each(['stream-tier.mjs', 'message-tier.mjs', 'frame-tier.mjs', 'streaming-tier.mjs'])('%s echoes text, fragmented binary and empty messages', async (script) => {
-    const { child, url } = await start(demo('echo', script));
+    const { child, url } = await startDemo(demoPath('echo', script));
     try {
       const ws = new WebSocket(url, { perMessageDeflate: false });
       await once(ws, 'open');
@@ -49,7 +26,7 @@ describe('demo/echo: one echo server per tier', () => {
       ws.close(1000);
       await once(ws, 'close');
     } finally {
-      await stop(child);
+      await stopDemo(child);
     }
   });
 });
@@ -57,7 +34,7 @@ describe('demo/echo: one echo server per tier', () => {
 describe('demo/compress', () => {
   it('gzip-to-file.mjs streams a message through CompressionStream into a file that gunzips to it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ws-streams-compress-'));
-    const { child, url } = await start(demo('compress', 'gzip-to-file.mjs'), ['--dir', dir]);
+    const { child, url } = await startDemo(demoPath('compress', 'gzip-to-file.mjs'), ['--dir', dir]);
     try {
       const ws = new WebSocket(url, { perMessageDeflate: false });
       await once(ws, 'open');
@@ -72,7 +49,7 @@ describe('demo/compress', () => {
       ws.close(1000);
       await once(ws, 'close');
     } finally {
-      await stop(child);
+      await stopDemo(child);
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -3,9 +3,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect as netConnect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { acceptsOn, freePort } from './loopback';
 
 export interface Tinyproxy {
   readonly port: number;
@@ -20,24 +20,6 @@ export interface TinyproxyOptions {
   /** `BasicAuth` credentials: without them in `Proxy-Authorization` the answer is 407. */
   readonly basicAuth?: { readonly user: string; readonly password: string };
 }
-
-const freePort = async (): Promise<number> => {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-};
-
-const accepts = (port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const socket = netConnect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 
 /** Starts tinyproxy; fails (never skips) when it is not installed: CI installs it (.ci/run). */
 export async function startTinyproxy(options: TinyproxyOptions): Promise<Tinyproxy> {
@@ -67,7 +49,7 @@ export async function startTinyproxy(options: TinyproxyOptions): Promise<Tinypro
   // Bounded: 200 connect attempts 25 ms apart (5 s) for a process we do not otherwise hear from.
   let listening = false;
   for (let i = 0; i < 200 && !exited && !listening; i++) {
-    listening = await accepts(port);
+    listening = await acceptsOn(port);
     if (!listening) await new Promise((resolve) => setTimeout(resolve, 25));
   }
   const stop = async (): Promise<void> => {

@@ -2,7 +2,6 @@
 // each receive the exact message, from one frame written to all of them; permessage-deflate
 // receivers without context takeover decode one shared compressed frame; a peer that stops
 // reading is skipped with a bounded backlog; a connection that is gone is skipped quietly.
-import { WebSocket as WsClient } from 'ws';
 import type { DeflateEngine } from '../../lib/extensions/permessage-deflate/deflate-engine';
 import { PerMessageDeflate } from '../../lib/extensions/permessage-deflate/permessage-deflate';
 import { SocketTransport } from '../../lib/node/socket-transport';
@@ -11,43 +10,7 @@ import { zlibEngine } from '../../lib/node/zlib-engine';
 import { broadcast } from '../../lib/streams/broadcast';
 import type { Connection } from '../../lib/streams/connection';
 import { runPythonClient } from '../helpers/python';
-
-interface Received {
-  readonly binary: boolean;
-  readonly data: Buffer;
-}
-
-/** A ws client that records what it receives and lets a test wait for the n-th message. */
-class RecordingClient {
-  readonly ws: WsClient;
-  readonly messages: Received[] = [];
-  #waiter: { n: number; resolve(): void } | undefined;
-
-  constructor(url: string, perMessageDeflate: boolean) {
-    this.ws = new WsClient(url, { perMessageDeflate });
-    this.ws.on('message', (data: Buffer, binary: boolean) => {
-      this.messages.push({ binary, data });
-      if (this.#waiter !== undefined && this.messages.length >= this.#waiter.n) this.#waiter.resolve();
-    });
-  }
-
-  opened(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.ws.once('open', () => resolve());
-      this.ws.once('error', reject);
-    });
-  }
-
-  received(n: number): Promise<void> {
-    if (this.messages.length >= n) return Promise.resolve();
-    return new Promise((resolve) => (this.#waiter = { n, resolve }));
-  }
-
-  /** The socket under ws (to stop reading it). */
-  get socket(): import('node:net').Socket {
-    return (this.ws as unknown as { _socket: import('node:net').Socket })._socket;
-  }
-}
+import { RecordingClient } from '../helpers/recording-ws-client';
 
 /** A server whose handler records connections, with a promise for the n-th. */
 async function startServer(options: Partial<ServeOptions> = {}): Promise<{ server: WebSocketServerHandle; conns: Connection[]; connected(n: number): Promise<void> }> {

@@ -43,8 +43,8 @@ describe('package bundles', () => {
     expect(esm).toEqual(expect.arrayContaining(['Connection', 'serve', 'connect']));
   });
 
-  it('bundle of the core and of the sans-I/O entry contains no node: import in any chunk it loads', () => {
-    for (const entry of ['index.mjs', 'index.cjs', 'sans-io.mjs', 'sans-io.cjs']) {
+  it('bundle of the core, the sans-I/O and the WebSocketStream entries contains no node: import in any chunk it loads', () => {
+    for (const entry of ['index.mjs', 'index.cjs', 'sans-io.mjs', 'sans-io.cjs', 'websocket-stream.mjs', 'websocket-stream.cjs']) {
       for (const file of moduleClosure(join(dist, entry))) {
         const src = readFileSync(file, 'utf8');
         expect({ file, nodeImports: src.match(/['"]node:[a-z_/]+['"]/g) ?? [] }).toEqual({ file, nodeImports: [] });
@@ -52,13 +52,14 @@ describe('package bundles', () => {
     }
   });
 
-  it('bundle type declarations exist for the three entry points, per module format', () => {
+  it('bundle type declarations exist for the four entry points, per module format', () => {
     const dts = readFileSync(join(dist, 'index.d.cts'), 'utf8');
     expect(dts).toMatch(/declare class Connection/);
     expect(existsSync(join(dist, 'node.d.cts'))).toBe(true);
     expect(readFileSync(join(dist, 'sans-io.d.cts'), 'utf8')).toMatch(/declare class Protocol\b|\bas Protocol\b/);
     // The ESM declarations re-export the CJS ones: import and require see the same classes.
-    for (const name of ['index', 'node', 'sans-io']) expect(readFileSync(join(dist, `${name}.d.mts`), 'utf8')).toMatch(new RegExp(`^export \\* from './${name}\\.cjs';$`, 'm'));
+    expect(readFileSync(join(dist, 'websocket-stream.d.cts'), 'utf8')).toMatch(/declare class WebSocketStream\b|\bas WebSocketStream\b/);
+    for (const name of ['index', 'node', 'sans-io', 'websocket-stream']) expect(readFileSync(join(dist, `${name}.d.mts`), 'utf8')).toMatch(new RegExp(`^export \\* from './${name}\\.cjs';$`, 'm'));
   });
 
   it('bundle entries: package.json `exports` and `typesVersions` follow scripts/entries.mjs', () => {

@@ -24,7 +24,9 @@ const rootTypes = [
   'DeflaterOptions', 'FrameLength', 'FrameOptions', 'HandshakeErrorKind', 'HandshakeInfo', 'MessageIteratorOptions',
   'CloseOptions', 'NextMessageOptions',
   'NativeUtf8Check', 'OutgoingData', 'OutgoingMessage', 'PerMessageDeflateOptions', 'ProtocolLimits', 'RawCodec',
-  'RuntimeHooks', 'SendOptions', 'StreamClasses', 'TransportSink', 'UnsafeAllocator', 'ViolationKind', 'WebSocketErrorInit', 'WebSocketErrorKind',
+  'RuntimeHooks', 'SendOptions', 'StreamClasses', 'TransportSink', 'UnsafeAllocator', 'ViolationKind', 'WebSocketErrorInit', 'WebSocketErrorKind', 'WebStreamTransportOptions',
+  // the surface Connection shares with the browser entry's BrowserConnection
+  'StreamConnection', 'StreamFrame', 'StreamMessage', 'StreamOutgoing', 'StreamSendOptions', 'StreamWaitOptions',
 ];
 
 /** `websocket-streams/sans-io`: the building blocks for bringing your own I/O. */
@@ -46,11 +48,18 @@ const sansIoTypes = [
   'WebSocketOffer',
 ];
 
-/** `websocket-streams/node`: the root entry plus the Node adapters. */
+/** `websocket-streams/websocket-stream`: the WHATWG WebSocketStream over a Connection, runtime-neutral. */
+const webSocketStreamValues = ['WebSocketError', 'WebSocketStream'];
+const webSocketStreamTypes = [
+  'WebSocketCloseInfo', 'WebSocketDialer', 'WebSocketErrorInit', 'WebSocketErrorKind', 'WebSocketOpenInfo', 'WebSocketStreamChunk',
+  'WebSocketStreamOptions',
+];
+
+/** `websocket-streams/node`: the root entry plus the Node adapters (and the WebSocketStream that dials with connect()). */
 const nodeValues = [
   ...rootValues,
   'SocketTransport', 'WebSocketClientFactory', 'WebSocketServerFactory', 'attach', 'connect', 'connectWS', 'handleUpgrade',
-  'listenWS', 'nodeRuntime', 'reconnect', 'serve', 'zlibEngine',
+  'listenWS', 'nodeRuntime', 'reconnect', 'serve', 'zlibEngine', 'WebSocketStream',
   'Http2StreamTransport', 'handleExtendedConnect',
 ];
 const nodeTypes = [
@@ -60,13 +69,31 @@ const nodeTypes = [
   'ReconnectingConnections', 'RetryInfo', 'ServeOptions', 'ServerOptions',
   'SocketTransportOptions', 'UpgradeDecision', 'UpgradeRequestInfo', 'WebSocketAttachment', 'WebSocketServerHandle',
   'ZlibEngineOptions',
+  'NodeWebSocketStreamOptions', 'WebSocketCloseInfo', 'WebSocketDialer', 'WebSocketOpenInfo', 'WebSocketStreamChunk', 'WebSocketStreamOptions',
   'AttachableServer', 'Http2ConnectOptions', 'ServerOf',
+];
+
+/** `websocket-streams/pubsub`: topics in one process, and across processes over Redis (its own entry: `redis` is an optional peer dependency). */
+const pubsubValues = ['RedisTopics', 'Topics'];
+const pubsubTypes = ['PublishResult', 'RedisGap', 'RedisStatus', 'RedisTopicsOptions', 'RedisTopicsStats'];
+/** `websocket-streams/browser`: the stream tier's surface over the browser's own WebSocket API. */
+const browserValues = [
+  'BROWSER_DEFAULTS', 'BrowserConnection', 'BrowserMessage', 'CloseCode', 'HandshakeError', 'InvalidStateError', 'ReadyState',
+  'WebSocketError', 'connect',
+];
+const browserTypes = [
+  'BinaryData', 'BrowserConnectOptions', 'BrowserOutgoing', 'CloseEndedBy', 'CloseInfo', 'FrameLength', 'HandshakeErrorKind',
+  'MessageIteratorOptions', 'StreamConnection', 'StreamFrame', 'StreamMessage', 'StreamOutgoing', 'StreamSendOptions',
+  'StreamWaitOptions', 'ViolationKind', 'WebSocketErrorInit', 'WebSocketErrorKind',
 ];
 
 const entries = [
   { entry: 'index', values: rootValues, types: rootTypes },
   { entry: 'sans-io', values: sansIoValues, types: sansIoTypes },
   { entry: 'node', values: nodeValues, types: nodeTypes },
+  { entry: 'pubsub', values: pubsubValues, types: pubsubTypes },
+  { entry: 'websocket-stream', values: webSocketStreamValues, types: webSocketStreamTypes },
+  { entry: 'browser', values: browserValues, types: browserTypes },
 ] as const;
 
 const sorted = (names: readonly string[]): string[] => [...new Set(names)].sort();
@@ -114,7 +141,7 @@ describe('public API: the names each entry exports', () => {
   });
 
   it('the declaration files carry no `_`-prefixed member (everything internal is stripped)', () => {
-    for (const file of ['index.d.cts', 'sans-io.d.cts', 'node.d.cts', ...chunkDeclarations()]) {
+    for (const file of ['index.d.cts', 'sans-io.d.cts', 'node.d.cts', 'pubsub.d.cts', 'websocket-stream.d.cts', 'browser.d.cts', ...chunkDeclarations()]) {
       const src = readFileSync(join(dist, file), 'utf8');
       expect({ file, members: src.match(/^\s+(?:(?:readonly|static|get|set|private|protected|abstract)\s+)*_[A-Za-z0-9_$]*/gm) ?? [] }).toEqual({ file, members: [] });
     }
@@ -132,6 +159,9 @@ describe('public API: the names each entry exports', () => {
             'websocket-streams': [join(dist, 'index.d.cts')],
             'websocket-streams/sans-io': [join(dist, 'sans-io.d.cts')],
             'websocket-streams/node': [join(dist, 'node.d.cts')],
+            'websocket-streams/pubsub': [join(dist, 'pubsub.d.cts')],
+            'websocket-streams/websocket-stream': [join(dist, 'websocket-stream.d.cts')],
+            'websocket-streams/browser': [join(dist, 'browser.d.cts')],
           },
         },
         files: ['consumer.ts'],
@@ -164,7 +194,10 @@ import {
   type DeflateEngine,
 } from 'websocket-streams';
 import { Protocol, FrameParser, Utf8Validator, validateUpgradeRequest, type ProtocolEvent, type Extension } from 'websocket-streams/sans-io';
-import { serve, connect, nodeRuntime, SocketTransport, zlibEngine } from 'websocket-streams/node';
+import { Topics, RedisTopics, type RedisGap, type RedisStatus, type PublishResult } from 'websocket-streams/pubsub';
+import { serve, connect, nodeRuntime, SocketTransport, zlibEngine, WebSocketStream, type WebSocketOpenInfo, type WebSocketCloseInfo } from 'websocket-streams/node';
+import { WebSocketStream as CoreWebSocketStream, type WebSocketDialer } from 'websocket-streams/websocket-stream';
+import { connect as connectInBrowser, type BrowserConnection, type StreamConnection } from 'websocket-streams/browser';
 
 class Echo extends WebSocketServerProtocol {
   override onMessage(payload: Uint8Array, isBinary: boolean): void {
@@ -212,6 +245,16 @@ async function read(c: Connection): Promise<void> {
   await c.close(CloseCode.Normal, 'bye');
 }
 void read;
+// One function for both connections: the shared surface.
+async function greet(c: StreamConnection): Promise<string | undefined> {
+  await c.send('hi');
+  return (await c.nextMessage())?.text();
+}
+async function both(): Promise<void> {
+  const browserConn: BrowserConnection = await connectInBrowser('ws://127.0.0.1:1/', { protocols: ['v1'], maxReceiveBuffer: 1 << 20 });
+  console.log(await greet(browserConn), await greet(await connect('ws://127.0.0.1:1/')), browserConn.implementation);
+}
+void both;
 async function dial(): Promise<void> {
   try { await connect('ws://127.0.0.1:1/'); }
   catch (e) { if (e instanceof HandshakeError) console.log(e.kind, e.status satisfies number | undefined); }
@@ -230,4 +273,34 @@ void FrameParser; void validateUpgradeRequest;
 console.log(new Utf8Validator().push(new Uint8Array([0x61])));
 const ext: Extension | undefined = undefined;
 void ext;
+
+const topics = new Topics();
+const joined: boolean = topics.subscribe(conn, 'room');
+console.log(joined, topics.publish('room', new Uint8Array([1])).sent, topics.subscriberCount('room'), topics.topicsOf(conn));
+async function scaleOut(): Promise<void> {
+  const bus = await RedisTopics.connect({
+    url: 'redis://127.0.0.1:6379', topics, prefix: 'app:',
+    onGap: (gap: RedisGap) => console.log(gap.topic, gap.publisher, gap.missed),
+    onStatus: (s: RedisStatus) => console.log(s.type === 'reconnected' ? s.lostWhilePublishing : s.error),
+  });
+  const r: PublishResult = await bus.publish('room', 'hi', { maxBuffered: 1024 });
+  console.log(r.forwarded, r.sent, bus.stats.lostWhilePublishing, bus.stats.missed, bus.publisherId);
+  await bus.close();
+}
+void scaleOut;
+// The WHATWG WebSocketStream: dialed in Node, a view of a server's connection, and the core one.
+async function webStream(): Promise<void> {
+  const wss = new WebSocketStream('ws://127.0.0.1:1/', { protocols: ['chat'], signal: AbortSignal.timeout(1000), perMessageDeflate: true });
+  const info: WebSocketOpenInfo = await wss.opened;
+  const chunk: string | Uint8Array | undefined = (await info.readable.getReader().read()).value;
+  await info.writable.getWriter().write(chunk ?? 'x');
+  wss.close({ closeCode: 4000, reason: 'bye' });
+  const closed: WebSocketCloseInfo = await wss.closed;
+  await info.readable.cancel(new WebSocketError('done', { closeCode: closed.closeCode, reason: closed.reason }));
+  const view: CoreWebSocketStream = new CoreWebSocketStream(conn);
+  const dialer: WebSocketDialer = async () => conn;
+  void new CoreWebSocketStream('ws://x/', { dial: dialer });
+  void view;
+}
+void webStream;
 `;

@@ -1,0 +1,245 @@
+// Jest's globals for runtimes without jest (Deno, and Bun outside `bun test`), so that the spec
+// files run there unchanged.
+// The parts that decide whether a test passes are jest's own packages: `expect` (every matcher,
+// asymmetric matchers, `.resolves`/`.rejects`), `jest-each` (`it.each`/`describe.each` and
+// their title formatting, so names match jest's) and `jest-mock` (`jest.fn`, `jest.spyOn`).
+// Only collecting and running the tests is written here (see runTests).
+import { createRequire } from 'node:module';
+
+// The three are CommonJS marked __esModule, whose named exports Bun's ESM view gets wrong
+// (`bind` of jest-each comes out as Function.prototype.bind, `expect` as undefined): they are
+// taken through require, which every runtime reads alike.
+const require = createRequire(import.meta.url);
+const { expect } = require('expect') as typeof import('expect');
+const { bind: bindEach } = require('jest-each') as typeof import('jest-each');
+const { ModuleMocker } = require('jest-mock') as typeof import('jest-mock');
+
+type TestFn = () => unknown;
+type Mode = 'run' | 'skip' | 'only' | 'todo';
+
+interface Block {
+  name: string;
+  mode: Mode;
+  parent: Block | undefined;
+  children: (Block | Test)[];
+  beforeAll: TestFn[];
+  afterAll: TestFn[];
+  beforeEach: TestFn[];
+  afterEach: TestFn[];
+}
+
+interface Test {
+  name: string;
+  mode: Mode;
+  fn: TestFn | undefined;
+  timeout: number | undefined;
+  parent: Block;
+}
+
+/** One test's outcome, named as jest and bun name it: the describe titles and the test title joined by ' > '. */
+export interface TestResult {
+  name: string;
+  status: 'passed' | 'failed' | 'skipped';
+  error?: string;
+  ms: number;
+}
+
+/** Jest's default is 5 s; this repository's jest config sets 60 s (package.json "testTimeout"). */
+const DEFAULT_TIMEOUT = 60_000;
+
+const newBlock = (name: string, mode: Mode, parent: Block | undefined): Block =>
+  ({ name, mode, parent, children: [], beforeAll: [], afterAll: [], beforeEach: [], afterEach: [] });
+
+let root = newBlock('', 'run', undefined);
+let current = root;
+let anyOnly = false;
+
+function describeWith(mode: Mode) {
+  return (name: string, fn: () => void): void => {
+    if (mode === 'only') anyOnly = true;
+    const block = newBlock(String(name), mode, current);
+    current.children.push(block);
+    const outer = current;
+    current = block;
+    try {
+      const returned: unknown = fn();
+      if (returned !== undefined) throw new TypeError(`describe('${name}') returned a value: tests must be defined synchronously`);
+    } finally {
+      current = outer;
+    }
+  };
+}
+
+function testWith(mode: Mode) {
+  return (name: string, fn?: TestFn, timeout?: number): void => {
+    if (mode === 'only') anyOnly = true;
+    current.children.push({ name: String(name), mode: fn === undefined ? 'todo' : mode, fn, timeout, parent: current });
+  };
+}
+
+function makeDescribe() {
+  const describe = Object.assign(describeWith('run'), {
+    skip: Object.assign(describeWith('skip'), { each: bindEach(describeWith('skip'), false) }),
+    only: Object.assign(describeWith('only'), { each: bindEach(describeWith('only'), false) }),
+    each: bindEach(describeWith('run'), false),
+  });
+  return describe;
+}
+
+function makeTest() {
+  return Object.assign(testWith('run'), {
+    skip: Object.assign(testWith('skip'), { each: bindEach(testWith('skip')) }),
+    only: Object.assign(testWith('only'), { each: bindEach(testWith('only')) }),
+    todo: (name: string) => testWith('todo')(name),
+    each: bindEach(testWith('run')),
+  });
+}
+
+const mocker = new ModuleMocker(globalThis);
+
+/** Puts describe/it/test/hooks/expect/jest on globalThis, as jest does for a spec file. */
+export function installJestGlobals(): void {
+  const g = globalThis as Record<string, unknown>;
+  const test = makeTest();
+  const describe = makeDescribe();
+  Object.assign(g, {
+    describe, test, it: test, xdescribe: describe.skip, xit: test.skip, xtest: test.skip, fit: test.only, fdescribe: describe.only,
+    beforeAll: (fn: TestFn) => void current.beforeAll.push(fn),
+    afterAll: (fn: TestFn) => void current.afterAll.push(fn),
+    beforeEach: (fn: TestFn) => void current.beforeEach.push(fn),
+    afterEach: (fn: TestFn) => void current.afterEach.push(fn),
+    expect,
+    jest: {
+      fn: mocker.fn.bind(mocker),
+      spyOn: mocker.spyOn.bind(mocker),
+      clearAllMocks: () => mocker.clearAllMocks(),
+      resetAllMocks: () => mocker.resetAllMocks(),
+      restoreAllMocks: () => mocker.restoreAllMocks(),
+      setTimeout: (ms: number) => { defaultTimeout = ms; },
+    },
+  });
+}
+
+let defaultTimeout = DEFAULT_TIMEOUT;
+
+/** Starts collecting a new spec file: a fresh root block, as jest gives each file. */
+export function beginFile(): void {
+  root = newBlock('', 'run', undefined);
+  current = root;
+  anyOnly = false;
+  defaultTimeout = DEFAULT_TIMEOUT;
+}
+
+/** Errors the runtime reports outside any await of a test (unhandled rejections), failing the test that runs. */
+const stray: unknown[] = [];
+
+/** Records an error no test awaited; the running test fails with it, as under jest. */
+export function reportStrayError(error: unknown): void {
+  stray.push(error);
+}
+
+const describeError = (error: unknown): string =>
+  error instanceof Error ? `${error.message}\n${error.stack ?? ''}` : String(error);
+
+/** Runs `fn`, failing after `ms` milliseconds; the timer is cleared either way. */
+async function withTimeout(fn: TestFn, ms: number, what: string): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  try {
+    await Promise.race([Promise.resolve().then(fn), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const titleOf = (test: Test): string => {
+  const parts = [test.name];
+  for (let b: Block | undefined = test.parent; b && b.parent; b = b.parent) parts.unshift(b.name);
+  return parts.join(' > ');
+};
+
+const chain = (block: Block): Block[] => {
+  const out: Block[] = [];
+  for (let b: Block | undefined = block; b; b = b.parent) out.unshift(b);
+  return out;
+};
+
+/** Whether a node runs: not skipped on its way up, and inside an `only` when the file has one. */
+function enabled(node: Block | Test, insideOnly: boolean): boolean {
+  if (node.mode === 'skip' || node.mode === 'todo') return false;
+  return !anyOnly || insideOnly || node.mode === 'only';
+}
+
+/**
+ * Runs the tests collected since `beginFile()` in definition order, with jest's hook order
+ * (beforeAll once per block before its first test, beforeEach outer to inner, afterEach inner
+ * to outer, afterAll after its last test), and returns one result per test.
+ */
+export async function runTests(filter: (name: string) => boolean): Promise<TestResult[]> {
+  const results: TestResult[] = [];
+  const visit = async (block: Block, insideOnly: boolean, blockSkipped: boolean): Promise<void> => {
+    let beforeAllError: unknown;
+    let ranBeforeAll = false;
+    for (const child of block.children) {
+      const only = insideOnly || child.mode === 'only';
+      const skipped = blockSkipped || !enabled(child, insideOnly);
+      if ('children' in child) {
+        await visit(child, only, skipped);
+        continue;
+      }
+      const name = titleOf(child);
+      if (skipped || !filter(name)) {
+        results.push({ name, status: 'skipped', ms: 0 });
+        continue;
+      }
+      const started = Date.now();
+      const errors: unknown[] = [];
+      if (!ranBeforeAll) {
+        ranBeforeAll = true;
+        try {
+          for (const fn of block.beforeAll) await withTimeout(fn, defaultTimeout, 'beforeAll');
+        } catch (error) {
+          beforeAllError = error;
+        }
+      }
+      if (beforeAllError !== undefined) errors.push(beforeAllError);
+      else {
+        const blocks = chain(block);
+        try {
+          for (const b of blocks) for (const fn of b.beforeEach) await withTimeout(fn, defaultTimeout, 'beforeEach');
+          await withTimeout(child.fn!, child.timeout ?? defaultTimeout, 'Test');
+        } catch (error) {
+          errors.push(error);
+        }
+        for (const b of blocks.reverse()) {
+          for (const fn of b.afterEach) {
+            try {
+              await withTimeout(fn, defaultTimeout, 'afterEach');
+            } catch (error) {
+              errors.push(error);
+            }
+          }
+        }
+      }
+      // Give rejections the runtime reports a turn to arrive, so they fail this test, not the next.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      errors.push(...stray.splice(0));
+      results.push(errors.length === 0
+        ? { name, status: 'passed', ms: Date.now() - started }
+        : { name, status: 'failed', error: errors.map(describeError).join('\n---\n'), ms: Date.now() - started });
+    }
+    if (ranBeforeAll) {
+      for (const fn of block.afterAll) {
+        try {
+          await withTimeout(fn, defaultTimeout, 'afterAll');
+        } catch (error) {
+          results.push({ name: `${chain(block).slice(1).map((b) => b.name).join(' > ')} > afterAll`, status: 'failed', error: describeError(error), ms: 0 });
+        }
+      }
+    }
+  };
+  await visit(root, false, false);
+  return results;
+}
