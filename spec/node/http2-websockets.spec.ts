@@ -183,6 +183,49 @@ describe('WebSockets over HTTP/2 (RFC 8441)', () => {
     }
   });
 
+  it('flow control is the backpressure: a WebSocket whose server does not read holds its sender, and the other streams flow', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const received: number[] = [];
+    const server = await serve({ host: '127.0.0.1', port: 0, tls: cert, http2: true, receiveHighWaterMark: 64 * 1024 }, async (conn) => {
+      if (conn.handshake.path === '/stalled') {
+        await gate; // reads nothing until released: only flow control holds the sender back
+        for await (const msg of conn) {
+          received.push((await msg.bytes()).length);
+          await conn.send('got it');
+        }
+        return;
+      }
+      await conn.readable.pipeTo(conn.writable);
+    });
+    try {
+      const url = `wss://localhost:${server.port}`;
+      const stalled = await connect(`${url}/stalled`, { tls, http2: { sessionIdleTimeout: 0 } });
+      const flowing = await connect(`${url}/flowing`, { tls, http2: { sessionIdleTimeout: 0 } });
+      let sent = false;
+      const sending = stalled.send(pattern(9, 8 * 1024 * 1024)).then(() => {
+        sent = true;
+      });
+      // 8 MiB to a server that reads at most 64 KiB ahead plus one 64 KiB window: the send
+      // cannot finish, whatever time it is given; meanwhile 4 MiB go both ways on the other stream.
+      for (let i = 0; i < 16; i++) {
+        await flowing.send(pattern(i, 256 * 1024));
+        expect(same(await (await flowing.nextMessage())!.bytes(), pattern(i, 256 * 1024))).toBe(true);
+      }
+      expect(sent).toBe(false);
+      expect(stalled.bufferedAmount).toBeGreaterThan(4 * 1024 * 1024);
+      release();
+      await sending;
+      expect(await (await stalled.nextMessage())!.text()).toBe('got it');
+      expect(received).toEqual([8 * 1024 * 1024]);
+      await Promise.all([stalled.close(), flowing.close()]);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('subprotocols and permessage-deflate are negotiated over HTTP/2 as over HTTP/1.1', async () => {
     const compressed: boolean[] = [];
     const server = await serve({ host: '127.0.0.1', port: 0, tls: cert, http2: true, protocols: ['v2', 'v1'], perMessageDeflate: true }, async (conn) => {
