@@ -183,6 +183,34 @@ describe('WebSockets over HTTP/2 (RFC 8441)', () => {
     }
   });
 
+  it('a server that aborts a WebSocket resets its stream with RST_STREAM CANCEL, seen by the client', async () => {
+    const clock = new FakeClock();
+    const { server, seen, url } = await h2Echo({ clock, autoPingInterval: 1000, autoPingTimeout: 1000 });
+    const session = h2connect(url.replace('wss:', 'https:'), { ca: cert.cert });
+    try {
+      await once(session, 'remoteSettings');
+      // A bare client that reads and never answers a ping, nor resets anything itself.
+      const req = session.request({ ':method': 'CONNECT', ':protocol': 'websocket', ':path': '/', 'sec-websocket-version': '13' }, { endStream: false });
+      let aborted = false;
+      req.on('aborted', () => {
+        aborted = true;
+      });
+      req.on('data', () => undefined);
+      req.on('error', () => undefined);
+      await once(req, 'response');
+      const closed = once(req, 'close');
+      for (let i = 0; i < 10 && seen[0].conn.readyState !== 3; i++) await clock.tick(1000);
+      expect(await seen[0].closed).toMatchObject({ wasClean: false, code: 1006, endedBy: 'heartbeat-timeout' });
+      await closed;
+      expect(req.rstCode).toBe(constants.NGHTTP2_CANCEL);
+      expect(aborted).toBe(true);
+      expect(session.closed || session.destroyed).toBe(false); // only the stream
+    } finally {
+      session.close();
+      await server.close();
+    }
+  });
+
   it('flow control is the backpressure: a WebSocket whose server does not read holds its sender, and the other streams flow', async () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => {
