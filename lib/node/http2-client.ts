@@ -66,6 +66,7 @@ export function openOverHttp2(
     const clock = options.clock ?? systemClock;
     const signal = options.signal;
     let settled = false;
+    let timer: unknown;
     let stream: ClientHttp2Stream | undefined;
     let release: (() => void) | undefined;
     const settle = (): boolean => {
@@ -86,9 +87,9 @@ export function openOverHttp2(
       return;
     }
     signal?.addEventListener('abort', onAbort, { once: true });
-    const timer = timeout > 0
-      ? clock.setTimeout(() => fail(new HandshakeError('TIMEOUT', `The WebSocket handshake over HTTP/2 with ${request.url.href} did not finish within ${timeout} ms`)), timeout)
-      : undefined;
+    if (timeout > 0) {
+      timer = clock.setTimeout(() => fail(new HandshakeError('TIMEOUT', `The WebSocket handshake over HTTP/2 with ${request.url.href} did not finish within ${timeout} ms`)), timeout);
+    }
 
     const onSession = (acquired: Acquired): void => {
       if (!acquired.ok) {

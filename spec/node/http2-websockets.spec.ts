@@ -324,6 +324,40 @@ describe('WebSockets over HTTP/2 (RFC 8441)', () => {
     }
   });
 
+  it('a CONNECT left unanswered fails with TIMEOUT on the connection clock, or ABORTED by the signal, and its stream is reset', async () => {
+    const h2 = createSecureServer({ key: cert.key, cert: cert.cert, settings: { enableConnectProtocol: true } });
+    const streams: ServerHttp2Stream[] = [];
+    h2.on('stream', (stream) => {
+      streams.push(stream); // never answered
+      stream.on('error', () => undefined);
+    });
+    const port = await listen(h2);
+    const clock = new FakeClock();
+    try {
+      const url = `wss://localhost:${port}/`;
+      const timing = connect(url, { tls, clock, handshakeTimeout: 1000, http2: { sessionIdleTimeout: 0 } });
+      const timedOut = expect(timing).rejects.toMatchObject({ name: 'HandshakeError', kind: 'TIMEOUT' });
+      for (let i = 0; i < 100 && streams.length === 0; i++) await settle();
+      expect(streams).toHaveLength(1);
+      await clock.tick(1000);
+      await timedOut;
+      await once(streams[0], 'close');
+      expect(streams[0].rstCode).toBe(constants.NGHTTP2_CANCEL);
+
+      const controller = new AbortController();
+      const aborting = connect(url, { tls, signal: controller.signal, http2: { sessionIdleTimeout: 0 } });
+      const aborted = expect(aborting).rejects.toMatchObject({ kind: 'ABORTED' });
+      for (let i = 0; i < 100 && streams.length === 1; i++) await settle();
+      controller.abort();
+      await aborted;
+      await once(streams[1], 'close');
+      expect(streams[1].rstCode).toBe(constants.NGHTTP2_CANCEL);
+      await expect(connect(url, { tls, signal: AbortSignal.abort(), http2: true })).rejects.toMatchObject({ kind: 'ABORTED' });
+    } finally {
+      await closeServer(h2);
+    }
+  });
+
   it('HTTP/1.1 upgrades keep working on the port of serve({ http2 })', async () => {
     const { server, seen } = await h2Echo();
     try {
