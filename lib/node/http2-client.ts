@@ -76,8 +76,10 @@ export function openOverHttp2(
       signal?.removeEventListener('abort', onAbort);
       return true;
     };
+    const gaveUp = new AbortController();
     const fail = (err: unknown): void => {
       if (!settle()) return;
+      gaveUp.abort();
       if (stream !== undefined && !stream.closed) stream.close(constants.NGHTTP2_CANCEL);
       reject(err);
     };
@@ -175,7 +177,7 @@ export function openOverHttp2(
       if (settle()) resolve(conn);
     };
 
-    sharedHttp2Pool.acquire(request.url, { tls: options.tls, clock, idleTimeout: settings.sessionIdleTimeout }).then(onSession, (err: Error) =>
+    sharedHttp2Pool.acquire(request.url, { tls: options.tls, clock, idleTimeout: settings.sessionIdleTimeout }, gaveUp.signal).then(onSession, (err: Error) =>
       fail(new HandshakeError('CONNECTION_FAILED', `Could not open an HTTP/2 session to ${request.url.origin}: ${err.message}`, { cause: err })));
   });
 }

@@ -39,6 +39,8 @@ interface Entry {
   idleTimeout: number;
   /** The TLS socket ALPN gave `http/1.1`: handed to the first caller for its HTTP/1.1 handshake. */
   spare: TLSSocket | undefined;
+  /** Until `ready` settles: drops the socket or session being set up. */
+  abortDial: (() => void) | undefined;
 }
 
 /** Numbers `tls` option objects, so sessions made with different TLS options are not shared. */
@@ -66,8 +68,13 @@ export class Http2SessionPool {
     return this.#entries.size;
   }
 
-  /** A session for `url`'s origin that takes extended CONNECTs, or why there is none. TCP or TLS failures reject. */
-  async acquire(url: URL, settings: SessionSettings): Promise<Acquired> {
+  /**
+   * A session for `url`'s origin that takes extended CONNECTs, or why there is none. TCP or
+   * TLS failures reject. `signal` says the caller gave up (a timeout, an abort): a session
+   * still being set up for nobody else is then dropped, not left to the OS's timeouts (and
+   * the next caller for the origin dials afresh).
+   */
+  async acquire(url: URL, settings: SessionSettings, signal?: AbortSignal): Promise<Acquired> {
     const key = `${url.protocol}//${url.host}#${tlsId(settings.tls)}`;
     let entry = this.#entries.get(key);
     if (entry === undefined || (entry.session !== undefined && (entry.session.closed || entry.session.destroyed))) {
@@ -78,12 +85,21 @@ export class Http2SessionPool {
     entry.clock = settings.clock;
     entry.idleTimeout = settings.idleTimeout;
     this.#busy(entry);
+    const owner = entry;
+    const giveUp = (): void => {
+      if (owner.abortDial === undefined || owner.streams > 1) return;
+      this.#forget(owner);
+      owner.abortDial();
+    };
+    signal?.addEventListener('abort', giveUp, { once: true });
     let result;
     try {
       result = await entry.ready;
     } catch (err) {
       entry.streams--;
       throw err;
+    } finally {
+      signal?.removeEventListener('abort', giveUp);
     }
     if (!result.ok) {
       entry.streams--;
@@ -92,7 +108,6 @@ export class Http2SessionPool {
       return { ok: false, reason: result.reason, socket };
     }
     let released = false;
-    const owner = entry;
     return {
       ok: true,
       session: result.session,
@@ -150,10 +165,17 @@ export class Http2SessionPool {
       clock: settings.clock,
       idleTimeout: settings.idleTimeout,
       spare: undefined,
+      abortDial: undefined,
     };
     (entry as { ready: Entry['ready'] }).ready = this.#dial(entry, url, settings.tls);
+    const settled = (): void => {
+      entry.abortDial = undefined;
+    };
     // Nobody may be waiting any more when it fails (they timed out): never an unhandled rejection.
-    entry.ready.catch(() => this.#forget(entry));
+    entry.ready.then(settled, () => {
+      settled();
+      this.#forget(entry);
+    });
     return entry;
   }
 
@@ -167,7 +189,9 @@ export class Http2SessionPool {
     /** TCP connected (a failure after it, on h2c, says the server speaks no HTTP/2). */
     let connected = secure;
     if (secure) {
-      const socket = await tlsHandshake(host, port, tls);
+      const dialing = tlsConnectH2(host, port, tls);
+      entry.abortDial = () => dialing.socket.destroy();
+      const socket = await dialing.ready;
       if (socket.alpnProtocol !== 'h2') {
         this.#forget(entry);
         entry.spare = socket;
@@ -188,6 +212,7 @@ export class Http2SessionPool {
       });
     }
     entry.session = session;
+    entry.abortDial = () => session.destroy();
     session.on('error', () => this.#forget(entry));
     session.once('close', () => this.#forget(entry));
     session.once('goaway', () => this.#forget(entry));
@@ -219,23 +244,27 @@ export class Http2SessionPool {
   }
 }
 
-/** A TLS connection offering `h2` then `http/1.1` by ALPN (RFC 7301). */
-function tlsHandshake(host: string, port: number, tls: TlsConnectionOptions | undefined): Promise<TLSSocket> {
-  return new Promise((resolve, reject) => {
-    const socket = tlsConnect({
-      servername: isIP(host) === 0 ? host : undefined,
-      ...tls,
-      host,
-      port,
-      ALPNProtocols: ['h2', 'http/1.1'],
-    });
-    socket.setNoDelay(true);
+/** A TLS connection offering `h2` then `http/1.1` by ALPN (RFC 7301), and when it is set up. */
+function tlsConnectH2(host: string, port: number, tls: TlsConnectionOptions | undefined): { socket: TLSSocket; ready: Promise<TLSSocket> } {
+  const socket = tlsConnect({
+    servername: isIP(host) === 0 ? host : undefined,
+    ...tls,
+    host,
+    port,
+    ALPNProtocols: ['h2', 'http/1.1'],
+  });
+  socket.setNoDelay(true);
+  const ready = new Promise<TLSSocket>((resolve, reject) => {
+    const onClose = (): void => reject(new Error(`The connection to ${host}:${port} closed before TLS was set up`));
     socket.once('secureConnect', () => {
       socket.off('error', reject);
+      socket.off('close', onClose);
       resolve(socket);
     });
     socket.once('error', reject);
+    socket.once('close', onClose);
   });
+  return { socket, ready };
 }
 
 /** @internal The pool of `connect(url, { http2 })`. */

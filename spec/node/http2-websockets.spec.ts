@@ -3,7 +3,7 @@ import {
   connect as h2connect, constants, createSecureServer, createServer as createH2cServer, type Http2SecureServer, type Http2Server,
   type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream,
 } from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { connect } from '../../lib/node/client';
 import { serve } from '../../lib/node/server';
 import { attach, handleUpgrade } from '../../lib/node/upgrade';
@@ -355,6 +355,35 @@ describe('WebSockets over HTTP/2 (RFC 8441)', () => {
       await expect(connect(url, { tls, signal: AbortSignal.abort(), http2: true })).rejects.toMatchObject({ kind: 'ABORTED' });
     } finally {
       await closeServer(h2);
+    }
+  });
+
+  it('a session that cannot be set up in time is dropped with the timed-out attempt, and the next attempt dials afresh', async () => {
+    // Accepts TCP and never answers TLS.
+    const sockets: Socket[] = [];
+    const closes: Array<Promise<unknown>> = [];
+    const silent = createNetServer((socket) => {
+      sockets.push(socket);
+      closes.push(once(socket, 'close'));
+      socket.resume(); // reads (and drops) the ClientHello, so the client's FIN is seen
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as AddressInfo).port;
+    const clock = new FakeClock();
+    try {
+      for (const attempt of [1, 2]) {
+        const connecting = connect(`wss://localhost:${port}/`, { tls, clock, handshakeTimeout: 1000, http2: true });
+        const timedOut = expect(connecting).rejects.toMatchObject({ kind: 'TIMEOUT' });
+        for (let i = 0; i < 100 && sockets.length < attempt; i++) await settle();
+        expect(sockets).toHaveLength(attempt); // a new TCP connection per attempt: nothing waits on the old one
+        await clock.tick(1000);
+        await timedOut;
+        await closes[attempt - 1]; // the client dropped it
+      }
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => silent.close(r));
     }
   });
 
