@@ -29,10 +29,11 @@ export {
   parseExtensions, serializeExtensions, parseTokenList, hasToken, isToken, type HeaderMap, type HeaderValue,
 } from './handshake/header-values';
 export {
-  validateUpgradeRequest, negotiateExtensions, buildAcceptResponse, buildRejectionResponse,
-  type UpgradeRequest, type HandshakeRejection, type NegotiatedExtensions, type ResponseHeaders,
+  validateUpgradeRequest, validateWebSocketOffer, negotiateExtensions, buildAcceptResponse, buildRejectionResponse,
+  type UpgradeRequest, type WebSocketOffer, type HandshakeRejection, type NegotiatedExtensions, type ResponseHeaders,
 } from './handshake/server-handshake';
 export {
   parseWebSocketUrl, buildClientRequest, validateServerResponse,
   type ClientRequest, type ClientRequestOptions, type ClientHandshakeResult,
 } from './handshake/client-handshake';
+export { buildExtendedConnectHeaders, validateExtendedConnect, validateExtendedConnectResponse } from './handshake/extended-connect';

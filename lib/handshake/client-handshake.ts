@@ -1,6 +1,6 @@
 import type { Extension, ExtensionFactory, ExtensionOffer } from '../protocol/extension';
 import { toBase64 } from './accept-key';
-import { HandshakeError } from './errors';
+import { HandshakeError, type HandshakeErrorKind } from './errors';
 import { flattenHeaders, hasToken, isToken, joinHeader, parseExtensions, serializeExtensions, trimOws, type HeaderMap } from './header-values';
 
 /**
@@ -150,7 +150,7 @@ export interface ClientHandshakeResult {
  */
 export function validateServerResponse(request: ClientRequest, expectedAccept: string, status: number, headers: HeaderMap): ClientHandshakeResult {
   const flat = flattenHeaders(headers);
-  const fail = (code: ConstructorParameters<typeof HandshakeError>[0], message: string, cause?: unknown): never => {
+  const fail = (code: HandshakeErrorKind, message: string, cause?: unknown): never => {
     throw new HandshakeError(code, message, { status, headers: flat, cause });
   };
   // §4.1: "If the status code received from the server is not 101, the client handles the
@@ -169,6 +169,21 @@ export function validateServerResponse(request: ClientRequest, expectedAccept: s
   if (accept !== expectedAccept) {
     fail('INVALID_ACCEPT', `Sec-WebSocket-Accept ${JSON.stringify(accept)} does not match the key (expected ${JSON.stringify(expectedAccept)})`);
   }
+  return completeNegotiation(request, headers, flat, fail);
+}
+
+/**
+ * What the client checks of an accepting answer whatever carried it (a 101, or an HTTP/2
+ * 2xx to an extended CONNECT: RFC 8441 §5 keeps "the same semantics" for the subprotocol and
+ * extension headers): the subprotocol chosen and the extensions accepted.
+ * @internal
+ */
+export function completeNegotiation(
+  request: ClientRequest,
+  headers: HeaderMap,
+  flat: Record<string, string>,
+  fail: (code: HandshakeErrorKind, message: string, cause?: unknown) => never,
+): ClientHandshakeResult {
   // Item 6: a subprotocol "that was not present in the client's handshake" fails.
   // §4.2.2 item 5: the server answers with "a single value"; a list (`a, b`, `chat, chat`,
   // also two header lines) is no offered value and fails. An empty value names no

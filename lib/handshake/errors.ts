@@ -34,7 +34,9 @@ export type HandshakeErrorKind =
   /** More redirects than `maxRedirects`. */
   | 'TOO_MANY_REDIRECTS'
   /** The HTTP proxy refused to open a tunnel (`status` is its answer to CONNECT, e.g. 403 or 407). */
-  | 'PROXY_REFUSED';
+  | 'PROXY_REFUSED'
+  /** A WebSocket over HTTP/2 was asked for and the server cannot take one (no `h2`, or no RFC 8441 extended CONNECT), and falling back to HTTP/1.1 was not allowed. */
+  | 'HTTP2_UNSUPPORTED';
 
 /**
  * The opening handshake failed. On the client a refused handshake carries the HTTP `status`,

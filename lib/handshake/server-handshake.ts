@@ -72,6 +72,35 @@ export function validateUpgradeRequest(method: string, httpVersion: string, head
   const key = joinHeader(headers['sec-websocket-key']);
   if (key === undefined) return reject(400, 'The Sec-WebSocket-Key header is missing');
   if (!isValidKey(key)) return reject(400, `Sec-WebSocket-Key must be base64 of 16 bytes, got ${JSON.stringify(key.slice(0, 64))}`);
+  const offer = validateWebSocketOffer(headers);
+  return offer.ok ? { ok: true, key, version: 13, protocols: offer.protocols, extensions: offer.extensions } : offer;
+}
+
+/** What a valid opening request offers beyond its transport: the version, subprotocols and extensions. */
+export interface WebSocketOffer {
+  /** Discriminant: the offer is valid. */
+  readonly ok: true;
+  /** `Sec-WebSocket-Version`: 13 is the only one RFC 6455 defines. */
+  readonly version: 13;
+  /** Subprotocols the client offers, in its order of preference. */
+  readonly protocols: string[];
+  /** Extension offers, in header order, duplicates kept. */
+  readonly extensions: ExtensionOffer[];
+}
+
+/**
+ * The checks an opening request shares whatever carries it (an HTTP/1.1 upgrade, RFC 6455
+ * §4.2.1, or an HTTP/2 extended CONNECT, RFC 8441 §5, which keeps "the same semantics"):
+ * `Sec-WebSocket-Version` 13 (else 400 with `Sec-WebSocket-Version: 13`), well-formed
+ * `Sec-WebSocket-Protocol` values offered once each, and well-formed `Sec-WebSocket-Extensions`.
+ *
+ * @example
+ * ```ts
+ * const offer = validateWebSocketOffer({ 'sec-websocket-version': '13', 'sec-websocket-protocol': 'chat' });
+ * if (offer.ok) console.log(offer.protocols); // ['chat']
+ * ```
+ */
+export function validateWebSocketOffer(headers: HeaderMap): WebSocketOffer | HandshakeRejection {
   // Item 6 and §4.4: a server that does not speak the client's version answers with the
   // versions it does speak. The §4.4 example does this with 400 Bad Request; so do we.
   const version = joinHeader(headers['sec-websocket-version']);
@@ -100,7 +129,7 @@ export function validateUpgradeRequest(method: string, httpVersion: string, head
   // recipient MUST; a repeated value is no grammar slip but a client that breaks the rule.
   const repeated = protocols.find((p, i) => protocols.indexOf(p) !== i);
   if (repeated !== undefined) return reject(400, `Sec-WebSocket-Protocol offers ${JSON.stringify(repeated)} more than once`);
-  return { ok: true, key, version: 13, protocols, extensions };
+  return { ok: true, version: 13, protocols, extensions };
 }
 
 function isHttp11OrLater(version: string): boolean {

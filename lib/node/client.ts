@@ -10,7 +10,8 @@ import { systemClock, type Clock } from '../streams/clock';
 import { resolveOptions } from '../streams/connection-options';
 import { Connection } from '../streams/connection';
 import type { ConnectionOptions, HandshakeInfo } from '../streams/connection-init';
-import { computeAcceptSync } from './http-util';
+import { collectBody, computeAcceptSync, MAX_REFUSAL_BODY } from './http-util';
+import { http2Settings, openOverHttp2, type Http2ConnectOptions } from './http2-client';
 import { nodeRuntime } from './runtime';
 import { SocketTransport } from './socket-transport';
 import { openTunnel, resolveProxy, type ProxySetting } from './proxy';
@@ -60,11 +61,18 @@ export interface ClientOptions extends ConnectionOptions {
    * `Host` and the path). `ws+unix:///path/to/socket:/request/path` URLs set it too.
    */
   socketPath?: string;
+  /**
+   * Open the WebSocket over HTTP/2 (RFC 8441): an extended CONNECT on the origin's HTTP/2
+   * session, shared by every WebSocket to that origin (one stream each). `wss:` negotiates
+   * `h2` by ALPN; `ws:` uses cleartext HTTP/2 with prior knowledge (h2c). `true`, or options:
+   * `fallbackToHttp1` (default `false`: a server that cannot fails with `HTTP2_UNSUPPORTED`)
+   * and `sessionIdleTimeout` (default 5 000 ms). Not with `proxy` or `socketPath`. Default
+   * `false`: HTTP/1.1.
+   */
+  http2?: boolean | Http2ConnectOptions;
 }
 
 const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
-/** How much of a refusal's body `HandshakeError.body` keeps. */
-const MAX_REFUSAL_BODY = 4096;
 
 /**
  * Opens a WebSocket connection to a `ws:` or `wss:` URL (`http:`/`https:` are taken as
@@ -90,6 +98,10 @@ export function connect(url: string | URL, options: ClientOptions = {}): Promise
   const socketPath = unix?.socketPath ?? options.socketPath;
   // An explicit proxy URL is checked now, like the rest of the options.
   resolveProxy(options.proxy === 'env' ? undefined : options.proxy, request.url);
+  const h2 = http2Settings(options.http2);
+  if (h2 !== undefined && (options.proxy !== undefined || socketPath !== undefined)) {
+    throw new TypeError(`http2 cannot be combined with ${options.proxy !== undefined ? 'proxy' : 'a Unix socket'}: WebSockets over HTTP/2 dial the origin directly`);
+  }
   return followRedirects(request, socketPath, options, timeout, maxRedirects);
 }
 
@@ -117,9 +129,11 @@ async function followRedirects(
     try {
       const current = request;
       const path = socketPath;
-      return await new Promise<Connection>((resolve, reject) =>
-        new ClientHandshake(current, options, timeout, (signal) => dial(current.url, path, options, signal), resolve, reject).start(),
+      const overHttp1 = (socket?: Socket): Promise<Connection> => new Promise<Connection>((resolve, reject) =>
+        new ClientHandshake(current, options, timeout, (signal) => socket ?? dial(current.url, path, options, signal), resolve, reject).start(),
       );
+      const h2 = http2Settings(options.http2);
+      return await (h2 === undefined ? overHttp1() : openOverHttp2(current, options, h2, timeout, overHttp1));
     } catch (err) {
       if (!(err instanceof HandshakeError) || err.kind !== 'REDIRECT' || options.followRedirects !== true) throw err;
       const hop = follower.follow(request.url, err);
@@ -274,11 +288,7 @@ class ClientHandshake {
         return;
       }
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const finish = (): void => {
-      res.off('data', onData);
-      const body = new Uint8Array(Buffer.concat(chunks, size));
+    collectBody(res, MAX_REFUSAL_BODY, (body) => {
       this.#req?.destroy();
       try {
         validateServerResponse(this.#request, '', status, res.headers);
@@ -290,17 +300,7 @@ class ClientHandshake {
         }
         this.#fail(new HandshakeError(e.kind, e.message, { status: e.status, headers: e.headers as Record<string, string>, body }));
       }
-    };
-    const onData = (chunk: Buffer): void => {
-      const room = MAX_REFUSAL_BODY - size;
-      chunks.push(chunk.length > room ? chunk.subarray(0, room) : chunk);
-      size += Math.min(chunk.length, room);
-      if (size >= MAX_REFUSAL_BODY) finish();
-    };
-    res.on('data', onData);
-    res.once('end', finish);
-    res.once('error', finish);
-    res.once('aborted', finish);
+    });
   };
 
   readonly #onError = (err: Error): void => {

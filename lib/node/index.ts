@@ -4,9 +4,12 @@ export { nodeRuntime } from './runtime';
 export { SocketTransport, type SocketTransportOptions } from './socket-transport';
 export {
   handleUpgrade, attach, type ServerOptions, type AttachOptions, type UpgradeRequestInfo, type UpgradeDecision,
-  type WebSocketAttachment, type PathMatcher, type UpgradeContext, type AcceptedConnection,
+  type WebSocketAttachment, type PathMatcher, type UpgradeContext, type AcceptedConnection, type AttachableServer,
 } from './upgrade';
-export { serve, type ServeOptions, type WebSocketServerHandle } from './server';
+export { serve, type ServeOptions, type WebSocketServerHandle, type ServerOf } from './server';
+export { handleExtendedConnect } from './http2-upgrade';
+export { Http2StreamTransport } from './http2-stream-transport';
+export { type Http2ConnectOptions } from './http2-client';
 export { connect, type ClientOptions } from './client';
 export { reconnect, type ReconnectOptions, type ReconnectingConnections, type RetryInfo } from './reconnect';
 export { type ProxySetting } from './proxy';

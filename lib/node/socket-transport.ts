@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { ByteTransport, TransportSink } from '../streams/byte-transport';
 
 // Bits of the `#flags` field (see the class).
@@ -94,7 +95,7 @@ function coalesce(chunks: readonly Uint8Array[], total: number): Buffer {
 /** The transport a socket reports to: the socket's listeners are shared by every socket. */
 const kTransport = Symbol('websocket-streams transport');
 
-interface OwnedSocket extends Socket {
+interface OwnedSocket extends Duplex {
   [kTransport]?: SocketTransport;
 }
 
@@ -145,7 +146,11 @@ export class SocketTransport implements ByteTransport {
   #batch: Buffer | undefined;
   #batched = 0;
 
-  constructor(socket: Socket, options: SocketTransportOptions = {}) {
+  /**
+   * `socket` is a `net.Socket`, a `tls.TLSSocket`, or another duplex with their semantics
+   * (`Http2StreamTransport` passes an HTTP/2 stream).
+   */
+  constructor(socket: Socket | Duplex, options: SocketTransportOptions = {}) {
     const hwm = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
     if (!(hwm >= 1)) throw new RangeError(`highWaterMark must be at least 1, got ${hwm}`);
     this.#socket = socket;
@@ -154,7 +159,8 @@ export class SocketTransport implements ByteTransport {
     // waits for it, so a FIN from the peer must not end our side by itself.
     socket.allowHalfOpen = true;
     // Frames are written whole (corked); Nagle would only delay small messages and pongs.
-    socket.setNoDelay(true);
+    // (An HTTP/2 stream has no Nagle of its own: its session's socket is set up by node.)
+    if ('setNoDelay' in socket) socket.setNoDelay(true);
     if (socket.destroyed) this.#set(CLOSED, true);
   }
 

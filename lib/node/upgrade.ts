@@ -1,24 +1,24 @@
 import { STATUS_CODES, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
+import type { Http2SecureServer, Http2Server, ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { flattenHeaders } from '../handshake/header-values';
-import {
-  buildAcceptResponse, buildRejectionResponse, negotiateExtensions, validateUpgradeRequest, type ResponseHeaders,
-} from '../handshake/server-handshake';
+import { buildAcceptResponse, buildRejectionResponse, validateUpgradeRequest, type ResponseHeaders } from '../handshake/server-handshake';
 import type { Extension, ExtensionFactory, ExtensionOffer } from '../protocol/extension';
-import { extensionFactories, type PerMessageDeflateSetting } from './deflate-option';
+import type { PerMessageDeflateSetting } from './deflate-option';
 import { resolveOptions } from '../streams/connection-options';
 import { Connection } from '../streams/connection';
 import type { ConnectionOptions, HandshakeInfo } from '../streams/connection-init';
 import { computeAcceptSync, reportError } from './http-util';
-import { nodeRuntime } from './runtime';
+import { decide, DEFAULT_HANDSHAKE_TIMEOUT, startServerConnection } from './server-decision';
+import { handleExtendedConnect, listenForExtendedConnect, refuseStream } from './http2-upgrade';
 import { SocketTransport } from './socket-transport';
 
 /** What the accept/reject hook and the subprotocol callback see of an upgrade request. */
 export interface UpgradeRequestInfo {
-  /** The HTTP method (a valid upgrade is a `GET`). */
+  /** The HTTP method: `GET` for an HTTP/1.1 upgrade, `CONNECT` for an HTTP/2 extended CONNECT (RFC 8441). */
   readonly method: string;
   /** Request target as sent (`/chat?room=1`). */
   readonly path: string;
@@ -36,8 +36,12 @@ export interface UpgradeRequestInfo {
   readonly remoteAddress: string | undefined;
   /** The client's TCP port. */
   readonly remotePort: number | undefined;
-  /** node's request, for what the fields above do not carry (TLS peer certificate, ...). */
-  readonly raw: IncomingMessage;
+  /**
+   * node's request, for what the fields above do not carry (TLS peer certificate, ...): the
+   * `IncomingMessage` of an HTTP/1.1 upgrade, the `ServerHttp2Stream` of an HTTP/2 extended
+   * CONNECT (its `session.socket` is the TLS socket).
+   */
+  readonly raw: IncomingMessage | ServerHttp2Stream;
 }
 
 /**
@@ -139,8 +143,6 @@ export interface ServerOptions<D extends UpgradeDecision = UpgradeDecision> exte
   onError?: (error: unknown) => void;
 }
 
-/** @internal The default `handshakeTimeout` (ms). */
-export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
 const noop = (): void => undefined;
 /** A peer that half-closes before our answer has given up on the handshake (bound by node as `this`). */
 function destroyOnEnd(this: Duplex): void {
@@ -210,43 +212,16 @@ async function runHandshake(
       raw: req,
     };
 
-    let extraHeaders: ResponseHeaders | undefined;
-    let context: unknown;
-    if (options.onRequest) {
-      let decision: UpgradeDecision;
-      try {
-        decision = await options.onRequest(info);
-      } catch (err) {
-        onError(err);
-        refuse(socket, 500, undefined, 'Internal Server Error');
-        return;
-      }
-      if (socket.destroyed) return;
-      if (decision === false) {
-        refuse(socket, 403, undefined, 'Forbidden');
-        return;
-      }
-      if (typeof decision === 'object' && decision !== null) {
-        if (decision.status !== undefined) {
-          refuse(socket, decision.status, decision.headers, decision.body ?? '', onError);
-          return;
-        }
-        extraHeaders = decision.headers;
-        context = decision.context;
-      }
+    const verdict = await decide(info, checked, options, onError, () => socket.destroyed);
+    if (verdict === undefined) return;
+    if (!verdict.accept) {
+      refuse(socket, verdict.status, verdict.headers, verdict.body, onError);
+      return;
     }
-
-    const protocol = selectProtocol(options.protocols, info);
-    const negotiation = negotiateExtensions(checked.extensions, extensionFactories(options));
-    extensions = negotiation.extensions;
-    const negotiated = negotiation.header;
+    extensions = verdict.negotiation.extensions;
+    const negotiated = verdict.negotiation.header;
     const accept = computeAcceptSync(checked.key);
-    const response = buildAcceptResponse({
-      accept,
-      protocol,
-      extensions: negotiated,
-      headers: mergeHeaders(options.headers, extraHeaders),
-    });
+    const response = buildAcceptResponse({ accept, protocol: verdict.protocol, extensions: negotiated, headers: verdict.headers });
     if (socket.destroyed) {
       for (const ext of extensions) ext.close();
       return;
@@ -259,33 +234,14 @@ async function runHandshake(
     // connection keeps the headers as one string until its handshake is asked for.
     const escaped = options.onRequest !== undefined || typeof options.protocols === 'function';
     const handshake = lazyHandshake(
-      path, flatString(info.url), protocol, negotiated, escaped ? headers : flatString(JSON.stringify(headers)), response,
-      info.remoteAddress, info.remotePort, context,
+      path, flatString(info.url), verdict.protocol, negotiated, escaped ? headers : flatString(JSON.stringify(headers)), response,
+      info.remoteAddress, info.remotePort, verdict.context,
     );
     const transport = new SocketTransport(socket, { highWaterMark: options.sendHighWaterMark });
     socket.off('error', noop);
     socket.off('end', destroyOnEnd);
-    const conn = new Connection(transport, {
-      role: 'server',
-      handshake,
-      activeExtensions: extensions,
-      options,
-      head: head.length > 0 ? head : undefined,
-      runtime: nodeRuntime,
-    });
+    startServerConnection(transport, handshake, verdict, options, head.length > 0 ? head : undefined, onConnection, onError);
     extensions = [];
-    const failed = (err: unknown): void => {
-      onError(err);
-      void conn.close(1011, 'Internal error').catch(noop);
-    };
-    try {
-      // An async handler's rejection is this connection's failure, as a throw is: never an
-      // unhandled rejection that takes the process down.
-      const result = onConnection(conn) as PromiseLike<unknown> | undefined;
-      if (result !== undefined && result !== null && typeof result.then === 'function') result.then(undefined, failed);
-    } catch (err) {
-      failed(err);
-    }
   } catch (err) {
     for (const ext of extensions) ext.close();
     onError(err);
@@ -343,29 +299,6 @@ function lazyHandshake(
 function flatString(s: string): string {
   void s.charCodeAt(0);
   return s;
-}
-
-function selectProtocol(choice: ServerOptions['protocols'], info: UpgradeRequestInfo): string {
-  if (choice === undefined || info.protocols.length === 0) return '';
-  let chosen: string | undefined;
-  if (typeof choice === 'function') {
-    chosen = choice(info.protocols, info);
-  } else {
-    chosen = choice.find((p) => info.protocols.includes(p));
-  }
-  if (chosen === undefined || chosen === '') return '';
-  // RFC 6455 §4.2.2 item 5.4: the selected value "MUST be derived from the values the
-  // client sent"; anything else is our bug, and the client would fail the handshake.
-  if (!info.protocols.includes(chosen)) {
-    throw new TypeError(`The protocols callback chose ${JSON.stringify(chosen)}, which the client did not offer (${info.protocols.join(', ')})`);
-  }
-  return chosen;
-}
-
-function mergeHeaders(a: ResponseHeaders | undefined, b: ResponseHeaders | undefined): ResponseHeaders | undefined {
-  if (a === undefined) return b;
-  if (b === undefined) return a;
-  return { ...a, ...b };
 }
 
 /** The 101's headers as `HandshakeInfo.responseHeaders` wants them: lower-case names. */
@@ -449,9 +382,33 @@ interface Route {
 interface Router {
   readonly routes: Route[];
   readonly listener: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  /** On an HTTP/2 server: stops taking extended CONNECTs. */
+  readonly stopHttp2: (() => void) | undefined;
 }
 
-const routers = new WeakMap<HttpServer | HttpsServer, Router>();
+/** A server `attach` can serve: HTTP/1.1 upgrades on the first two, HTTP/2 extended CONNECTs (and HTTP/1.1 upgrades with `allowHTTP1`) on the others. */
+export type AttachableServer = HttpServer | HttpsServer | Http2SecureServer | Http2Server;
+
+const routers = new WeakMap<AttachableServer, Router>();
+
+/** Node's HTTP/2 servers are the ones with `updateSettings()`; `http.Server` has none. */
+const isHttp2Server = (server: AttachableServer): server is Http2SecureServer | Http2Server => 'updateSettings' in server;
+
+/** Counts `duplex` as a handshake of `route` until its connection is made; returns the route's connection handler. */
+function enter(route: Route, duplex: Duplex): (conn: Connection) => unknown {
+  route.pending.add(duplex);
+  const leavePending = (): void => {
+    route.pending.delete(duplex);
+  };
+  duplex.once('close', leavePending);
+  return (conn) => {
+    // Not kept for the connection's lifetime: an idle connection holds nothing of its handshake.
+    duplex.off('close', leavePending);
+    leavePending();
+    conn._trackIn(route.connections);
+    return route.onConnection(conn);
+  };
+}
 
 /**
  * Serves WebSocket upgrades on an existing `http.Server` or `https.Server`: upgrade
@@ -459,6 +416,13 @@ const routers = new WeakMap<HttpServer | HttpsServer, Router>();
  * `onConnection`; ordinary requests are left to the server's `'request'` listeners. An
  * upgrade that matches no route is left to other `'upgrade'` listeners if there are any,
  * else answered with 404. Several routes may share one server.
+ *
+ * On an HTTP/2 server (`http2.createSecureServer`, or `http2.createServer` for cleartext h2c)
+ * the routes also take WebSockets over HTTP/2 (RFC 8441): `SETTINGS_ENABLE_CONNECT_PROTOCOL`
+ * is turned on for new sessions, and each extended CONNECT with `:protocol` `websocket` is
+ * handshaken with the same options and runs as an HTTP/2 stream (one whose path matches no
+ * route is answered 404, unless another `'stream'` listener answered it in the same turn).
+ * With `allowHTTP1: true` HTTP/1.1 upgrades keep working on the same port.
  *
  * @example
  * ```ts
@@ -468,7 +432,7 @@ const routers = new WeakMap<HttpServer | HttpsServer, Router>();
  * ```
  */
 export function attach<D extends UpgradeDecision = UpgradeDecision>(
-  server: HttpServer | HttpsServer,
+  server: AttachableServer,
   options: AttachOptions<D>,
   onConnection: (conn: AcceptedConnection<UpgradeContext<D>>) => void,
 ): WebSocketAttachment {
@@ -479,27 +443,30 @@ export function attach<D extends UpgradeDecision = UpgradeDecision>(
   let router = routers.get(server);
   if (router === undefined) {
     const routes: Route[] = [];
+    const findRoute = (target: string | undefined): Route | undefined => {
+      const pathname = pathnameOf(target);
+      return routes.find((r) => matches(r.path, pathname));
+    };
     const listener = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-      const pathname = pathnameOf(req.url);
-      const route = routes.find((r) => matches(r.path, pathname));
+      const route = findRoute(req.url);
       if (route === undefined) {
         if (server.listenerCount('upgrade') <= 1) refuse(socket, 404, undefined, 'Not Found');
         return;
       }
-      route.pending.add(socket);
-      const leavePending = (): void => {
-        route.pending.delete(socket);
-      };
-      socket.once('close', leavePending);
-      handleUpgrade(req, socket, head, route.options, (conn) => {
-        // Not kept for the connection's lifetime: an idle connection holds nothing of its handshake.
-        socket.off('close', leavePending);
-        leavePending();
-        conn._trackIn(route.connections);
-        return route.onConnection(conn);
-      });
+      handleUpgrade(req, socket, head, route.options, enter(route, socket));
     };
-    router = { routes, listener };
+    const stopHttp2 = isHttp2Server(server)
+      ? listenForExtendedConnect(server, (stream, headers) => {
+          const route = findRoute(headers[':path']);
+          if (route === undefined) {
+            // Another 'stream' listener may take it: 404 only if none answered within the turn.
+            setImmediate(() => refuseStream(stream, 404, undefined, 'Not Found'));
+            return;
+          }
+          handleExtendedConnect(stream, headers, route.options, enter(route, stream));
+        })
+      : undefined;
+    router = { routes, listener, stopHttp2 };
     routers.set(server, router);
     server.on('upgrade', listener);
   }
@@ -514,6 +481,7 @@ export function attach<D extends UpgradeDecision = UpgradeDecision>(
     if (i >= 0) r.routes.splice(i, 1);
     if (r.routes.length === 0) {
       server.off('upgrade', r.listener);
+      r.stopHttp2?.();
       routers.delete(server);
     }
   };

@@ -5,31 +5,7 @@ import { attach } from '../../lib/node/upgrade';
 import type { Connection } from '../../lib/streams/connection';
 import type { CloseInfo } from '../../lib/streams/errors';
 import { launchChromium } from '../helpers/chromium';
-
-const PAGE = `<!doctype html><meta charset="utf-8"><script>
-window.runExchange = (url, sizes) => new Promise((resolve, reject) => {
-  const ws = new WebSocket(url);
-  ws.binaryType = 'arraybuffer';
-  const got = [];
-  let step = 0;
-  const outgoing = [];
-  for (const n of sizes) {
-    outgoing.push('t'.repeat(n));
-    const b = new Uint8Array(n); for (let i = 0; i < n; i++) b[i] = (i * 13) & 255; outgoing.push(b.buffer);
-  }
-  ws.onopen = () => ws.send(outgoing[0]);
-  ws.onmessage = (e) => {
-    const m = e.data;
-    got.push(typeof m === 'string' ? { type: 'text', length: m.length, ok: m === outgoing[step] }
-      : { type: 'binary', length: m.byteLength, ok: new Uint8Array(m).every((x, i) => x === ((i * 13) & 255)) });
-    step++;
-    if (step < outgoing.length) ws.send(outgoing[step]);
-    else ws.close(4100, 'browser done');
-  };
-  ws.onclose = (e) => resolve({ got, code: e.code, reason: e.reason, wasClean: e.wasClean, extensions: ws.extensions });
-  ws.onerror = () => reject(new Error('websocket error'));
-});
-</script>`;
+import { PAGE } from './exchange-page';
 
 describe('interop with headless Chromium', () => {
   let browser: Browser;

@@ -1,22 +1,13 @@
 import { computeAccept } from '../../lib/handshake/accept-key';
 import { buildClientRequest, parseWebSocketUrl, validateServerResponse } from '../../lib/handshake/client-handshake';
-import { HandshakeError } from '../../lib/handshake/errors';
 import type { HeaderMap } from '../../lib/handshake/header-values';
+import { errorOf } from './error-of';
 import { FakeFactory } from './fake-extension';
 
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 const ACCEPT = 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=';
 const ok101: HeaderMap = { upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-accept': ACCEPT };
 
-function errorOf(f: () => unknown): HandshakeError {
-  try {
-    f();
-  } catch (err) {
-    if (err instanceof HandshakeError) return err;
-    throw err;
-  }
-  throw new Error('expected a HandshakeError');
-}
 
 describe('parseWebSocketUrl', () => {
   it('parseWebSocketUrl keeps ws: and wss: URLs and maps http(s): to them', () => {

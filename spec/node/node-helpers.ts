@@ -180,12 +180,17 @@ export async function recordingDeflateEcho(): Promise<{ server: import('../../li
   const closes: Array<Promise<unknown>> = [];
   const server = await serve({ host: '127.0.0.1', port: 0, perMessageDeflate: true }, (conn) => {
     closes.push(conn.closed);
-    void (async () => {
-      for await (const msg of conn.readable) {
-        compressed.push(msg.compressed);
-        await conn.send(msg);
-      }
-    })().catch(() => undefined);
+    echoRecordingCompression(conn, compressed);
   });
   return { server, compressed, closes };
+}
+
+/** Echoes every message of `conn`, pushing to `compressed` whether each came compressed. */
+export function echoRecordingCompression(conn: import('../../lib/streams/connection').Connection, compressed: boolean[]): void {
+  void (async () => {
+    for await (const msg of conn.readable) {
+      compressed.push(msg.compressed);
+      await conn.send(msg);
+    }
+  })().catch(() => undefined);
 }

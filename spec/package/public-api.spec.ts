@@ -38,12 +38,14 @@ const sansIoValues = [
   'headerSize', 'isControlOpcode', 'isSendableCloseCode', 'isToken', 'isValidKey', 'isValidUtf8', 'isValidWireCloseCode',
   'maskInPlace', 'negotiateExtensions', 'parseClosePayload', 'parseExtensions', 'parseTokenList', 'parseWebSocketUrl',
   'serializeExtensions', 'validateServerResponse', 'validateUpgradeRequest',
+  'buildExtendedConnectHeaders', 'validateExtendedConnect', 'validateExtendedConnectResponse', 'validateWebSocketOffer',
 ];
 const sansIoTypes = [
   'ClientHandshakeResult', 'ClientRequest', 'ClientRequestOptions', 'ClosePayload', 'Extension', 'ExtensionFactory',
   'ExtensionOffer', 'FrameEncoderOptions', 'FrameHeader', 'FrameLength', 'FrameParserOptions', 'HandshakeErrorKind',
   'HandshakeRejection', 'HeaderMap', 'HeaderValue', 'NativeUtf8Check', 'NegotiatedExtensions', 'ParserEvent', 'PayloadSink',
   'PayloadTransform', 'ProtocolEvent', 'ProtocolLimits', 'ProtocolOptions', 'ResponseHeaders', 'UpgradeRequest', 'ViolationKind',
+  'WebSocketOffer',
 ];
 
 /** `websocket-streams/websocket-stream`: the WHATWG WebSocketStream over a Connection, runtime-neutral. */
@@ -58,6 +60,7 @@ const nodeValues = [
   ...rootValues,
   'SocketTransport', 'WebSocketClientFactory', 'WebSocketServerFactory', 'attach', 'connect', 'connectWS', 'handleUpgrade',
   'listenWS', 'nodeRuntime', 'reconnect', 'serve', 'zlibEngine', 'WebSocketStream',
+  'Http2StreamTransport', 'handleExtendedConnect',
 ];
 const nodeTypes = [
   ...rootTypes,
@@ -67,6 +70,7 @@ const nodeTypes = [
   'SocketTransportOptions', 'UpgradeDecision', 'UpgradeRequestInfo', 'WebSocketAttachment', 'WebSocketServerHandle',
   'ZlibEngineOptions',
   'NodeWebSocketStreamOptions', 'WebSocketCloseInfo', 'WebSocketDialer', 'WebSocketOpenInfo', 'WebSocketStreamChunk', 'WebSocketStreamOptions',
+  'AttachableServer', 'Http2ConnectOptions', 'ServerOf',
 ];
 
 /** `websocket-streams/pubsub`: topics in one process, and across processes over Redis (its own entry: `redis` is an optional peer dependency). */
