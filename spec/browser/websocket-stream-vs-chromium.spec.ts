@@ -159,17 +159,34 @@ describe('WebSocketStream: ours in Node and Chromium 156 native, against one ser
     await server?.handle.close();
   });
 
-  /** The scenario in a fresh page of Chromium, with its own WebSocketStream and WebSocketError. */
-  async function inChromium(name: string): Promise<Json> {
+  /** The scenario in a fresh page of Chromium, with its own WebSocketStream and WebSocketError; `label` names the run to the server. */
+  async function inChromium(name: string, label: string): Promise<Json> {
     const page: Page = await browser.newPage();
     try {
-      return await page.evaluate(([source, scenario, base]) => {
+      return await page.evaluate(([source, scenario, base, runLabel]) => {
         const run = (0, eval)(`(${source})`) as (n: string, env: unknown) => Promise<unknown>;
         const g = globalThis as unknown as Record<string, unknown>;
-        return run(scenario, { WebSocketStream: g.WebSocketStream, WebSocketError: g.WebSocketError, base, run: 'chromium' });
-      }, [runScenario.toString(), name, server.base] as const);
+        return run(scenario, { WebSocketStream: g.WebSocketStream, WebSocketError: g.WebSocketError, base, run: runLabel });
+      }, [runScenario.toString(), name, server.base, label] as const);
     } finally {
       await page.close();
+    }
+  }
+
+  /**
+   * Chromium 156's renderer now and then crashes in a scenario ("Target crashed": seen in
+   * write-after-close, about one run in three on this machine; a crash of the browser, not an
+   * error of the page): such a run is made again in a fresh page, at most twice, under a run
+   * label of its own, so that the server's record of the crashed run is not compared.
+   */
+  async function inChromiumSurvivingCrashes(name: string): Promise<{ observed: Json; label: string }> {
+    for (let attempt = 0; ; attempt++) {
+      const label = attempt === 0 ? 'chromium' : `chromium-retry-${attempt}`;
+      try {
+        return { observed: await inChromium(name, label), label };
+      } catch (e) {
+        if (attempt >= 2 || !/Target crashed/.test(String(e))) throw e;
+      }
     }
   }
 
@@ -184,12 +201,12 @@ describe('WebSocketStream: ours in Node and Chromium 156 native, against one ser
   });
 
   it.each(SCENARIOS)('%s: ours observes what the standard says, Chromium the same but for its recorded differences', async (name) => {
-    const chromium = await inChromium(name);
+    const { observed: chromium, label } = await inChromiumSurvivingCrashes(name);
     const ours = await runScenario(name, { WebSocketStream, WebSocketError, base: server.base, run: 'node' } as unknown as ScenarioEnv);
     expect(ours).toEqual(SPEC[name]);
     expect(chromium).toEqual(asChromium156(name, SPEC[name]));
     if (!NO_SERVER_COMPARISON.has(name)) {
-      const [serverSawChromium, serverSawOurs] = await Promise.all([server.ended('chromium', name), server.ended('node', name)]);
+      const [serverSawChromium, serverSawOurs] = await Promise.all([server.ended(label, name), server.ended('node', name)]);
       expect(Object.keys(serverSawOurs).length).toBeGreaterThan(0);
       expect(serverSawOurs).toEqual(serverSawChromium);
       if (name in SERVER_RECEIVED) expect(serverSawOurs['/sink']?.received).toEqual(SERVER_RECEIVED[name]);
