@@ -4,6 +4,7 @@ import { resolveBrowserOptions, type BrowserConnectOptions } from './browser-opt
 import { PlainSocket } from './plain-socket';
 import { StreamSocket } from './stream-socket';
 import { webSocketStreamClass } from './web-socket-stream';
+import { whenAborted } from '../streams/abort';
 
 const aborted = (signal: AbortSignal): HandshakeError =>
   new HandshakeError('ABORTED', 'The WebSocket handshake was aborted', { cause: signal.reason });
@@ -32,14 +33,13 @@ export async function connect(url: string | URL, options: BrowserConnectOptions 
   const WebSocketStream = webSocketStreamClass();
   const socket = WebSocketStream !== undefined ? new StreamSocket(WebSocketStream, href, opts, signal) : new PlainSocket(href, opts);
   // WebSocketStream takes the signal itself; WebSocket is closed by hand.
-  const onAbort = (): void => (socket instanceof PlainSocket ? socket.abort() : undefined);
-  signal?.addEventListener('abort', onAbort, { once: true });
+  const stopListening = signal === undefined ? undefined : whenAborted(signal, () => (socket instanceof PlainSocket ? socket.abort() : undefined));
   try {
     await socket.opened;
   } catch (err) {
     throw signal?.aborted ? aborted(signal) : err;
   } finally {
-    signal?.removeEventListener('abort', onAbort);
+    stopListening?.();
   }
   return new BrowserConnection(socket, href, opts);
 }

@@ -1,6 +1,7 @@
 import { isBlob, isReadableStream, toBytes, type BinaryData } from '../streams/outgoing';
 import type { StreamMessage, StreamOutgoing } from '../streams/stream-surface';
 import { exceedsSize, type WireMessage } from './message-socket';
+import { whenAborted } from '../streams/abort';
 
 /** What a `BrowserConnection` sends: what every connection sends, or a received message (forwarded whole). */
 export type BrowserOutgoing = StreamOutgoing | StreamMessage;
@@ -70,8 +71,7 @@ export async function toWireMessage(
 /** Reads a byte stream whole, at most `limit` bytes; cancels it on too much, a bad chunk or `signal`. */
 async function collect(source: ReadableStream<Uint8Array>, limit: number, signal: AbortSignal | undefined): Promise<Uint8Array<ArrayBuffer>> {
   const reader = source.getReader();
-  const onAbort = (): void => void reader.cancel(signal!.reason).catch(() => undefined);
-  signal?.addEventListener('abort', onAbort, { once: true });
+  const stopListening = signal === undefined ? undefined : whenAborted(signal, () => void reader.cancel(signal.reason).catch(() => undefined));
   const chunks: Uint8Array<ArrayBuffer>[] = [];
   let size = 0;
   try {
@@ -90,7 +90,7 @@ async function collect(source: ReadableStream<Uint8Array>, limit: number, signal
     void reader.cancel(err).catch(() => undefined);
     throw err;
   } finally {
-    signal?.removeEventListener('abort', onAbort);
+    stopListening?.();
     reader.releaseLock();
   }
   // One copy, made by the browser: a Blob of the chunks read as one buffer.

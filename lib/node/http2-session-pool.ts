@@ -4,6 +4,7 @@ import { connect as http2Connect, type ClientHttp2Session } from 'node:http2';
 import { connect as netConnect, isIP } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions, type TLSSocket } from 'node:tls';
 import type { Clock } from '../streams/clock';
+import { whenAborted } from '../streams/abort';
 
 /** Why a session cannot carry WebSockets: the origin then gets HTTP/1.1 (when allowed) or a refusal. */
 export type NoHttp2Reason =
@@ -91,7 +92,7 @@ export class Http2SessionPool {
       this.#forget(owner);
       owner.abortDial();
     };
-    signal?.addEventListener('abort', giveUp, { once: true });
+    const stopListening = signal === undefined ? undefined : whenAborted(signal, giveUp);
     let result;
     try {
       result = await entry.ready;
@@ -99,7 +100,7 @@ export class Http2SessionPool {
       entry.streams--;
       throw err;
     } finally {
-      signal?.removeEventListener('abort', giveUp);
+      stopListening?.();
     }
     if (!result.ok) {
       entry.streams--;
