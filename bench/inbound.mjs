@@ -95,6 +95,10 @@ class NullTransport {
 }
 
 const handshake = { path: '/', url: 'ws://127.0.0.1/', protocol: '', extensions: '', requestHeaders: {}, responseHeaders: {}, remoteAddress: undefined, remotePort: undefined };
+// The Node adapter's fast paths, as `serve()` passes them to each connection (unzeroed buffers
+// for messages collected whole, node's UTF-8 check); builds before `RuntimeHooks` had them
+// process-wide and export no `nodeRuntime`.
+const init = { role: 'server', handshake, ...(ours.nodeRuntime ? { runtime: ours.nodeRuntime } : {}) };
 
 const columns = {
   baseline() {
@@ -111,7 +115,7 @@ const columns = {
   },
   'ours-stream'() {
     const t = new NullTransport();
-    const conn = new ours.Connection(t, { role: 'server', handshake });
+    const conn = new ours.Connection(t, init);
     conn.readable.pipeTo(conn.writable).catch(() => {});
     // Count echoed payload bytes (frames go out as header + payload pieces).
     const c = counter();
@@ -122,7 +126,7 @@ const columns = {
   },
   'ours-autobahn'() {
     const t = new NullTransport();
-    const conn = new ours.Connection(t, { role: 'server', handshake });
+    const conn = new ours.Connection(t, init);
     const c = counter();
     class Echo extends ours.WebSocketServerProtocol {
       onMessage(p, isBinary) { c.hit(p.length); return this.sendMessage(p, isBinary); }

@@ -1,6 +1,7 @@
 // `npm run bench [-- <scenario>… ] [--quick] [--runs N] [--seconds S] [--servers a,b] [--loadgen-procs N] [--write|--no-write]`
 //
-// Runs each scenario against each server, alternating servers run by run (A B C D A B C D …),
+// Runs each scenario against each server, alternating servers run by run, in turn forward and
+// backward (A B C D, D C B A, …),
 // every server and every load generator in its own process. Prints one markdown table (medians of
 // the runs, each with its median ratio to ws from the same runs) and, unless --quick, writes it to
 // bench/RESULTS.md with the machine and the issue 6 targets. See bench/README.md.
@@ -53,6 +54,15 @@ const valued = new Set(['--runs', '--seconds', '--servers', '--loadgen-procs', '
 const selected = args.filter((a, i) => !a.startsWith('--') && !valued.has(args[i - 1]));
 
 const warmupMs = quick ? 300 : 1000;
+/**
+ * Echoes of 64 KiB and more warm up for 3 s: a second of 1 MiB echoes is only about 1,700
+ * messages, and V8 is still optimizing the per-message functions (and deoptimizing the odd one
+ * on a path first taken) for two or three seconds more (`--trace-opt`: 36, 22, 14, 6 functions
+ * optimized in the half-seconds after the first second). Measured from 1 s on, a build with more,
+ * smaller functions looked 3–4 % slower against another than once both are warm.
+ */
+const BIG_ECHO_WARMUP_MS = 3000;
+const warmupFor = (s) => (!quick && s.kind === 'echo' && s.job.size >= 64 * KiB ? BIG_ECHO_WARMUP_MS : warmupMs);
 const durationMs = Number(opt('--seconds', quick ? 1 : 3)) * 1000;
 
 // ---------------------------------------------------------------------------------------------
@@ -220,16 +230,17 @@ async function measure(scenario, column) {
   if (started.unavailable) return { unavailable: started.unavailable };
   if (started.error) return { error: started.error };
   const { child, port, info } = started;
-  const job = { kind: scenario.kind, host: '127.0.0.1', port, mode: file === 'tcp-echo.mjs' ? 'tcp' : 'ws', warmupMs, durationMs, ...scenario.job };
+  const warmup = warmupFor(scenario);
+  const job = { kind: scenario.kind, host: '127.0.0.1', port, mode: file === 'tcp-echo.mjs' ? 'tcp' : 'ws', warmupMs: warmup, durationMs, ...scenario.job };
   try {
     if (scenario.kind === 'echo' || scenario.kind === 'pingpong') {
       const procs = scenario.kind === 'pingpong' ? loadgenProcs : 1;
       // Server CPU over (roughly) the loadgen's measurement window, from /proc ticks. Connection
       // setup is not part of it for one connection; for many it may overlap the warm-up.
       let t0 = null, serverCpu = NaN;
-      const a = setTimeout(() => { t0 = [cpuTicks(child.pid), performance.now()]; }, warmupMs);
-      const b = setTimeout(() => { if (t0) serverCpu = ((cpuTicks(child.pid) - t0[0]) * 10 / (performance.now() - t0[1])) * 100; }, warmupMs + durationMs - 50);
-      const r = await runLoadgens(job, procs, warmupMs + durationMs + 120_000);
+      const a = setTimeout(() => { t0 = [cpuTicks(child.pid), performance.now()]; }, warmup);
+      const b = setTimeout(() => { if (t0) serverCpu = ((cpuTicks(child.pid) - t0[0]) * 10 / (performance.now() - t0[1])) * 100; }, warmup + durationMs - 50);
+      const r = await runLoadgens(job, procs, warmup + durationMs + 120_000);
       clearTimeout(a); clearTimeout(b);
       if (r.error) return { error: r.error, info };
       const v = { 'msgs/s': r.result.msgsPerSec, 'MB/s': r.result.mbPerSec, 'loadgen CPU %': r.result.cpu, 'server CPU %': serverCpu };
@@ -353,6 +364,32 @@ function median(xs) {
   return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
 }
 
+/**
+ * The median of per-run ratios and, from 5 runs on, a 95 % bootstrap interval of that median
+ * (resampled 2,000 times with a fixed seed, so the same runs print the same interval). A bound
+ * such as "at most 1.02× the old build" is only shown when the whole interval is under it: the
+ * run-to-run spread of a kernel-bound scenario (the 1 MiB echo: ±15 %) can hide a small change.
+ */
+function medianWithInterval(xs) {
+  const v = xs.filter((x) => Number.isFinite(x));
+  const out = { median: median(v) };
+  if (v.length < 5) return out;
+  let seed = 0x9e3779b9;
+  const random = () => {
+    // mulberry32
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const medians = [];
+  for (let k = 0; k < 2000; k++) medians.push(median(v.map(() => v[Math.floor(random() * v.length)])));
+  medians.sort((a, b) => a - b);
+  out.low = medians[Math.floor(0.025 * medians.length)];
+  out.high = medians[Math.ceil(0.975 * medians.length) - 1];
+  return out;
+}
+
 function fmt(x) {
   if (!Number.isFinite(x)) return '—';
   const a = Math.abs(x);
@@ -431,7 +468,9 @@ async function main() {
         s.expected = b.digest;
         cryptoRuns.push(b.mbPerSec);
       }
-      for (const c of columns) {
+      // Odd runs go backward: no column always runs right after the same other one (a server
+      // that leaves the machine warm or busy would otherwise tilt one ratio the same way every run).
+      for (const c of r % 2 ? [...columns].reverse() : columns) {
         const key = `${serverFile(s, c)} ${(s.args ?? []).join(' ')} ${JSON.stringify(COLUMN_ENV[c] ?? {})}`;
         if (unavailable[key]) { errors[c] = `n/a (${unavailable[key]})`; continue; }
         const m = await measure(s, c);
@@ -465,12 +504,12 @@ async function main() {
       }
       // New ÷ base, run by run (the two ran back to back), then the median.
       row.base = Object.fromEntries(BASE_PAIRS.filter(([a, b]) => samples[a] && samples[b]).map(([a, b, label]) =>
-        [label, median(samples[a].map((v, i) => { const w = samples[b][i]?.[metric]; return v && Number.isFinite(w) && w !== 0 ? v[metric] / w : NaN; }))]));
+        [label, medianWithInterval(samples[a].map((v, i) => { const w = samples[b][i]?.[metric]; return v && Number.isFinite(w) && w !== 0 ? v[metric] / w : NaN; }))]));
       if (s.kind === 'big' && metric === 'MB/s') row.cells.ceiling = { value: median(cryptoRuns), ratio: NaN, n: cryptoRuns.length, note: 'node:crypto' };
       if (s.kind === 'echo' || s.kind === 'pingpong' || s.kind === 'trickle' || s.kind === 'broadcast') {
         row.cpu = Object.fromEntries(columns.map((c) => [c, [median(samples[c].map((v) => v?.['loadgen CPU %'])), median(samples[c].map((v) => v?.['server CPU %'])), median(samples[c].map((v) => v?.['server µs/msg']))]]));
         row.cpuBase = Object.fromEntries(BASE_PAIRS.filter(([a, b]) => samples[a] && samples[b]).map(([a, b, label]) =>
-          [label, median(samples[a].map((v, i) => { const w = samples[b][i]?.['server µs/msg']; return v && Number.isFinite(w) && w !== 0 ? v['server µs/msg'] / w : NaN; }))]));
+          [label, medianWithInterval(samples[a].map((v, i) => { const w = samples[b][i]?.['server µs/msg']; return v && Number.isFinite(w) && w !== 0 ? v['server µs/msg'] / w : NaN; }))]));
       }
       // One CPU row per scenario is enough.
       if (table.some((r) => r.scenario === s.name && r.cpu)) delete row.cpu;
@@ -574,13 +613,17 @@ function render(table, infos, minutes, load) {
   lines.push(`- Machine: ${osName()}; CPU: ${cpuModel()}, ${os.cpus().length} cores; ${Math.round(os.totalmem() / GiB)} GiB RAM; Node ${process.version}`);
   lines.push(`- Library: ${libraryBuild()}`);
   lines.push(`- Load average (1 min) at the start and end of the run: ${load.map((l) => l.toFixed(2)).join(' → ')}. The machine may be shared (other processes, other test runs): every figure is a median over alternated runs and every ratio is taken within one run, which cancels slow drifts, but not bursts of foreign load.`);
-  lines.push(`- Mode: ${quick ? 'quick smoke run (1 run, short durations; not representative)' : `median of ${runs} runs, servers alternated within each run`}; ${fmt(warmupMs)} ms warm-up + ${fmt(durationMs)} ms measured per echo run; took ${minutes.toFixed(1)} min`);
+  lines.push(`- Mode: ${quick ? 'quick smoke run (1 run, short durations; not representative)' : `median of ${runs} runs, servers alternated within each run`}; ${fmt(warmupMs)} ms warm-up (${quick ? 'all runs' : `${fmt(BIG_ECHO_WARMUP_MS)} ms for echoes of 64 KiB and more`}) + ${fmt(durationMs)} ms measured per echo run; took ${minutes.toFixed(1)} min`);
   const bu = infos['ws+bufferutil']?.bufferutil;
   lines.push(`- ws: ${readWsVersion()}; column "ws" with pure-JS masking (WS_NO_BUFFER_UTIL=1), column "ws + bufferutil" with the native addon ${bu === 'yes' ? `(bufferutil ${readVersion('bufferutil')} loaded)` : '(NOT loaded: see notes)'}; ceiling column: plain TCP echo (node:crypto SHA-256 for sha256-4g)`);
   lines.push('- Cells: median absolute value, and in parentheses the median of the per-run ratios to plain ws. MB/s = 10^6 payload bytes per second. A cell with fewer runs than asked says so.');
   lines.push('');
   const baseLabels = BASE_PAIRS.map((p) => p[2]);
-  const baseCells = (ratios) => baseLabels.map((l) => (Number.isFinite(ratios?.[l]) ? ` | ${ratios[l].toFixed(2)}×` : ' | '));
+  const baseCells = (ratios) => baseLabels.map((l) => {
+    const r = ratios?.[l];
+    if (!r || !Number.isFinite(r.median)) return ' | ';
+    return ` | ${r.median.toFixed(2)}×${r.low !== undefined ? ` [${r.low.toFixed(2)}–${r.high.toFixed(2)}]` : ''}`;
+  });
   lines.push(`| scenario | metric | ${COLUMNS.map((c) => COLUMN_TITLES[c]).join(' | ')}${baseLabels.map((l) => ` | ${l}`).join('')} |`);
   lines.push(`|---|---|${COLUMNS.map(() => '---:').join('|')}${baseLabels.map(() => '|---:').join('')}|`);
   for (const row of table) lines.push(`| ${row.scenario} | ${row.metric} | ${COLUMNS.map((c) => cell(row.cells[c])).join(' | ')}${baseCells(row.base).join('')} |`);

@@ -1,4 +1,5 @@
 import { CloseCode, Opcode } from '../codec/constants';
+import { maskInPlace } from '../codec/mask';
 import { Utf8Validator } from '../codec/utf8-validator';
 import type { UnsafeAllocator } from './growable-buffer';
 import { ProtocolViolation } from '../codec/violation';
@@ -345,7 +346,9 @@ export class Inbound implements MessageHost, DecodingHost {
   #readAhead(): boolean {
     if (this.#is(OVER)) return false;
     if (!this.#is(DISCARDING) && this.#aheadFull()) return false;
-    const ev = this.#parts.protocol.nextEvent(false);
+    // Data read ahead stays masked (a server's input): it is unmasked when it is routed, into
+    // the buffer of a message collected whole in the same pass (see `#routeQueued`).
+    const ev = this.#parts.protocol.nextEvent(true);
     if (ev === undefined) {
       this.#set(STARVED, true);
       return false;
@@ -439,7 +442,20 @@ export class Inbound implements MessageHost, DecodingHost {
       if (held) this.#parts.core._failed(e.violation);
       return;
     }
+    if (e.type === 'frame-data' && e.maskKey !== undefined && (this.#decoding !== undefined || !this.#current!._collecting())) {
+      // Left masked when read ahead; its consumer takes plain bytes (a stream, a pipe, a decoder).
+      maskInPlace(e.data, e.maskKey, e.maskPhase!);
+      this.#routeData(e.data);
+      return;
+    }
     this.#route(e);
+  }
+
+  /** Unmasked payload of the current frame, to its decoder or its message. */
+  #routeData(data: Uint8Array): void {
+    const d = this.#decoding;
+    if (d === undefined) this.#current!._data(data);
+    else d.data(data);
   }
 
   #route(ev: ProtocolEvent): void {
@@ -463,13 +479,11 @@ export class Inbound implements MessageHost, DecodingHost {
         this.#current!._frameStart(ev.header);
         return;
       }
-      case 'frame-data': {
-        const d = this.#decoding;
+      case 'frame-data':
+        // Masked only for a message collected whole (the live pump's `nextEvent`, `#routeQueued`).
         if (ev.maskKey !== undefined) this.#current!._maskedData(ev.data, ev.maskKey, ev.maskPhase!);
-        else if (d === undefined) this.#current!._data(ev.data);
-        else d.data(ev.data);
+        else this.#routeData(ev.data);
         return;
-      }
       case 'frame-end': {
         this.#set(IN_FRAME, false);
         const d = this.#decoding;

@@ -4,33 +4,12 @@ import { maskInPlace } from '../../lib/codec/mask';
 import { setSimdMaskEnabled } from '../../lib/codec/mask-simd';
 import { GrowableBuffer } from '../../lib/streams/growable-buffer';
 import { concat, rawServer } from '../helpers/connection-pair';
+import { cutAt as cut, maskedFrame } from '../helpers/masked-frames';
 
 // A message collected whole (`bytes()`, `text()`, the Autobahn tier's onMessage) takes its
 // payload still masked from the parser and unmasks it on its way into the message buffer.
 // These check that path against the plain definition, whatever the key, the fragmentation
 // and the way TCP cuts the bytes.
-
-/** A client frame masked with `key` (RFC 6455 §5.3), as the wire carries it. */
-function maskedFrame(opcode: number, payload: Uint8Array, fin: boolean, key: Uint8Array): Uint8Array {
-  const n = payload.length;
-  const head = n < 126 ? [n] : n < 65536 ? [126, n >> 8, n & 255] : [127, 0, 0, 0, 0, (n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
-  const h = new Uint8Array([(fin ? 0x80 : 0) | opcode, 0x80 | head[0]!, ...head.slice(1), ...key]);
-  const body = payload.slice();
-  maskInPlace(body, key, 0);
-  return concat([h, body]);
-}
-
-/** `bytes` cut at `cuts` (positions taken modulo its length). */
-function cut(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((c) => c % Math.max(1, bytes.length)))].filter((p) => p > 0).sort((a, b) => a - b);
-  const out: Uint8Array[] = [];
-  let at = 0;
-  for (const p of [...points, bytes.length]) {
-    if (p > at) out.push(bytes.slice(at, p));
-    at = p;
-  }
-  return out;
-}
 
 const payloadOf = (n: number, seed: number) => new Uint8Array(n).map((_, i) => (i * 131 + seed) & 0xff);
 const key4 = fc.uint8Array({ minLength: 4, maxLength: 4 });
