@@ -1,10 +1,10 @@
 // `npm run bench [-- <scenario>… ] [--quick] [--runs N] [--seconds S] [--servers a,b] [--loadgen-procs N] [--write|--no-write]`
 //
 // Runs each scenario against each server, alternating servers run by run, in turn forward and
-// backward (A B C D, D C B A, …),
-// every server and every load generator in its own process. Prints one markdown table (medians of
-// the runs, each with its median ratio to ws from the same runs) and, unless --quick, writes it to
-// bench/RESULTS.md with the machine and the issue 6 targets. See bench/README.md.
+// backward (A B C D, D C B A, …), every server and every load generator in its own process.
+// Prints one markdown table (medians of the runs, each with its median ratio to ws from the same
+// runs) and, unless --quick, writes it to bench/RESULTS.md with the machine and the issue 6
+// targets. See bench/README.md.
 import { fork, execSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
