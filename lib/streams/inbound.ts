@@ -306,8 +306,7 @@ export class Inbound implements MessageHost, DecodingHost {
         if (!this.#is(OVER) && !this.#is(DISCARDING)) {
           // A message being collected whole takes its payload masked and unmasks it on its
           // way into the message buffer: one pass over the bytes fewer.
-          const m = this.#current;
-          const ev = protocol.nextEvent(m !== undefined && decoding === undefined && m._collecting());
+          const ev = protocol.nextEvent(this.#takesMasked());
           if (ev === undefined) {
             this.#set(STARVED, true);
             return;
@@ -347,7 +346,7 @@ export class Inbound implements MessageHost, DecodingHost {
     if (this.#is(OVER)) return false;
     if (!this.#is(DISCARDING) && this.#aheadFull()) return false;
     // Data read ahead stays masked (a server's input): it is unmasked when it is routed, into
-    // the buffer of a message collected whole in the same pass (see `#routeQueued`).
+    // the buffer of a message collected whole in the same pass (see `#route`).
     const ev = this.#parts.protocol.nextEvent(true);
     if (ev === undefined) {
       this.#set(STARVED, true);
@@ -442,20 +441,13 @@ export class Inbound implements MessageHost, DecodingHost {
       if (held) this.#parts.core._failed(e.violation);
       return;
     }
-    if (e.type === 'frame-data' && e.maskKey !== undefined && (this.#decoding !== undefined || !this.#current!._collecting())) {
-      // Left masked when read ahead; its consumer takes plain bytes (a stream, a pipe, a decoder).
-      maskInPlace(e.data, e.maskKey, e.maskPhase!);
-      this.#routeData(e.data);
-      return;
-    }
     this.#route(e);
   }
 
-  /** Unmasked payload of the current frame, to its decoder or its message. */
-  #routeData(data: Uint8Array): void {
-    const d = this.#decoding;
-    if (d === undefined) this.#current!._data(data);
-    else d.data(data);
+  /** The current message is collected whole and needs no decoding: it may take its payload masked. */
+  #takesMasked(): boolean {
+    const m = this.#current;
+    return m !== undefined && this.#decoding === undefined && m._collecting();
   }
 
   #route(ev: ProtocolEvent): void {
@@ -479,11 +471,21 @@ export class Inbound implements MessageHost, DecodingHost {
         this.#current!._frameStart(ev.header);
         return;
       }
-      case 'frame-data':
-        // Masked only for a message collected whole (the live pump's `nextEvent`, `#routeQueued`).
-        if (ev.maskKey !== undefined) this.#current!._maskedData(ev.data, ev.maskKey, ev.maskPhase!);
-        else this.#routeData(ev.data);
+      case 'frame-data': {
+        // Still masked when asked for so (a collected message) or when read ahead: a consumer
+        // that takes plain bytes (a stream, a pipe, a decoder) gets it unmasked here.
+        if (ev.maskKey !== undefined) {
+          if (this.#takesMasked()) {
+            this.#current!._maskedData(ev.data, ev.maskKey, ev.maskPhase!);
+            return;
+          }
+          maskInPlace(ev.data, ev.maskKey, ev.maskPhase!);
+        }
+        const d = this.#decoding;
+        if (d === undefined) this.#current!._data(ev.data);
+        else d.data(ev.data);
         return;
+      }
       case 'frame-end': {
         this.#set(IN_FRAME, false);
         const d = this.#decoding;

@@ -175,7 +175,6 @@ const chain = (block: Block): Block[] => {
   return out;
 };
 
-
 /**
  * Runs the tests collected since `beginFile()` in definition order, with jest's hook order
  * (beforeAll once per block before its first test, beforeEach outer to inner, afterEach inner
