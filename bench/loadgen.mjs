@@ -6,7 +6,8 @@
 //
 // Protocol with the parent: the parent sends one `{ type: 'job', job }` message; the loadgen
 // answers `{ type: 'result', ... }` (or `{ type: 'error', message }`) and exits. Idle jobs first
-// answer `{ type: 'ready' }` once every connection is open, then wait for `{ type: 'close' }`.
+// answer `{ type: 'ready' }` once every connection is open, then wait for `{ type: 'close' }`;
+// echo-slots jobs answer `ready` too and then run the slots the parent calls (`runEchoSlots`).
 //
 // Modes:
 //   ws   WebSocket: GET upgrade, 101 + Sec-WebSocket-Accept checked, masked client frames sent,
@@ -370,11 +371,12 @@ function sleep(ms) {
 }
 
 /**
- * Echo with a window: each connection keeps `window` messages in flight. It writes the whole window
- * as one buffer, then, after each chunk it reads, writes as many frames as messages were echoed in
- * that chunk (one write, a view of the same pre-masked buffer).
+ * Connections that each keep `job.window` echo messages in flight while `start()`ed: the whole
+ * window is written as one buffer, then, after each chunk read, as many frames as messages were
+ * echoed in that chunk (one write, a view of the same pre-masked buffer). `stop()` stops the
+ * refills and resolves once every message in flight has come back (or the connection failed).
  */
-async function runEcho(job) {
+async function openEchoDriver(job) {
   const { frame, check } = prepare(job);
   const window = job.window;
   const windowBuf = Buffer.allocUnsafe(frame.length * window);
@@ -383,48 +385,120 @@ async function runEcho(job) {
   if (job.deflate && job.mode !== 'tcp') {
     for (const c of conns) if (!/permessage-deflate/.test(c.extensions)) throw new Error('Server did not negotiate permessage-deflate');
   }
-  let running = true;
-  let total = 0;
-  let failure = null;
   const fl = frame.length;
   // Refill when half the window has been echoed: one write of window/2 or more frames, so the
   // client's cost per message stays far below the server's whatever size the server's writes are.
   const refillAt = Math.max(1, Math.floor(window / 2));
+  const driver = {
+    total: 0,
+    failure: null,
+    running: false,
+    inFlight: 0,
+    drained: null,
+    start() {
+      driver.running = true;
+      for (const c of conns) {
+        c.socket.write(windowBuf);
+        c.inFlight += window;
+      }
+      driver.inFlight += window * conns.length;
+    },
+    stop() {
+      driver.running = false;
+      if (driver.inFlight === 0 || driver.failure) return Promise.resolve();
+      return new Promise((resolve) => { driver.drained = resolve; });
+    },
+    close() {
+      driver.running = false;
+      for (const c of conns) c.socket.destroy();
+    },
+  };
+  const settle = () => {
+    const d = driver.drained;
+    if (d && (driver.inFlight === 0 || driver.failure)) { driver.drained = null; d(); }
+  };
+  const fail = (why) => { if (driver.running || driver.inFlight > 0) driver.failure ??= why; settle(); };
   for (const c of conns) {
-    let inFlight = window;
-    const parser = new EchoParser(check, () => { inFlight--; total++; }, (op, p) => {
-      if (op === 8) failure ??= `server sent close ${p.length >= 2 ? p.readUInt16BE(0) : ''}`;
+    c.inFlight = 0;
+    const parser = new EchoParser(check, () => { c.inFlight--; driver.inFlight--; driver.total++; }, (op, p) => {
+      if (op === 8) driver.failure ??= `server sent close ${p.length >= 2 ? p.readUInt16BE(0) : ''}`;
       else if (op === 9) c.socket.write(buildFrame(p, { opcode: 10 }).frame);
     });
     const onData = (chunk) => {
       parser.push(chunk);
-      if (parser.error) { failure ??= parser.error; running = false; return; }
-      if (running && window - inFlight >= refillAt) {
-        const n = window - inFlight;
+      if (parser.error) { fail(parser.error); driver.running = false; return; }
+      if (driver.running && window - c.inFlight >= refillAt) {
+        const n = window - c.inFlight;
         c.socket.write(n === window ? windowBuf : windowBuf.subarray(0, n * fl));
-        inFlight = window;
+        c.inFlight = window;
+        driver.inFlight += n;
       }
+      settle();
     };
     c.onBytes = onData;
-    c.socket.on('error', (err) => { if (running) failure ??= err.message; });
-    c.socket.on('close', () => { if (running) failure ??= 'server closed the connection'; });
+    c.socket.on('error', (err) => fail(err.message));
+    c.socket.on('close', () => fail('server closed the connection'));
     if (c.rest) onData(c.rest);
   }
-  for (const c of conns) c.socket.write(windowBuf);
+  return driver;
+}
+
+/** Echo with a window (see `openEchoDriver`) for the job's warm-up, then its measured duration. */
+async function runEcho(job) {
+  const driver = await openEchoDriver(job);
+  driver.start();
   await sleep(job.warmupMs);
-  const m0 = total;
+  const m0 = driver.total;
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   await sleep(job.durationMs);
-  const m1 = total;
+  const m1 = driver.total;
   const wall = performance.now() - t0;
   const cpu = cpuPercent(cpu0, wall);
-  running = false;
-  for (const c of conns) c.socket.destroy();
+  const failure = driver.failure;
+  driver.close();
   if (failure) throw new Error(failure);
   const msgs = m1 - m0;
   if (msgs === 0) throw new Error('No message echoed during the measurement');
   return { msgsPerSec: (msgs / wall) * 1000, mbPerSec: (msgs * job.size) / wall / 1000, messages: msgs, cpu };
+}
+
+/**
+ * Echo in slots the runner calls (`npm run bench -- --interleaved`): answers `{ type: 'ready' }`
+ * once connected; each `{ type: 'go' }` keeps the window full until `{ type: 'stop' }`, which is
+ * answered with `{ type: 'stopped', messages, cpuUs }` once the messages in flight are back:
+ * the messages echoed in that slot and this process's CPU time in it. `{ type: 'end' }` ends the
+ * job. Between slots nothing is in flight, so the server is idle.
+ */
+async function runEchoSlots(job) {
+  const driver = await openEchoDriver(job);
+  let m0 = 0;
+  let cpu0 = process.cpuUsage();
+  return new Promise((resolve, reject) => {
+    const onMsg = async (m) => {
+      if (m?.type === 'go') {
+        m0 = driver.total;
+        cpu0 = process.cpuUsage();
+        driver.start();
+      } else if (m?.type === 'stop') {
+        await driver.stop();
+        const cpu = process.cpuUsage(cpu0);
+        if (driver.failure) {
+          process.off('message', onMsg);
+          driver.close();
+          reject(new Error(driver.failure));
+          return;
+        }
+        process.send({ type: 'stopped', messages: driver.total - m0, cpuUs: cpu.user + cpu.system });
+      } else if (m?.type === 'end') {
+        process.off('message', onMsg);
+        driver.close();
+        resolve({ messages: driver.total });
+      }
+    };
+    process.on('message', onMsg);
+    process.send({ type: 'ready' });
+  });
 }
 
 /** Ping-pong: one message in flight per connection; latency per message from send to echo. */
@@ -728,6 +802,7 @@ async function runBroadcast(job) {
 async function main(job) {
   switch (job.kind) {
     case 'echo': return runEcho(job);
+    case 'echo-slots': return runEchoSlots(job);
     case 'pingpong': return runPingPong(job);
     case 'big': return runBig(job);
     case 'trickle': return runTrickle(job);

@@ -1,4 +1,4 @@
-// `npm run bench [-- <scenario>… ] [--quick] [--runs N] [--seconds S] [--servers a,b] [--loadgen-procs N] [--write|--no-write]`
+// `npm run bench [-- <scenario>… ] [--quick] [--runs N] [--seconds S] [--servers a,b] [--loadgen-procs N] [--interleaved] [--write|--no-write]`
 //
 // Runs each scenario against each server, alternating servers run by run, in turn forward and
 // backward (A B C D, D C B A, …), every server and every load generator in its own process.
@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { histPercentile, makePatternChunk } from './loadgen.mjs';
-import { cpuTicks, serverStats, startServer, stopServer } from './processes.mjs';
+import { cpuNs, cpuTicks, serverStats, startServer, stopServer } from './processes.mjs';
 import { runFanout } from './fanout.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -64,6 +64,12 @@ const warmupMs = quick ? 300 : 1000;
 const BIG_ECHO_WARMUP_MS = 3000;
 const warmupFor = (s) => (!quick && s.kind === 'echo' && s.job.size >= 64 * KiB ? BIG_ECHO_WARMUP_MS : warmupMs);
 const durationMs = Number(opt('--seconds', quick ? 1 : 3)) * 1000;
+/**
+ * `--interleaved`: the echo scenarios run every column's server at once and give them the load
+ * in turns of `SLOT_MS` (see `measureInterleaved`), instead of one server after the other.
+ */
+const interleaved = args.includes('--interleaved');
+const SLOT_MS = 500;
 
 // ---------------------------------------------------------------------------------------------
 // Servers and scenarios
@@ -80,6 +86,8 @@ const COLUMN_TITLES = {
 const BASE_PAIRS = baseDist ? [['ours-stream', 'ours-stream@base', 'stream new÷base'], ['ours-autobahn', 'ours-autobahn@base', 'Autobahn new÷base']] : [];
 /** The server file of a column in a scenario: an @base column runs its twin's server. */
 const serverFile = (s, c) => s.servers[c] ?? (c.endsWith('@base') ? s.servers[c.slice(0, -'@base'.length)] : undefined);
+/** What identifies a server that turned out unavailable, so that it is tried once. */
+const unavailableKey = (s, c) => `${serverFile(s, c)} ${(s.args ?? []).join(' ')} ${JSON.stringify(COLUMN_ENV[c] ?? {})}`;
 /**
  * Environment of each column's server. ws loads the native `bufferutil` addon (masking and
  * unmasking payloads of 48 bytes or more) whenever it is installed, and it is a devDependency:
@@ -354,6 +362,100 @@ async function measure(scenario, column) {
   }
 }
 
+/**
+ * A loadgen running an `echo-slots` job (see loadgen.mjs `runEchoSlots`): `ready` resolves once
+ * it is connected; `slot(ms)` keeps the window full for `ms`, then waits for the messages in
+ * flight, and resolves with `{ messages, cpuUs }` (or `{ error }`); `end()` lets it exit.
+ */
+function startSlotLoadgen(job) {
+  const child = fork(path.join(here, 'loadgen.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let waiter = null;
+  let failure = null;
+  const deliver = (v) => { const w = waiter; waiter = null; w?.(v); };
+  const ready = new Promise((resolve) => {
+    child.on('message', (m) => {
+      if (m?.type === 'ready') resolve({});
+      else if (m?.type === 'stopped') deliver({ messages: m.messages, cpuUs: m.cpuUs });
+      else if (m?.type === 'error') { failure = m.message; resolve({ error: failure }); deliver({ error: failure }); }
+    });
+    child.on('exit', (code) => { failure ??= `loadgen exited with code ${code}`; resolve({ error: failure }); deliver({ error: failure }); });
+  });
+  child.send({ type: 'job', job });
+  return {
+    ready,
+    slot(ms) {
+      if (failure) return Promise.resolve({ error: failure });
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => { child.kill('SIGKILL'); failure ??= 'loadgen did not finish its slot within 60 s'; deliver({ error: failure }); }, ms + 60_000);
+        waiter = (v) => { clearTimeout(timer); resolve(v); };
+        child.send({ type: 'go' });
+        setTimeout(() => { if (child.connected) child.send({ type: 'stop' }); }, ms);
+      });
+    },
+    end() {
+      if (child.connected) child.send({ type: 'end' });
+      setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+    },
+  };
+}
+
+/**
+ * One run of an echo scenario with `--interleaved`: every column's server is started, each with
+ * its own loadgen; each warms up alone (the others idle, connected); then they take turns in
+ * slots of `SLOT_MS`, the order reversed every round, until each has had `durationMs` of load.
+ * A server's CPU time is counted slot by slot (`cpuNs`: every thread, exact), and so are its
+ * messages. Run one after the other, two servers see the machine at moments seconds apart, and
+ * this VM's speed drifts by ±10 % over such spans (other tenants of the host); within one run
+ * of slots both see the same drift, so their ratio keeps only what differs between them and
+ * between their processes. Returns `{ [column]: measure()-shaped result }`.
+ */
+async function measureInterleaved(scenario, columns, r) {
+  const order = r % 2 ? [...columns].reverse() : columns;
+  const live = [];
+  const out = {};
+  try {
+    for (const c of order) {
+      const file = serverFile(scenario, c);
+      const started = await startServer(file, scenario.args ?? [], COLUMN_ENV[c]);
+      if (started.unavailable || started.error) { out[c] = started.unavailable ? { unavailable: started.unavailable } : { error: started.error }; continue; }
+      const job = { kind: 'echo-slots', host: '127.0.0.1', port: started.port, mode: file === 'tcp-echo.mjs' ? 'tcp' : 'ws', ...scenario.job };
+      const lg = startSlotLoadgen(job);
+      live.push({ c, child: started.child, info: started.info, lg, ns: 0, wall: 0, messages: 0, lgUs: 0, error: null });
+      const ok = await lg.ready;
+      if (ok.error) live.at(-1).error = ok.error;
+    }
+    for (const l of live) if (!l.error) { const w = await l.lg.slot(warmupFor(scenario)); if (w.error) l.error = w.error; }
+    const rounds = Math.max(1, Math.round(durationMs / SLOT_MS));
+    for (let k = 0; k < rounds; k++) {
+      for (const l of k % 2 ? [...live].reverse() : live) {
+        if (l.error) continue;
+        const n0 = cpuNs(l.child.pid);
+        const t0 = performance.now();
+        const st = await l.lg.slot(SLOT_MS);
+        if (st.error) { l.error = st.error; continue; }
+        l.ns += cpuNs(l.child.pid) - n0;
+        l.wall += performance.now() - t0;
+        l.messages += st.messages;
+        l.lgUs += st.cpuUs;
+      }
+    }
+    for (const l of live) {
+      if (l.error) { out[l.c] = { error: l.error, info: l.info }; continue; }
+      if (l.messages === 0) { out[l.c] = { error: 'No message echoed during the measurement', info: l.info }; continue; }
+      const serverCpu = (l.ns / 1e6 / l.wall) * 100;
+      const v = {
+        'msgs/s': (l.messages / l.wall) * 1000, 'MB/s': (l.messages * scenario.job.size) / l.wall / 1000,
+        'loadgen CPU %': (l.lgUs / 1000 / l.wall) * 100, 'server CPU %': serverCpu, 'server µs/msg': l.ns / 1e3 / l.messages,
+      };
+      out[l.c] = { values: v, info: l.info };
+    }
+    return out;
+  } finally {
+    for (const l of live) l.lg.end();
+    await Promise.all(live.map((l) => stopServer(l.child)));
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Statistics and formatting
 
@@ -470,10 +572,11 @@ async function main() {
       }
       // Odd runs go backward: no column always runs right after the same other one (a server
       // that leaves the machine warm or busy would otherwise tilt one ratio the same way every run).
+      const together = interleaved && s.kind === 'echo' ? await measureInterleaved(s, columns.filter((c) => !unavailable[unavailableKey(s, c)]), r) : null;
       for (const c of r % 2 ? [...columns].reverse() : columns) {
-        const key = `${serverFile(s, c)} ${(s.args ?? []).join(' ')} ${JSON.stringify(COLUMN_ENV[c] ?? {})}`;
+        const key = unavailableKey(s, c);
         if (unavailable[key]) { errors[c] = `n/a (${unavailable[key]})`; continue; }
-        const m = await measure(s, c);
+        const m = together ? together[c] : await measure(s, c);
         if (m.info) Object.assign((infos[c] ??= {}), m.info);
         if (m.unavailable) { unavailable[key] = m.unavailable; errors[c] = `n/a (${m.unavailable})`; continue; }
         if (m.error) { errors[c] = m.error; samples[c].push(null); console.log(`  ${s.name} run ${r + 1} ${c}: ERROR ${m.error}`); continue; }
@@ -613,7 +716,7 @@ function render(table, infos, minutes, load) {
   lines.push(`- Machine: ${osName()}; CPU: ${cpuModel()}, ${os.cpus().length} cores; ${Math.round(os.totalmem() / GiB)} GiB RAM; Node ${process.version}`);
   lines.push(`- Library: ${libraryBuild()}`);
   lines.push(`- Load average (1 min) at the start and end of the run: ${load.map((l) => l.toFixed(2)).join(' → ')}. The machine may be shared (other processes, other test runs): every figure is a median over alternated runs and every ratio is taken within one run, which cancels slow drifts, but not bursts of foreign load.`);
-  lines.push(`- Mode: ${quick ? 'quick smoke run (1 run, short durations; not representative)' : `median of ${runs} runs, servers alternated within each run`}; ${fmt(warmupMs)} ms warm-up (${quick ? 'all runs' : `${fmt(BIG_ECHO_WARMUP_MS)} ms for echoes of 64 KiB and more`}) + ${fmt(durationMs)} ms measured per echo run; took ${minutes.toFixed(1)} min`);
+  lines.push(`- Mode: ${quick ? 'quick smoke run (1 run, short durations; not representative)' : `median of ${runs} runs, servers alternated within each run${interleaved ? `; echoes interleaved (all servers of a run up at once, taking turns in ${SLOT_MS} ms slots)` : ''}`}; ${fmt(warmupMs)} ms warm-up (${quick ? 'all runs' : `${fmt(BIG_ECHO_WARMUP_MS)} ms for echoes of 64 KiB and more`}) + ${fmt(durationMs)} ms measured per echo run; took ${minutes.toFixed(1)} min`);
   const bu = infos['ws+bufferutil']?.bufferutil;
   lines.push(`- ws: ${readWsVersion()}; column "ws" with pure-JS masking (WS_NO_BUFFER_UTIL=1), column "ws + bufferutil" with the native addon ${bu === 'yes' ? `(bufferutil ${readVersion('bufferutil')} loaded)` : '(NOT loaded: see notes)'}; ceiling column: plain TCP echo (node:crypto SHA-256 for sha256-4g)`);
   lines.push('- Cells: median absolute value, and in parentheses the median of the per-run ratios to plain ws. MB/s = 10^6 payload bytes per second. A cell with fewer runs than asked says so.');

@@ -195,10 +195,16 @@ export class Connection implements AsyncIterable<IncomingMessage>, StreamConnect
     const inbound = this.#in();
     const signal = options?.signal;
     if (signal !== undefined) return this.#nextMessageUntil(inbound, signal);
-    return new Promise((resolve) => {
-      const m = inbound.poll({ resolve });
-      if (m !== null) resolve(m);
-    });
+    // A message already here (most of them, when a read brings several) costs a resolved
+    // promise, not a pending one with its executor, resolving functions and waiter object.
+    let m: IncomingMessage | undefined | null;
+    try {
+      m = inbound.poll();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (m !== null) return Promise.resolve(m);
+    return new Promise((resolve) => inbound.wait({ resolve }));
   }
 
   #nextMessageUntil(inbound: Inbound, signal: AbortSignal): Promise<IncomingMessage | undefined> {

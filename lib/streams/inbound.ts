@@ -10,7 +10,7 @@ import { WebSocketError } from './errors';
 import { IncomingMessage } from './incoming-message';
 import { MessageDecoding, type DecodingHost } from './message-decoding';
 import type { MessageHost } from './message-host';
-import { ReadAheadQueue, type ReadAheadEntry } from './read-ahead';
+import { releaseQueue, takeQueue, type ReadAheadEntry, ReadAheadQueue } from './read-ahead';
 
 // Bits of the `#flags` field (see the class).
 /** The current message was handed to a consumer (a compressed one may start decoding before). */
@@ -166,10 +166,11 @@ export class Inbound implements MessageHost, DecodingHost {
 
   /**
    * The next message when known at once, `undefined` when none will come, or `null`: then
-   * `waiter` is called (from the pump) when it is known. Discards the unread rest of the
+   * `waiter` is called (from the pump) when it is known. Without a `waiter`, `null` waits for
+   * nothing: the caller may `wait()` next, in the same turn. Discards the unread rest of the
    * previous message.
    */
-  poll(waiter: MessageWaiter): IncomingMessage | undefined | null {
+  poll(waiter?: MessageWaiter): IncomingMessage | undefined | null {
     if (this.#messageWaiter) throw new TypeError('nextMessage() is already waiting for a message');
     const prev = this.#current;
     // Discarding pumps at once, which may already bring the next message in.
@@ -192,6 +193,12 @@ export class Inbound implements MessageHost, DecodingHost {
     const m = this.#polled;
     this.#polled = null;
     return m;
+  }
+
+  /** `waiter` waits for the next message, after a `poll()` without one found none in this turn. */
+  wait(waiter: MessageWaiter): void {
+    if (this.#messageWaiter) throw new TypeError('nextMessage() is already waiting for a message');
+    this.#messageWaiter = waiter;
   }
 
   /** `waiter` stops waiting (its signal aborted): a message that comes later stays for the next caller. */
@@ -377,15 +384,18 @@ export class Inbound implements MessageHost, DecodingHost {
     }
   }
 
-  /** The oldest entry read ahead; an emptied queue is let go (an idle connection keeps none). */
+  /** The oldest entry read ahead; an emptied queue is let go, to be the spare (an idle connection keeps none). */
   #takeAhead(): ReadAheadEntry {
     const e = this.#ahead.shift();
-    if (this.#ahead.isEmpty) this.#ahead = NO_QUEUE;
+    if (this.#ahead.isEmpty) {
+      releaseQueue(this.#ahead);
+      this.#ahead = NO_QUEUE;
+    }
     return e;
   }
 
   #queue(e: ReadAheadEntry): void {
-    if (this.#ahead === NO_QUEUE) this.#ahead = new ReadAheadQueue();
+    if (this.#ahead === NO_QUEUE) this.#ahead = takeQueue();
     this.#ahead.push(e);
   }
 
