@@ -86,6 +86,8 @@ const COLUMN_TITLES = {
 const BASE_PAIRS = baseDist ? [['ours-stream', 'ours-stream@base', 'stream new÷base'], ['ours-autobahn', 'ours-autobahn@base', 'Autobahn new÷base']] : [];
 /** The server file of a column in a scenario: an @base column runs its twin's server. */
 const serverFile = (s, c) => s.servers[c] ?? (c.endsWith('@base') ? s.servers[c.slice(0, -'@base'.length)] : undefined);
+/** The job a loadgen runs against `file`'s server on `port` (`tcp` mode for the plain TCP echo). */
+const loadgenJob = (kind, s, file, port, timing = {}) => ({ kind, host: '127.0.0.1', port, mode: file === 'tcp-echo.mjs' ? 'tcp' : 'ws', ...timing, ...s.job });
 /** What identifies a server that turned out unavailable, so that it is tried once. */
 const unavailableKey = (s, c) => `${serverFile(s, c)} ${(s.args ?? []).join(' ')} ${JSON.stringify(COLUMN_ENV[c] ?? {})}`;
 /**
@@ -239,7 +241,7 @@ async function measure(scenario, column) {
   if (started.error) return { error: started.error };
   const { child, port, info } = started;
   const warmup = warmupFor(scenario);
-  const job = { kind: scenario.kind, host: '127.0.0.1', port, mode: file === 'tcp-echo.mjs' ? 'tcp' : 'ws', warmupMs: warmup, durationMs, ...scenario.job };
+  const job = loadgenJob(scenario.kind, scenario, file, port, { warmupMs: warmup, durationMs });
   try {
     if (scenario.kind === 'echo' || scenario.kind === 'pingpong') {
       const procs = scenario.kind === 'pingpong' ? loadgenProcs : 1;
@@ -418,7 +420,7 @@ async function measureInterleaved(scenario, columns, r) {
       const file = serverFile(scenario, c);
       const started = await startServer(file, scenario.args ?? [], COLUMN_ENV[c]);
       if (started.unavailable || started.error) { out[c] = started.unavailable ? { unavailable: started.unavailable } : { error: started.error }; continue; }
-      const job = { kind: 'echo-slots', host: '127.0.0.1', port: started.port, mode: file === 'tcp-echo.mjs' ? 'tcp' : 'ws', ...scenario.job };
+      const job = loadgenJob('echo-slots', scenario, file, started.port);
       const lg = startSlotLoadgen(job);
       live.push({ c, child: started.child, info: started.info, lg, ns: 0, wall: 0, messages: 0, lgUs: 0, error: null });
       const ok = await lg.ready;
@@ -458,6 +460,14 @@ async function measureInterleaved(scenario, columns, r) {
 
 // ---------------------------------------------------------------------------------------------
 // Statistics and formatting
+
+/** `metric` of each run of `a` over the same run of `b` (NaN where either is missing). */
+function runRatios(a, b, metric) {
+  return a.map((v, i) => {
+    const w = b?.[i]?.[metric];
+    return v && Number.isFinite(w) && w !== 0 ? v[metric] / w : NaN;
+  });
+}
 
 function median(xs) {
   const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
@@ -596,23 +606,20 @@ async function main() {
       for (const c of columns) {
         const vals = samples[c].map((v) => v?.[metric]);
         // Ratios within each run (the servers of one run ran back to back), then their median.
-        const ratiosTo = (base) => samples[c].map((v, i) => {
-          const w = samples[base]?.[i]?.[metric];
-          return v && Number.isFinite(w) && w !== 0 ? v[metric] / w : NaN;
-        });
+        const ratiosTo = (base) => runRatios(samples[c], samples[base], metric);
         row.cells[c] = {
           value: median(vals), ratio: median(ratiosTo('ws')), ratioBu: median(ratiosTo('ws+bufferutil')),
           n: vals.filter(Number.isFinite).length, error: errors[c],
         };
       }
       // New ÷ base, run by run (the two ran back to back), then the median.
-      row.base = Object.fromEntries(BASE_PAIRS.filter(([a, b]) => samples[a] && samples[b]).map(([a, b, label]) =>
-        [label, medianWithInterval(samples[a].map((v, i) => { const w = samples[b][i]?.[metric]; return v && Number.isFinite(w) && w !== 0 ? v[metric] / w : NaN; }))]));
+      const newOverBase = (m) => Object.fromEntries(BASE_PAIRS.filter(([a, b]) => samples[a] && samples[b]).map(([a, b, label]) =>
+        [label, medianWithInterval(runRatios(samples[a], samples[b], m))]));
+      row.base = newOverBase(metric);
       if (s.kind === 'big' && metric === 'MB/s') row.cells.ceiling = { value: median(cryptoRuns), ratio: NaN, n: cryptoRuns.length, note: 'node:crypto' };
       if (s.kind === 'echo' || s.kind === 'pingpong' || s.kind === 'trickle' || s.kind === 'broadcast') {
         row.cpu = Object.fromEntries(columns.map((c) => [c, [median(samples[c].map((v) => v?.['loadgen CPU %'])), median(samples[c].map((v) => v?.['server CPU %'])), median(samples[c].map((v) => v?.['server µs/msg']))]]));
-        row.cpuBase = Object.fromEntries(BASE_PAIRS.filter(([a, b]) => samples[a] && samples[b]).map(([a, b, label]) =>
-          [label, medianWithInterval(samples[a].map((v, i) => { const w = samples[b][i]?.['server µs/msg']; return v && Number.isFinite(w) && w !== 0 ? v['server µs/msg'] / w : NaN; }))]));
+        row.cpuBase = newOverBase('server µs/msg');
       }
       // One CPU row per scenario is enough.
       if (table.some((r) => r.scenario === s.name && r.cpu)) delete row.cpu;

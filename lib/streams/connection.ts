@@ -223,13 +223,14 @@ export class Connection implements AsyncIterable<IncomingMessage>, StreamConnect
       });
       let m: IncomingMessage | undefined | null;
       try {
-        m = inbound.poll(waiter);
+        m = inbound.poll();
       } catch (err) {
         // Another nextMessage() is waiting: this call never waited, so it keeps no listener.
         stop();
         throw err;
       }
       if (m !== null) waiter.resolve(m);
+      else inbound.wait(waiter);
     }));
   }
 
@@ -413,7 +414,10 @@ export class Connection implements AsyncIterable<IncomingMessage>, StreamConnect
 
   /** @internal */
   _pollMessage(waiter: MessageWaiter): IncomingMessage | undefined | null {
-    return this.#in().poll(waiter);
+    const inbound = this.#in();
+    const m = inbound.poll();
+    if (m === null) inbound.wait(waiter);
+    return m;
   }
   /** @internal */
   _readerTurnEnded(m: IncomingMessage | undefined): void {

@@ -166,11 +166,10 @@ export class Inbound implements MessageHost, DecodingHost {
 
   /**
    * The next message when known at once, `undefined` when none will come, or `null`: then
-   * `waiter` is called (from the pump) when it is known. Without a `waiter`, `null` waits for
-   * nothing: the caller may `wait()` next, in the same turn. Discards the unread rest of the
-   * previous message.
+   * the caller `wait()`s for it, in the same turn. Discards the unread rest of the previous
+   * message.
    */
-  poll(waiter?: MessageWaiter): IncomingMessage | undefined | null {
+  poll(): IncomingMessage | undefined | null {
     if (this.#messageWaiter) throw new TypeError('nextMessage() is already waiting for a message');
     const prev = this.#current;
     // Discarding pumps at once, which may already bring the next message in.
@@ -182,12 +181,12 @@ export class Inbound implements MessageHost, DecodingHost {
     }
     if (this.#noMoreMessages()) return undefined;
     // Whatever the pump finds now is handed back at once (a pipe takes the messages of one read
-    // in one loop); only if it finds nothing does `waiter` wait.
+    // in one loop); only if it finds nothing does the caller wait.
     this.#polled = null;
     this.#messageWaiter = this;
     this.#pump();
     if (this.#messageWaiter === this) {
-      this.#messageWaiter = waiter;
+      this.#messageWaiter = undefined;
       return null;
     }
     const m = this.#polled;
@@ -195,9 +194,11 @@ export class Inbound implements MessageHost, DecodingHost {
     return m;
   }
 
-  /** `waiter` waits for the next message, after a `poll()` without one found none in this turn. */
+  /**
+   * `waiter` is called (from the pump) with the next message when it is known. Only right after
+   * a `poll()` that returned `null`, in the same turn: that `poll()` checked nobody else waits.
+   */
   wait(waiter: MessageWaiter): void {
-    if (this.#messageWaiter) throw new TypeError('nextMessage() is already waiting for a message');
     this.#messageWaiter = waiter;
   }
 

@@ -4,7 +4,8 @@ import { maskInPlace } from '../../lib/codec/mask';
 import { setSimdMaskEnabled } from '../../lib/codec/mask-simd';
 import { GrowableBuffer } from '../../lib/streams/growable-buffer';
 import { concat, rawServer } from '../helpers/connection-pair';
-import { cutAt as cut, maskedFrame } from '../helpers/masked-frames';
+import { frame } from '../codec/helpers';
+import { cutAt as cut } from '../helpers/masked-frames';
 
 // A message collected whole (`bytes()`, `text()`, the Autobahn tier's onMessage) takes its
 // payload still masked from the parser and unmasks it on its way into the message buffer.
@@ -21,7 +22,7 @@ describe('collecting a masked message unmasks it into the message buffer', () =>
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 70_000 }), key4, fc.array(fc.nat(), { maxLength: 6 }), (n, key, cuts) => {
         const payload = payloadOf(n, 3);
-        const wire = maskedFrame(2, payload, true, key);
+        const wire = frame(2, payload, { fin: true, key });
         const got: Uint8Array[] = [];
         const parser = new FrameParser({ role: 'server' });
         for (const piece of cut(wire, cuts)) {
@@ -75,7 +76,7 @@ describe('collecting a masked message unmasks it into the message buffer', () =>
         async (n, key, fragmentCuts, wireCuts, text) => {
           const payload = text ? payloadOf(n, 5).map((b) => 0x20 + (b % 0x5f)) : payloadOf(n, 7);
           const fragments = n === 0 ? [payload] : cut(payload, fragmentCuts);
-          const wire = concat(fragments.map((f, i) => maskedFrame(i === 0 ? (text ? 1 : 2) : 0, f, i === fragments.length - 1, key)));
+          const wire = concat(fragments.map((f, i) => frame(i === 0 ? (text ? 1 : 2) : 0, f, { fin: i === fragments.length - 1, key })));
           const { server, peer } = rawServer();
           const reading = server.nextMessage();
           peer.write(cut(wire, wireCuts));
@@ -94,7 +95,7 @@ describe('collecting a masked message unmasks it into the message buffer', () =>
     const key = new Uint8Array([0x9c, 0x01, 0xfe, 0x42]);
     const payload = payloadOf(150_000, 1);
     const { server, peer } = rawServer();
-    const wire = concat([maskedFrame(2, payload.subarray(0, 70_001), false, key), maskedFrame(0, payload.subarray(70_001), true, key)]);
+    const wire = concat([frame(2, payload.subarray(0, 70_001), { fin: false, key }), frame(0, payload.subarray(70_001), { fin: true, key })]);
     peer.write(cut(wire, [5, 9_000, 65_536, 70_020, 100_003]));
     const msg = (await server.nextMessage())!;
     await new Promise((r) => setTimeout(r, 0));

@@ -11,7 +11,8 @@ import { zlibEngine } from '../../lib/node/zlib-engine';
 import type { Connection } from '../../lib/streams/connection';
 import type { IncomingMessage } from '../../lib/streams/incoming-message';
 import { concat, readAll } from '../helpers/connection-pair';
-import { cutAt as cut, maskedFrame } from '../helpers/masked-frames';
+import { frame } from '../codec/helpers';
+import { cutAt as cut } from '../helpers/masked-frames';
 import { rawPeer, type RawPeer } from '../helpers/raw-peer';
 
 const TEXT = 0x1;
@@ -39,8 +40,8 @@ function wireOf(m: Spec, deflate: boolean): Uint8Array {
     body = z.subarray(0, z.length - 4); // RFC 7692 §7.2.1: the tail 00 00 ff ff is not sent
   }
   const fragments = cut(body, m.fragmentCuts);
-  return concat(fragments.map((f, i) => maskedFrame(
-    i === 0 ? (m.text ? TEXT : BINARY) : CONT, f, i === fragments.length - 1, m.keys[i % m.keys.length]!, deflate && i === 0 ? RSV1 : 0,
+  return concat(fragments.map((f, i) => frame(
+    i === 0 ? (m.text ? TEXT : BINARY) : CONT, f, { fin: i === fragments.length - 1, key: m.keys[i % m.keys.length]!, rsv: deflate && i === 0 ? RSV1 : 0 },
   )));
 }
 
