@@ -7,6 +7,16 @@ import type { MessageHost } from './message-host';
 import { streamClasses } from './stream-classes';
 import type { StreamMessage } from './stream-surface';
 
+/**
+ * `bytes()` collecting: `whole` is the payload when it ended while `bytes()` was still routing
+ * what was here; `settle` is set when it has to wait for more.
+ */
+interface Collector {
+  readonly buf: GrowableBuffer;
+  whole: Uint8Array<ArrayBuffer> | undefined;
+  settle: { resolve(b: Uint8Array<ArrayBuffer>): void; reject(e: unknown): void } | undefined;
+}
+
 /** How a message's payload is being consumed; chosen by the first accessor used. */
 type Mode = 'pending' | 'collect' | 'stream' | 'frames' | 'forward' | 'discard';
 
@@ -66,7 +76,7 @@ export class IncomingMessage implements StreamMessage {
   // forward mode
   #sink: FrameSink | undefined;
   // collect mode
-  #collector: { buf: GrowableBuffer; resolve(b: Uint8Array<ArrayBuffer>): void; reject(e: unknown): void } | undefined;
+  #collector: Collector | undefined;
 
   /** @internal */
   constructor(first: FrameHeader, opcode: number, compressed: boolean, host: MessageHost) {
@@ -130,10 +140,16 @@ export class IncomingMessage implements StreamMessage {
       return Promise.reject(err);
     }
     if (this.#error) return Promise.reject(this.#error);
+    const c: Collector = { buf: new GrowableBuffer(this.#header?.length ?? 0, this.#host.allocUnsafe), whole: undefined, settle: undefined };
+    this.#collector = c;
+    if (this.#finished) this.#finishCollect();
+    else this.#host.demand();
+    // Most messages are here whole by now (one read brings several, and what was read ahead is
+    // routed above): a resolved promise, not a pending one with its executor and resolvers.
+    if (c.whole !== undefined) return Promise.resolve(c.whole);
+    if (this.#error) return Promise.reject(this.#error);
     return new Promise((resolve, reject) => {
-      this.#collector = { buf: new GrowableBuffer(this.#header?.length ?? 0, this.#host.allocUnsafe), resolve, reject };
-      if (this.#finished) this.#finishCollect();
-      else this.#host.demand();
+      c.settle = { resolve, reject };
     });
   }
 
@@ -307,7 +323,7 @@ export class IncomingMessage implements StreamMessage {
     this.#frame?._error(err);
     this.#sink?.error(err);
     if (this.#collector) {
-      this.#collector.reject(err);
+      this.#collector.settle?.reject(err);
       this.#collector = undefined;
     }
   }
@@ -324,7 +340,7 @@ export class IncomingMessage implements StreamMessage {
       this.#frameController?.error(err);
       this.#frame?._discard();
       this.#sink?.error(err);
-      this.#collector?.reject(err);
+      this.#collector?.settle?.reject(err);
       this.#collector = undefined;
     }
     this.#host.demand();
@@ -355,6 +371,8 @@ export class IncomingMessage implements StreamMessage {
     const c = this.#collector;
     if (!c) return;
     this.#collector = undefined;
-    c.resolve(c.buf.take());
+    const whole = c.buf.take();
+    if (c.settle) c.settle.resolve(whole);
+    else c.whole = whole;
   }
 }

@@ -264,7 +264,18 @@ export class WebSocketProtocol {
     try {
       await this.onOpen();
       for (let msg = await conn.nextMessage(); msg; msg = await conn.nextMessage()) {
-        await this.#deliver(msg, tier);
+        // Only onMessage is overridden: collect without any stream object, and inline, since
+        // this loop runs once per message (an async call of its own costs a promise more).
+        if (tier !== 'message') await this.#deliver(msg, tier);
+        else {
+          let payload: Uint8Array;
+          try {
+            payload = await msg.bytes();
+          } catch {
+            continue; // the connection failed: the next nextMessage() ends the loop, closed/onClose report it
+          }
+          await this.onMessage(payload, msg.opcode !== Opcode.Text);
+        }
       }
     } catch (err) {
       await this.#failed(err);
@@ -277,19 +288,9 @@ export class WebSocketProtocol {
     }
   }
 
-  async #deliver(msg: IncomingMessage, tier: Tier): Promise<void> {
+  /** One message, through the frame or the streaming tier's callbacks. */
+  async #deliver(msg: IncomingMessage, tier: Exclude<Tier, 'message'>): Promise<void> {
     const isBinary = msg.opcode !== Opcode.Text;
-    if (tier === 'message') {
-      // Only onMessage is overridden: collect without any stream object.
-      let payload: Uint8Array;
-      try {
-        payload = await msg.bytes();
-      } catch {
-        return; // the connection failed: closed/onClose report it
-      }
-      await this.onMessage(payload, isBinary);
-      return;
-    }
     await this.onMessageBegin(isBinary, msg.opcode);
     const frames = msg.frames.getReader();
     try {
