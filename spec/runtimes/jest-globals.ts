@@ -15,11 +15,9 @@ const { bind: bindEach } = require('jest-each') as typeof import('jest-each');
 const { ModuleMocker } = require('jest-mock') as typeof import('jest-mock');
 
 type TestFn = () => unknown;
-type Mode = 'run' | 'todo';
 
 interface Block {
   name: string;
-  mode: Mode;
   parent: Block | undefined;
   children: (Block | Test)[];
   beforeAll: TestFn[];
@@ -30,8 +28,7 @@ interface Block {
 
 interface Test {
   name: string;
-  mode: Mode;
-  fn: TestFn | undefined;
+  fn: TestFn;
   timeout: number | undefined;
   parent: Block;
 }
@@ -47,15 +44,16 @@ export interface TestResult {
 /** Jest's default is 5 s; this repository's jest config sets 60 s (package.json "testTimeout"). */
 const DEFAULT_TIMEOUT = 60_000;
 
-const newBlock = (name: string, mode: Mode, parent: Block | undefined): Block =>
-  ({ name, mode, parent, children: [], beforeAll: [], afterAll: [], beforeEach: [], afterEach: [] });
+const newBlock = (name: string, parent: Block | undefined): Block =>
+  ({ name, parent, children: [], beforeAll: [], afterAll: [], beforeEach: [], afterEach: [] });
 
-let root = newBlock('', 'run', undefined);
+let root = newBlock('', undefined);
 let current = root;
 
 /**
- * `.skip`, `.only` and their `x`/`f` aliases are refused: a skipped or focused test would hide
- * behaviour from the runtime it runs in. What a runtime leaves out is one list, checked by
+ * `.skip`, `.only`, `.todo` and the `x`/`f` aliases are refused: a skipped, focused or deferred
+ * test would hide behaviour from the runtime it runs in (spec/package/no-skipped-tests.spec.ts
+ * keeps them out of the spec files for jest too). What a runtime leaves out is one list, checked by
  * spec/runtimes/runtimes.spec.ts (the runner's filter), not a mark in a spec file.
  */
 function refused(what: string) {
@@ -65,42 +63,39 @@ function refused(what: string) {
   return Object.assign(fail, { each: fail });
 }
 
-function describeWith(mode: Mode) {
-  return (name: string, fn: () => void): void => {
-    const block = newBlock(String(name), mode, current);
-    current.children.push(block);
-    const outer = current;
-    current = block;
-    try {
-      const returned: unknown = fn();
-      if (returned !== undefined) throw new TypeError(`describe('${name}') returned a value: tests must be defined synchronously`);
-    } finally {
-      current = outer;
-    }
-  };
+function describeBlock(name: string, fn: () => void): void {
+  const block = newBlock(String(name), current);
+  current.children.push(block);
+  const outer = current;
+  current = block;
+  try {
+    const returned: unknown = fn();
+    if (returned !== undefined) throw new TypeError(`describe('${name}') returned a value: tests must be defined synchronously`);
+  } finally {
+    current = outer;
+  }
 }
 
-function testWith(mode: Mode) {
-  return (name: string, fn?: TestFn, timeout?: number): void => {
-    current.children.push({ name: String(name), mode: fn === undefined ? 'todo' : mode, fn, timeout, parent: current });
-  };
+function defineTest(name: string, fn?: TestFn, timeout?: number): void {
+  // A test without a body is a `test.todo` by another name: refused like it.
+  if (fn === undefined) refused(`test('${name}') without a body`)();
+  current.children.push({ name: String(name), fn: fn!, timeout, parent: current });
 }
 
 function makeDescribe() {
-  const describe = Object.assign(describeWith('run'), {
+  return Object.assign(describeBlock, {
     skip: refused('describe.skip'),
     only: refused('describe.only'),
-    each: bindEach(describeWith('run'), false),
+    each: bindEach(describeBlock, false),
   });
-  return describe;
 }
 
 function makeTest() {
-  return Object.assign(testWith('run'), {
+  return Object.assign(defineTest, {
     skip: refused('test.skip'),
     only: refused('test.only'),
-    todo: (name: string) => testWith('todo')(name),
-    each: bindEach(testWith('run')),
+    todo: refused('test.todo'),
+    each: bindEach(defineTest),
   });
 }
 
@@ -134,7 +129,7 @@ let defaultTimeout = DEFAULT_TIMEOUT;
 
 /** Starts collecting a new spec file: a fresh root block, as jest gives each file. */
 export function beginFile(): void {
-  root = newBlock('', 'run', undefined);
+  root = newBlock('', undefined);
   current = root;
   defaultTimeout = DEFAULT_TIMEOUT;
 }
@@ -191,8 +186,8 @@ export async function runTests(filter: (name: string) => boolean): Promise<TestR
         continue;
       }
       const name = titleOf(child);
-      // A test without a body (`test.todo`) is reported as skipped, as jest does.
-      if (child.mode === 'todo' || !filter(name)) {
+      // Left out by the runner's list of what must not run in this runtime.
+      if (!filter(name)) {
         results.push({ name, status: 'skipped', ms: 0 });
         continue;
       }
@@ -211,7 +206,7 @@ export async function runTests(filter: (name: string) => boolean): Promise<TestR
         const blocks = chain(block);
         try {
           for (const b of blocks) for (const fn of b.beforeEach) await withTimeout(fn, defaultTimeout, 'beforeEach');
-          await withTimeout(child.fn!, child.timeout ?? defaultTimeout, 'Test');
+          await withTimeout(child.fn, child.timeout ?? defaultTimeout, 'Test');
         } catch (error) {
           errors.push(error);
         }

@@ -2,7 +2,8 @@ import { WebSocketError } from '../../lib/streams/errors';
 import { usingPonyfill } from '../../lib/streams/stream-classes';
 import { concat } from '../helpers/connection-pair';
 import { FakeClock } from '../helpers/fake-clock';
-import { frameFrom, framesOf, rawEndpoint, settledWithin, turns, type Role } from '../helpers/wire';
+import { sentInOrder } from '../helpers/violations';
+import { frameFrom, rawEndpoint, settledWithin, turns, type Role } from '../helpers/wire';
 
 // `msg.bytes()` collects a message whole. What was already received is routed into the
 // collector by the call itself, so a message that is all here resolves at once, and one found
@@ -11,11 +12,6 @@ import { frameFrom, framesOf, rawEndpoint, settledWithin, turns, type Role } fro
 
 const ROLES: readonly Role[] = ['server', 'client'];
 const enc = new TextEncoder();
-
-/** The close code our side wrote, if it wrote a close frame. */
-function closeCodeWritten(written: readonly Uint8Array[]): number | undefined {
-  return framesOf(written).find((f) => f.opcode === 0x8)?.code;
-}
 
 describe(`msg.bytes() (${usingPonyfill ? 'ponyfill' : 'native'} streams)`, () => {
   describe.each(ROLES)('as the %s', (role) => {
@@ -57,7 +53,7 @@ describe(`msg.bytes() (${usingPonyfill ? 'ponyfill' : 'native'} streams)`, () =>
       const whole = m.bytes();
       const outcome = await settledWithin(whole.then(() => 'resolved', (e: unknown) => e), 1);
       expect(outcome).toBeInstanceOf(WebSocketError);
-      expect(closeCodeWritten(transport.written)).toBe(1007);
+      expect(sentInOrder(transport.written)).toEqual(['close:1007']);
     });
 
     test('a message over maxMessageSize already here: bytes() rejects at once and the peer gets 1009', async () => {
@@ -70,7 +66,7 @@ describe(`msg.bytes() (${usingPonyfill ? 'ponyfill' : 'native'} streams)`, () =>
       const m = (await conn.nextMessage())!;
       const outcome = await settledWithin(m.bytes().then(() => 'resolved', (e: unknown) => e), 1);
       expect(outcome).toBeInstanceOf(WebSocketError);
-      expect(closeCodeWritten(transport.written)).toBe(1009);
+      expect(sentInOrder(transport.written)).toEqual(['close:1009']);
     });
 
     test('a second bytes() on the same message rejects with a TypeError; the first still resolves', async () => {
