@@ -50,7 +50,7 @@ const baseDist = (() => {
   }
   return abs;
 })();
-const valued = new Set(['--runs', '--seconds', '--servers', '--loadgen-procs', '--messages', '--yield-every', '--piece-gap-us', '--base-dist', '--subscribers', '--rate', '--layouts']);
+const valued = new Set(['--runs', '--seconds', '--warmup-seconds', '--servers', '--loadgen-procs', '--messages', '--yield-every', '--piece-gap-us', '--base-dist', '--subscribers', '--rate', '--layouts']);
 const selected = args.filter((a, i) => !a.startsWith('--') && !valued.has(args[i - 1]));
 
 const warmupMs = quick ? 300 : 1000;
@@ -61,7 +61,7 @@ const warmupMs = quick ? 300 : 1000;
  * optimized in the half-seconds after the first second). Measured from 1 s on, a build with more,
  * smaller functions looked 3–4 % slower against another than once both are warm.
  */
-const BIG_ECHO_WARMUP_MS = 3000;
+const BIG_ECHO_WARMUP_MS = Number(opt('--warmup-seconds', 3)) * 1000;
 const warmupFor = (s) => (!quick && s.kind === 'echo' && s.job.size >= 64 * KiB ? BIG_ECHO_WARMUP_MS : warmupMs);
 const durationMs = Number(opt('--seconds', quick ? 1 : 3)) * 1000;
 /**

@@ -1,11 +1,24 @@
+/** An empty queue's chunks: never written to, so that an idle connection keeps no array of its own. */
+const NONE: Array<Uint8Array | undefined> = [];
+/**
+ * One emptied array per process (of at most `MAX_SPARE` slots), for the next queue that gets a
+ * chunk: a connection whose reads are each parsed whole hands its array back and takes it again
+ * on every read. Truncating the array instead (`length = 0`) cost a runtime call per read, and
+ * the next push a new backing store.
+ */
+let spare: Array<Uint8Array | undefined> | undefined;
+const MAX_SPARE = 64;
+
 /**
  * A FIFO of byte chunks that hands out views: `takeUpTo(n)` never copies, `take(n)` copies
  * only when the bytes straddle two chunks (a header split by TCP), in the manner of ws's
  * `Receiver#consume`.
  */
 export class ByteQueue {
-  #chunks: Array<Uint8Array | undefined> = [];
+  #chunks = NONE;
   #head = 0;
+  /** The end of the chunks in `#chunks` (its slots past it are `undefined`). */
+  #tail = 0;
   /** Offset into the first chunk. */
   #offset = 0;
   #length = 0;
@@ -16,7 +29,11 @@ export class ByteQueue {
 
   push(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
-    this.#chunks.push(chunk);
+    if (this.#chunks === NONE) {
+      this.#chunks = spare ?? [];
+      spare = undefined;
+    }
+    this.#chunks[this.#tail++] = chunk;
     this.#length += chunk.length;
   }
 
@@ -39,7 +56,7 @@ export class ByteQueue {
   drop(n: number): void {
     this.#length -= n;
     let k = this.#offset + n;
-    while (this.#head < this.#chunks.length && k >= this.#chunks[this.#head]!.length) {
+    while (this.#head < this.#tail && k >= this.#chunks[this.#head]!.length) {
       k -= this.#chunks[this.#head]!.length;
       this.#shift();
     }
@@ -84,8 +101,8 @@ export class ByteQueue {
   }
 
   clear(): void {
-    this.#chunks = [];
-    this.#head = this.#offset = this.#length = 0;
+    this.#chunks = NONE;
+    this.#head = this.#tail = this.#offset = this.#length = 0;
   }
 
   #shift(): void {
@@ -93,11 +110,14 @@ export class ByteQueue {
     // Release the consumed chunk at once: a queue that never runs empty (a slow consumer
     // keeps it near its high-water mark) must not keep every chunk it ever held alive.
     this.#chunks[this.#head++] = undefined;
-    if (this.#head === this.#chunks.length) {
-      this.#chunks.length = 0;
-      this.#head = 0;
-    } else if (this.#head >= 64 && this.#head * 2 >= this.#chunks.length) {
-      this.#chunks = this.#chunks.slice(this.#head);
+    if (this.#head === this.#tail) {
+      // Every slot up to the tail is `undefined` again: the array is as good as new.
+      if (spare === undefined && this.#tail <= MAX_SPARE) spare = this.#chunks;
+      this.#chunks = NONE;
+      this.#head = this.#tail = 0;
+    } else if (this.#head >= 64 && this.#head * 2 >= this.#tail) {
+      this.#chunks = this.#chunks.slice(this.#head, this.#tail);
+      this.#tail -= this.#head;
       this.#head = 0;
     }
   }
