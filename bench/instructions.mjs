@@ -5,7 +5,7 @@
 // space count the difference).
 //
 //   node bench/instructions.mjs [--server ours-stream|ours-autobahn] [--size 1048576]
-//     [--warmup 4000] [--messages 1000] [--runs 1] [--base-dist DIR]
+//     [--warmup 4000] [--messages 1000] [--runs 1] [--base-dist DIR] [--timeout-minutes 30]
 //
 // Each run starts the server under `valgrind --tool=callgrind` with counting off, echoes
 // `--warmup` messages over one connection (two in flight), counts the next `--messages`, and prints
@@ -32,6 +32,8 @@ const size = Number(opt('--size', 1024 * 1024));
 const warmup = Number(opt('--warmup', 4000));
 const messages = Number(opt('--messages', 1000));
 const runs = Number(opt('--runs', 1));
+/** A measurement that takes longer than this (the server stuck, or far slower than expected) is ended. */
+const timeoutMs = Number(opt('--timeout-minutes', 30)) * 60_000;
 const baseDist = opt('--base-dist', process.env.BENCH_BASE_DIST);
 const dist = process.env.BENCH_DIST ?? path.join(here, '..', 'dist');
 const WebSocket = createRequire(import.meta.url)('ws');
@@ -62,9 +64,10 @@ function parts(file) {
 
 /** Echoes `count` messages over `ws`, two in flight. */
 function echo(ws, payload, count) {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     let sent = 0;
     let got = 0;
+    const onClose = (code) => reject(new Error(`the connection closed (${code}) after ${got} of ${count} messages`));
     const onMessage = () => {
       got++;
       if (sent < count) {
@@ -72,10 +75,12 @@ function echo(ws, payload, count) {
         ws.send(payload);
       } else if (got === count) {
         ws.off('message', onMessage);
+        ws.off('close', onClose);
         resolve();
       }
     };
     ws.on('message', onMessage);
+    ws.once('close', onClose);
     for (; sent < Math.min(2, count); sent++) ws.send(payload);
   });
 }
@@ -86,6 +91,28 @@ async function measure(distDir, dir) {
     process.execPath, path.join(here, 'servers', `${server}.mjs`)], { env: { ...process.env, BENCH_DIST: distDir }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
+  child.stdout.setEncoding('utf8');
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, timeoutMs);
+  try {
+    return await countWindow(child, out, () => stderr);
+  } catch (err) {
+    throw timedOut ? new Error(`the measurement took longer than --timeout-minutes (${timeoutMs / 60_000}) and was ended: ${err.message}`) : err;
+  } finally {
+    clearTimeout(timer);
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    }
+    rmSync(out, { force: true });
+  }
+}
+
+/** Waits for the server's port, echoes the warm-up, counts the window; the server is `child`. */
+async function countWindow(child, out, stderr) {
   let stdout = '';
   const port = await new Promise((resolve, reject) => {
     child.stdout.on('data', (d) => {
@@ -93,7 +120,8 @@ async function measure(distDir, dir) {
       const m = /^listening (\d+)$/m.exec(stdout);
       if (m) resolve(Number(m[1]));
     });
-    child.once('exit', (code) => reject(new Error(`${server} exited (${code}) before listening: ${stderr.slice(-2000)}`)));
+    child.once('exit', (code) => reject(new Error(`${server} exited (${code}) before listening: ${stderr().slice(-2000)}`)));
+    child.once('error', (err) => reject(new Error(`cannot start valgrind (${err.message}): it is the Debian package \`valgrind\``)));
   });
   const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
   await once(ws, 'open');
@@ -107,7 +135,6 @@ async function measure(distDir, dir) {
   child.kill('SIGTERM');
   await once(child, 'exit');
   const sums = parts(out);
-  rmSync(out, { force: true });
   for (const k of Object.keys(sums)) sums[k] /= messages;
   return sums;
 }
@@ -124,6 +151,9 @@ try {
     for (const [name] of order) console.log(`run ${r + 1} ${name.padEnd(4)} ${keys.map((k) => `${k} ${fmt(got[name][k] ?? 0)}`).join(', ')}`);
     if (got.base) console.log(`run ${r + 1} new÷base ${(got.new.total / got.base.total).toFixed(4)}×, new−base ${keys.map((k) => `${k} ${((got.new[k] ?? 0) - (got.base[k] ?? 0) >= 0 ? '+' : '−')}${fmt(Math.abs((got.new[k] ?? 0) - (got.base[k] ?? 0)))}`).join(', ')}`);
   }
+} catch (err) {
+  console.error(`bench/instructions.mjs: ${err.message}`);
+  process.exitCode = 1;
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
