@@ -38,13 +38,18 @@ const baseDist = opt('--base-dist', process.env.BENCH_BASE_DIST);
 const dist = process.env.BENCH_DIST ?? path.join(here, '..', 'dist');
 const WebSocket = createRequire(import.meta.url)('ws');
 
-/** The parts a function of callgrind's report is counted in (the first that matches). */
+/**
+ * The parts a function of callgrind's report is counted in (the first that matches). Builtins
+ * go before the collector: `Builtins_Call_*_Baseline_Compact` is the mutator's, and a broad
+ * pattern (`Heap`, `Visitor`) would count allocation (`Heap::AllocateExternalBackingStore`) and
+ * API calls as collection.
+ */
 const PARTS = [
   ['memcpy', /memmove|memcpy|memset/],
   ['malloc', /malloc|_int_free|\bfree\b|unlink_chunk/],
   ['compiler', /compiler::|maglev|Turbofan|Pipeline/i],
-  ['GC', /Mark|Sweep|Scaveng|Evacuat|Heap|GC|Remembered|SlotSet|Compact|Worklist|Migrat|MemoryChunk|ActiveSystemPages|IterateObjectCache|OnMoveEvent|popcount|Visitor|Incremental|Weak/],
   ['builtins', /Builtins_/],
+  ['GC', /Mark|Sweep|Scaveng|Evacuat|Remembered|SlotSet|Compactor|Worklist|Migrat|MemoryChunk|ActiveSystemPages|IterateObjectCache|OnMoveEvent|popcount|Incremental|PointersUpdating|RootVisitor|Heap::(Iterate|Collect|ClearKept|Gc|GarbageCollection)|SizeFromMap|GCTracer|Weak(Objects|ListVisitor|Cell)|StringTableCleaner/],
   ['JIT code', /^\?\?\?:0x/],
 ];
 
